@@ -1,0 +1,46 @@
+#include "reconciler/diagnostics.h"
+
+#include <algorithm>
+#include <tuple>
+
+namespace hostform {
+
+std::string Diagnostic::str() const {
+  std::string out;
+  if (!pos.file.empty()) {
+    out += pos.file;
+    if (pos.known()) out += ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
+    out += ": ";
+  }
+  out += severity == Severity::Error ? "error: " : "warning: ";
+  if (!path.empty()) out += path + ": ";
+  out += message;
+  return out;
+}
+
+void Diagnostics::error(SourcePos pos, std::string path, std::string message) {
+  items_.push_back({Severity::Error, std::move(pos), std::move(path), std::move(message)});
+}
+
+void Diagnostics::warning(SourcePos pos, std::string path, std::string message) {
+  items_.push_back({Severity::Warning, std::move(pos), std::move(path), std::move(message)});
+}
+
+void Diagnostics::append(const Diagnostics& other) {
+  items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+}
+
+bool Diagnostics::hasErrors() const { return errorCount() > 0; }
+
+std::size_t Diagnostics::errorCount() const {
+  return static_cast<std::size_t>(
+      std::count_if(items_.begin(), items_.end(), [](const Diagnostic& d) { return d.severity == Severity::Error; }));
+}
+
+void Diagnostics::sort() {
+  std::stable_sort(items_.begin(), items_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.pos.file, a.pos.line, a.pos.column) < std::tie(b.pos.file, b.pos.line, b.pos.column);
+  });
+}
+
+}  // namespace hostform

@@ -1,0 +1,42 @@
+#pragma once
+/// Problems with manifests, collected rather than thrown: a user sees every
+/// error of a run at once, compiler style (SPEC §2):
+///   FILE:LINE:COL: error: FIELD.PATH: message
+
+#include <string>
+#include <vector>
+
+#include "reconciler/model.h"
+
+namespace hostform {
+
+enum class Severity { Error, Warning };
+
+struct Diagnostic {
+  Severity severity = Severity::Error;
+  SourcePos pos;          ///< unknown position prints no FILE:LINE:COL prefix
+  std::string path;       ///< field path such as "spec.stp.forwardDelay"; may be empty
+  std::string message;    ///< what was found and what was expected
+
+  /// The one-line, compiler-style rendering.
+  std::string str() const;
+};
+
+class Diagnostics {
+ public:
+  void error(SourcePos pos, std::string path, std::string message);
+  void warning(SourcePos pos, std::string path, std::string message);
+  void add(Diagnostic d) { items_.push_back(std::move(d)); }
+  void append(const Diagnostics& other);
+
+  bool hasErrors() const;
+  std::size_t errorCount() const;
+  const std::vector<Diagnostic>& items() const { return items_; }
+  /// Sorted by file, line, column, so output is stable whatever order checks ran in.
+  void sort();
+
+ private:
+  std::vector<Diagnostic> items_;
+};
+
+}  // namespace hostform

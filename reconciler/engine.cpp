@@ -1,0 +1,218 @@
+#include "reconciler/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <ostream>
+
+#include <spdlog/spdlog.h>
+
+#include "reconciler/executor.h"
+#include "reconciler/ledger.h"
+#include "reconciler/loader.h"
+#include "reconciler/lock.h"
+#include "reconciler/manifest_writer.h"
+
+namespace hostform {
+namespace {
+
+void printDiagnostics(const Diagnostics& diags, std::ostream& err, Severity atLeast) {
+  for (const Diagnostic& d : diags.items())
+    if (d.severity == Severity::Error || atLeast == Severity::Warning) err << d.str() << "\n";
+}
+
+/// Loads manifests; on errors prints them all and returns nullopt.
+std::optional<std::vector<Resource>> loadOrReport(const RunOptions& options, const Console& console) {
+  if (options.files.empty()) {
+    console.err << "error: no manifests given; pass -f FILE or -f DIRECTORY\n";
+    return std::nullopt;
+  }
+  LoadResult loaded = loadManifests(options.files);
+  if (loaded.diagnostics.hasErrors()) {
+    printDiagnostics(loaded.diagnostics, console.err, Severity::Error);
+    console.err << loaded.diagnostics.errorCount() << " error(s); nothing was changed.\n";
+    return std::nullopt;
+  }
+  return std::move(loaded.resources);
+}
+
+/// The ledger for reading ownership; a plan never creates the state directory.
+std::optional<Ledger> readLedger(const RunOptions& options, DryRun mode, std::string& error) {
+  if (mode == DryRun::Yes && !std::filesystem::exists(options.stateDir / "ledger.json")) return std::nullopt;
+  auto ledger = Ledger::open(options.stateDir);
+  if (!ledger) {
+    error = ledger.error().message;
+    return std::nullopt;
+  }
+  return std::move(*ledger);
+}
+
+struct Planned {
+  Plan plan;
+  std::optional<Ledger> ledger;
+};
+
+/// observe → plan, printing the plan. Returns an exit code when the command
+/// ends here (errors, refusals), or nullopt with the plan to go on with.
+std::optional<int> makePlan(std::vector<Resource> desired, const RunOptions& options, ProviderSet& providers,
+                            const Console& console, DryRun mode, Planned& planned) {
+  std::string ledgerError;
+  planned.ledger = readLedger(options, mode, ledgerError);
+  if (!ledgerError.empty()) {
+    console.err << "error: " << ledgerError << "\n";
+    return kExitError;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto observed = observe(providers, kindsToObserve(desired, options.prune),
+                          planned.ledger ? &*planned.ledger : nullptr);
+  if (!observed) {
+    console.err << "error: " << observed.error().message << "\n";
+    return kExitError;
+  }
+  spdlog::debug("observed {} objects in {} ms", observed->size(),
+                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+  planned.plan = computePlan(std::move(desired), std::move(*observed), providers, options.planOptions());
+  const Plan& plan = planned.plan;
+  if (plan.diagnostics.hasErrors()) {
+    printDiagnostics(plan.diagnostics, console.err, Severity::Error);
+    console.err << plan.diagnostics.errorCount() << " error(s); nothing was changed.\n";
+    return kExitError;
+  }
+  printDiagnostics(plan.diagnostics, console.err, Severity::Warning);
+  console.out << (options.output == OutputFormat::Json ? renderJson(plan) : renderText(plan, console.color));
+  console.out.flush();
+  if (auto refused = plan.refused(); !refused.empty()) {
+    for (const Action* a : refused)
+      console.err << "error: " << a->id.str() << ": refused: " << *a->dataLoss
+                  << "; pass --allow-data-loss to accept the loss\n";
+    console.err << refused.size() << " action(s) need --allow-data-loss; nothing was changed.\n";
+    return kExitRefused;
+  }
+  return std::nullopt;
+}
+
+std::string pastTense(Op op) {
+  switch (op) {
+    case Op::Create: return "created";
+    case Op::Update: return "updated";
+    case Op::Replace: return "replaced";
+    case Op::Delete: return "deleted";
+    case Op::Orphan: return "left in place";
+  }
+  return "?";
+}
+
+void warnOrphans(const Plan& plan, const Console& console) {
+  std::vector<std::string> ids;
+  for (const Action& a : plan.actions)
+    if (a.op == Op::Orphan) ids.push_back(a.id.str());
+  if (ids.empty()) return;
+  std::string list;
+  for (const auto& id : ids) list += (list.empty() ? "" : ", ") + id;
+  console.err << "warning: " << ids.size() << " orphaned resource(s) left in place (owned, no longer declared; "
+              << "--prune deletes them): " << list << "\n";
+}
+
+}  // namespace
+
+int runValidate(const RunOptions& options, const Console& console) {
+  if (options.files.empty()) {
+    console.err << "error: no manifests given; pass -f FILE or -f DIRECTORY\n";
+    return kExitError;
+  }
+  LoadResult loaded = loadManifests(options.files);
+  printDiagnostics(loaded.diagnostics, console.err, Severity::Warning);
+  if (loaded.diagnostics.hasErrors()) {
+    console.err << loaded.diagnostics.errorCount() << " error(s) in " << loaded.documents << " document(s).\n";
+    return kExitError;
+  }
+  console.out << "Valid: " << loaded.resources.size() << " resource(s) in " << loaded.documents << " document(s).\n";
+  return kExitOk;
+}
+
+int runPlan(const RunOptions& options, ProviderSet& providers, const Console& console) {
+  auto desired = loadOrReport(options, console);
+  if (!desired) return kExitError;
+  Planned planned;
+  if (auto code = makePlan(std::move(*desired), options, providers, console, DryRun::Yes, planned)) return *code;
+  if (options.detailedExitCode == DetailedExitCode::Yes && !planned.plan.summary().empty()) return kExitChanges;
+  return kExitOk;
+}
+
+int runApply(const RunOptions& options, ProviderSet& providers, const Console& console) {
+  if (options.dryRun == DryRun::Yes) {
+    RunOptions asPlan = options;
+    asPlan.detailedExitCode = DetailedExitCode::No;
+    return runPlan(asPlan, providers, console);
+  }
+  // Validate before taking the lock: bad input must not wait for, or block, anyone.
+  auto desired = loadOrReport(options, console);
+  if (!desired) return kExitError;
+  auto lock = StateLock::acquire(options.stateDir, options.lockTimeout);
+  if (!lock) {
+    console.err << "error: " << lock.error().message << "\n";
+    return kExitError;
+  }
+  Planned planned;
+  if (auto code = makePlan(std::move(*desired), options, providers, console, DryRun::No, planned)) return *code;
+  const Plan& plan = planned.plan;
+  const PlanSummary summary = plan.summary();
+  if (summary.create + summary.update + summary.replace + summary.remove == 0) {
+    warnOrphans(plan, console);
+    return kExitOk;
+  }
+
+  std::mutex printing;
+  ExecuteOptions exec;
+  exec.jobs = options.jobs;
+  exec.owner = options.owner;
+  exec.ledger = planned.ledger ? &*planned.ledger : nullptr;
+  exec.onStart = [&](const Action& a) { spdlog::info("{}: {} started", a.id.str(), toString(a.op)); };
+  exec.onFinish = [&](const Action& a, const ActionOutcome& o) {
+    std::lock_guard guard(printing);
+    if (o.status == Outcome::Done) console.out << a.id.str() << ": " << pastTense(a.op) << "\n";
+    else console.out << a.id.str() << ": " << toString(o.status) << ": " << o.message << "\n";
+    console.out.flush();
+  };
+  ApplyReport report = execute(plan, exec);
+  verify(plan, report, exec);
+  for (const std::string& f : report.verifyFailures) console.err << "error: verify: " << f << "\n";
+  warnOrphans(plan, console);
+  if (report.ok()) {
+    console.out << "Apply complete: " << report.done() << " done.\n";
+    return kExitOk;
+  }
+  console.out << "Apply incomplete: " << report.done() << " done, " << report.failed() << " failed, "
+              << report.skipped() << " skipped";
+  if (!report.verifyFailures.empty()) console.out << ", " << report.verifyFailures.size() << " not verified";
+  console.out << ".\n";
+  for (std::size_t i = 0; i < plan.actions.size(); ++i)
+    if (report.outcomes[i].status == Outcome::Failed || report.outcomes[i].status == Outcome::Skipped)
+      console.out << "  " << plan.actions[i].id.str() << ": " << toString(report.outcomes[i].status) << ": "
+                  << report.outcomes[i].message << "\n";
+  return kExitPartial;
+}
+
+int runExport(const std::vector<Kind>& kinds, ProviderSet& providers, const Console& console) {
+  std::vector<Kind> wanted = kinds;
+  if (wanted.empty()) wanted.assign(std::begin(kAllKinds), std::end(kAllKinds));
+  std::vector<Provider*> asked;
+  std::vector<Resource> resources;
+  for (Kind kind : wanted) {
+    Provider* p = providers.forKind(kind);
+    if (!p || std::find(asked.begin(), asked.end(), p) != asked.end()) continue;
+    asked.push_back(p);
+    auto live = p->exportResources();
+    if (!live) {
+      console.err << "error: " << p->name() << ": cannot read the host's state: " << live.error().message << "\n";
+      return kExitError;
+    }
+    for (Resource& r : *live)
+      if (std::find(wanted.begin(), wanted.end(), r.kind()) != wanted.end()) resources.push_back(std::move(r));
+  }
+  std::sort(resources.begin(), resources.end(), [](const Resource& a, const Resource& b) { return a.id < b.id; });
+  console.out << writeManifests(resources);
+  return kExitOk;
+}
+
+}  // namespace hostform

@@ -1,0 +1,57 @@
+#pragma once
+/// The commands as functions: load → observe → plan → apply → verify, with
+/// SPEC §2's output and exit codes. The CLI only parses flags into these
+/// structs; tests call them directly with their own ProviderSet.
+
+#include <chrono>
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "reconciler/planner.h"
+#include "reconciler/provider.h"
+#include "reconciler/render.h"
+
+namespace hostform {
+
+/// SPEC §2.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitError = 1,
+  kExitChanges = 2,  ///< plan --detailed-exitcode only
+  kExitRefused = 3,  ///< an action needs --allow-data-loss
+  kExitPartial = 4,  ///< some actions failed
+};
+
+enum class OutputFormat { Text, Json };
+enum class DryRun { No, Yes };
+enum class DetailedExitCode { No, Yes };
+
+/// Where a command writes, and how.
+struct Console {
+  std::ostream& out;
+  std::ostream& err;
+  Color color = Color::Off;
+};
+
+struct RunOptions {
+  std::vector<std::string> files;
+  std::string owner = "default";
+  std::filesystem::path stateDir = "/var/lib/hostform";
+  PlanOptions planOptions() const { return {prune, dataLoss, owner}; }
+  Prune prune = Prune::No;
+  DataLoss dataLoss = DataLoss::Refuse;
+  OutputFormat output = OutputFormat::Text;
+  DetailedExitCode detailedExitCode = DetailedExitCode::No;
+  DryRun dryRun = DryRun::No;
+  std::size_t jobs = 0;  ///< 0: one per core
+  std::chrono::milliseconds lockTimeout{0};
+};
+
+int runValidate(const RunOptions& options, const Console& console);
+int runPlan(const RunOptions& options, ProviderSet& providers, const Console& console);
+int runApply(const RunOptions& options, ProviderSet& providers, const Console& console);
+int runExport(const std::vector<Kind>& kinds, ProviderSet& providers, const Console& console);
+
+}  // namespace hostform

@@ -1,0 +1,472 @@
+#include "reconciler/loader.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <system_error>
+#include <unordered_map>
+
+#include <yaml-cpp/yaml.h>
+
+#include "reconciler/graph.h"
+#include "reconciler/schema.h"
+
+namespace hostform {
+namespace fs = std::filesystem;
+namespace {
+
+// ---- files and documents ----------------------------------------------------
+
+bool isManifestFile(const fs::path& p) {
+  const auto ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml";
+}
+
+/// Expands `paths` into the files to read, in order; problems go to `diags`.
+std::vector<fs::path> expandPaths(const std::vector<std::string>& paths, Diagnostics& diags) {
+  std::vector<fs::path> files;
+  for (const std::string& arg : paths) {
+    std::error_code ec;
+    const fs::path path(arg);
+    const auto status = fs::status(path, ec);
+    if (ec || !fs::exists(status)) {
+      diags.error({arg, 0, 0}, "", "no such file or directory");
+      continue;
+    }
+    if (!fs::is_directory(status)) {
+      files.push_back(path);
+      continue;
+    }
+    std::vector<fs::path> found;
+    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file(ec) && isManifestFile(it->path())) found.push_back(it->path());
+    }
+    if (ec) diags.error({arg, 0, 0}, "", "cannot read the directory: " + ec.message());
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
+/// One YAML document of a file: its text and the 0-based line it starts on.
+struct Chunk {
+  std::string text;
+  int firstLine = 0;
+};
+
+bool isMarker(std::string_view line, std::string_view marker) {
+  return line.starts_with(marker) &&
+         (line.size() == marker.size() || line[marker.size()] == ' ' || line[marker.size()] == '\t' ||
+          line[marker.size()] == '\r');
+}
+
+/// Splits a stream into documents at "---" and "..." lines. YAML forbids those
+/// markers at column 0 inside scalars, so this split is exact, and lets each
+/// document be parsed, checked and released on its own.
+std::vector<Chunk> splitDocuments(std::string_view text) {
+  std::vector<Chunk> chunks(1);
+  int lineNo = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    if (isMarker(line, "---")) {
+      chunks.push_back({{}, lineNo});
+      // Content after the marker on the same line belongs to the new document;
+      // blank the marker so columns stay true.
+      chunks.back().text.append("   ").append(line.substr(3)).push_back('\n');
+    } else if (isMarker(line, "...")) {
+      chunks.push_back({{}, lineNo + 1});
+    } else if (line.starts_with("%")) {
+      chunks.back().text.push_back('\n');  // directives: not used by manifests
+    } else {
+      chunks.back().text.append(line).push_back('\n');
+    }
+    pos = end + 1;
+    ++lineNo;
+  }
+  return chunks;
+}
+
+// ---- decoding a validated document into the model ---------------------------
+
+/// Reads one schema-valid document. Schema validation already rejected wrong
+/// types and shapes; what is checked here is what a schema cannot say (sizes
+/// that overflow, maxVcpus ≥ vcpus, reserved LVM names).
+class Decoder {
+ public:
+  Decoder(const schema::Locator& where, Diagnostics& diags) : where_(where), diags_(diags) {}
+
+  std::optional<Resource> decode(const YAML::Node& doc) {
+    Resource r;
+    r.source = where_.at(doc);
+    const auto kind = parseKind(doc["kind"].as<std::string>());
+    if (!kind) return std::nullopt;  // schema validation reported it
+    const YAML::Node metadata = doc["metadata"];
+    const std::string name = metadata["name"].as<std::string>();
+    if (const YAML::Node labels = metadata["labels"])
+      for (const auto& kv : labels) r.labels[kv.first.as<std::string>()] = kv.second.as<std::string>();
+    const YAML::Node spec = doc["spec"] ? doc["spec"] : YAML::Node(YAML::NodeType::Map);
+    const SourcePos namePos = where_.at(metadata["name"]);
+    r.positions.push_back({"metadata.name", namePos.line, namePos.column});
+    recordPositions(spec, "spec", r.positions);
+    switch (*kind) {
+      case Kind::Bridge: r.spec = bridge(spec); break;
+      case Kind::VolumeGroup: r.spec = volumeGroup(spec); checkLvmName(metadata["name"], name, "metadata.name"); break;
+      case Kind::LogicalVolume: r.spec = logicalVolume(spec); checkLvmName(metadata["name"], name, "metadata.name"); break;
+      case Kind::StoragePool: r.spec = storagePool(spec); break;
+      case Kind::Volume: r.spec = volume(spec); break;
+      case Kind::VirtualMachine: r.spec = virtualMachine(spec); break;
+    }
+    r.id = identityOf(*kind, name, r.spec);
+    if (failed_) return std::nullopt;
+    return r;
+  }
+
+ private:
+  void error(const YAML::Node& at, const std::string& path, std::string message) {
+    diags_.error(where_.at(at), path, std::move(message));
+    failed_ = true;
+  }
+
+  void recordPositions(const YAML::Node& node, const std::string& path, std::vector<FieldPos>& out) {
+    const SourcePos pos = where_.at(node);
+    out.push_back({path, pos.line, pos.column});
+    if (node.IsMap()) {
+      for (const auto& kv : node) recordPositions(kv.second, path + "." + kv.first.as<std::string>(), out);
+    } else if (node.IsSequence()) {
+      for (std::size_t i = 0; i < node.size(); ++i)
+        recordPositions(node[i], path + "[" + std::to_string(i) + "]", out);
+    }
+  }
+
+  static std::string text(const YAML::Node& n) { return n.as<std::string>(); }
+  static std::optional<std::string> optText(const YAML::Node& n) {
+    if (!n) return std::nullopt;
+    return n.as<std::string>();
+  }
+  static bool flag(const YAML::Node& n, bool fallback) { return n ? n.as<bool>() : fallback; }
+  static std::vector<std::string> texts(const YAML::Node& n) {
+    std::vector<std::string> out;
+    if (n)
+      for (const auto& item : n) out.push_back(item.as<std::string>());
+    return out;
+  }
+
+  template <class E>
+  static E choice(const YAML::Node& n, E fallback) {
+    E out = fallback;
+    if (n) fromString(n.as<std::string>(), out);
+    return out;
+  }
+
+  Bytes size(const YAML::Node& n, const std::string& path, Bytes fallback = 0) {
+    if (!n) return fallback;
+    auto parsed = parseSize(n.as<std::string>());
+    if (!parsed) {
+      error(n, path, parsed.error().message);
+      return fallback;
+    }
+    return *parsed;
+  }
+
+  Bytes positiveSize(const YAML::Node& n, const std::string& path) {
+    const Bytes b = size(n, path);
+    if (n && b == 0 && !failed_) error(n, path, "expected a size greater than 0, found " + n.as<std::string>());
+    return b;
+  }
+
+  Millis duration(const YAML::Node& n, const std::string& path, Millis fallback) {
+    if (!n) return fallback;
+    auto parsed = parseDuration(n.as<std::string>());
+    if (!parsed) {
+      error(n, path, parsed.error().message);
+      return fallback;
+    }
+    return *parsed;
+  }
+
+  /// Kernel limits of bridge timers (net/bridge/br_stp.c), checked here so a plan never
+  /// promises what the kernel refuses.
+  Millis timer(const YAML::Node& n, const std::string& path, Millis fallback, Millis lo, Millis hi) {
+    const Millis d = duration(n, path, fallback);
+    if (n && (d < lo || d > hi))
+      error(n, path, "expected a duration from " + formatDuration(lo) + " to " + formatDuration(hi) + ", found " +
+                         n.as<std::string>());
+    return d;
+  }
+
+  std::optional<std::string> mac(const YAML::Node& n) {
+    auto m = optText(n);
+    if (m) std::transform(m->begin(), m->end(), m->begin(), [](unsigned char c) { return std::tolower(c); });
+    return m;
+  }
+
+  /// lvm2's rules (lib/misc/lvm-string.c) beyond the schema's character set.
+  void checkLvmName(const YAML::Node& at, const std::string& name, const std::string& path) {
+    if (name == "." || name == "..") {
+      error(at, path, "\"" + name + "\" is not a valid LVM name");
+      return;
+    }
+    if (name.starts_with("snapshot") || name.starts_with("pvmove")) {
+      error(at, path, "LVM reserves names starting with \"snapshot\" or \"pvmove\", found \"" + name + "\"");
+      return;
+    }
+    static constexpr std::string_view kReserved[] = {"_cdata", "_cmeta", "_corig", "_cpool", "_cvol",  "_imeta",
+                                                     "_iorig", "_mimage", "_mlog", "_pmspare", "_rimage", "_rmeta",
+                                                     "_tdata", "_tmeta", "_vdata", "_vorigin", "_wcorig"};
+    for (std::string_view r : kReserved)
+      if (name.find(r) != std::string::npos) {
+        error(at, path, "LVM reserves names containing \"" + std::string(r) + "\", found \"" + name + "\"");
+        return;
+      }
+  }
+
+  BridgeSpec bridge(const YAML::Node& s) {
+    BridgeSpec b;
+    b.state = choice(s["state"], b.state);
+    if (s["mtu"]) b.mtu = s["mtu"].as<std::uint32_t>();
+    b.macAddress = mac(s["macAddress"]);
+    if (const YAML::Node stp = s["stp"]) {
+      b.stp.enabled = flag(stp["enabled"], b.stp.enabled);
+      if (stp["priority"]) b.stp.priority = stp["priority"].as<std::uint32_t>();
+      b.stp.forwardDelay = timer(stp["forwardDelay"], "spec.stp.forwardDelay", b.stp.forwardDelay, Millis(2'000), Millis(30'000));
+      b.stp.helloTime = timer(stp["helloTime"], "spec.stp.helloTime", b.stp.helloTime, Millis(1'000), Millis(10'000));
+      b.stp.maxAge = timer(stp["maxAge"], "spec.stp.maxAge", b.stp.maxAge, Millis(6'000), Millis(40'000));
+    }
+    b.ports = texts(s["ports"]);
+    b.addresses = texts(s["addresses"]);
+    return b;
+  }
+
+  VolumeGroupSpec volumeGroup(const YAML::Node& s) {
+    VolumeGroupSpec vg;
+    vg.physicalVolumes = texts(s["physicalVolumes"]);
+    vg.extentSize = size(s["extentSize"], "spec.extentSize", vg.extentSize);
+    const Bytes e = vg.extentSize;
+    if (s["extentSize"] && !failed_ && (e < KiB || (e & (e - 1)) != 0))
+      error(s["extentSize"], "spec.extentSize",
+            "expected a power of two of at least 1KiB (such as 4MiB), found " + s["extentSize"].as<std::string>());
+    vg.force = flag(s["force"], vg.force);
+    return vg;
+  }
+
+  LogicalVolumeSpec logicalVolume(const YAML::Node& s) {
+    LogicalVolumeSpec lv;
+    lv.volumeGroup = text(s["volumeGroup"]);
+    lv.type = choice(s["type"], lv.type);
+    lv.size = positiveSize(s["size"], "spec.size");
+    lv.thinPool = optText(s["thinPool"]);
+    checkLvmName(s["volumeGroup"], lv.volumeGroup, "spec.volumeGroup");
+    if (lv.thinPool) checkLvmName(s["thinPool"], *lv.thinPool, "spec.thinPool");
+    return lv;
+  }
+
+  StoragePoolSpec storagePool(const YAML::Node& s) {
+    StoragePoolSpec p;
+    p.type = choice(s["type"], p.type);
+    p.target = optText(s["target"]);
+    if (const YAML::Node src = s["source"]) {
+      p.source.volumeGroup = optText(src["volumeGroup"]);
+      p.source.host = optText(src["host"]);
+      p.source.path = optText(src["path"]);
+    }
+    p.autostart = flag(s["autostart"], p.autostart);
+    p.active = flag(s["active"], p.active);
+    return p;
+  }
+
+  VolumeSpec volume(const YAML::Node& s) {
+    VolumeSpec v;
+    v.pool = text(s["pool"]);
+    v.capacity = positiveSize(s["capacity"], "spec.capacity");
+    v.format = choice(s["format"], v.format);
+    v.allocation = choice(s["allocation"], v.allocation);
+    if (const YAML::Node b = s["backingVolume"]) v.backingVolume = VolumeRef{text(b["pool"]), text(b["name"])};
+    return v;
+  }
+
+  VirtualMachineSpec virtualMachine(const YAML::Node& s) {
+    VirtualMachineSpec vm;
+    if (s["vcpus"]) vm.vcpus = s["vcpus"].as<std::uint32_t>();
+    vm.maxVcpus = s["maxVcpus"] ? s["maxVcpus"].as<std::uint32_t>() : vm.vcpus;
+    if (vm.maxVcpus < vm.vcpus)
+      error(s["maxVcpus"], "spec.maxVcpus",
+            "expected at least vcpus (" + std::to_string(vm.vcpus) + "), found " + std::to_string(vm.maxVcpus));
+    vm.memory = positiveSize(s["memory"], "spec.memory");
+    vm.maxMemory = s["maxMemory"] ? positiveSize(s["maxMemory"], "spec.maxMemory") : vm.memory;
+    if (!failed_ && vm.memory % KiB != 0)
+      error(s["memory"], "spec.memory", "expected a whole number of KiB, found " + s["memory"].as<std::string>());
+    if (!failed_ && vm.maxMemory % KiB != 0)
+      error(s["maxMemory"], "spec.maxMemory", "expected a whole number of KiB, found " + s["maxMemory"].as<std::string>());
+    if (!failed_ && vm.maxMemory < vm.memory)
+      error(s["maxMemory"], "spec.maxMemory",
+            "expected at least memory (" + formatSize(vm.memory) + "), found " + formatSize(vm.maxMemory));
+    vm.machine = choice(s["machine"], vm.machine);
+    vm.firmware = choice(s["firmware"], vm.firmware);
+    vm.cpuMode = choice(s["cpuMode"], vm.cpuMode);
+    vm.state = choice(s["state"], vm.state);
+    vm.autostart = flag(s["autostart"], vm.autostart);
+    vm.shutdownTimeout = duration(s["shutdownTimeout"], "spec.shutdownTimeout", vm.shutdownTimeout);
+    std::map<std::string, std::size_t> targets;
+    if (const YAML::Node disks = s["disks"])
+      for (std::size_t i = 0; i < disks.size(); ++i) {
+        const YAML::Node d = disks[i];
+        DiskSpec disk;
+        if (const YAML::Node v = d["volume"]) disk.source = VolumeRef{text(v["pool"]), text(v["name"])};
+        else if (const YAML::Node lv = d["logicalVolume"])
+          disk.source = LogicalVolumeRef{text(lv["volumeGroup"]), text(lv["name"])};
+        else disk.source = text(d["path"]);
+        disk.target = optText(d["target"]);
+        disk.bus = choice(d["bus"], disk.bus);
+        disk.readOnly = flag(d["readOnly"], disk.readOnly);
+        if (disk.target) {
+          auto [it, fresh] = targets.emplace(*disk.target, i);
+          if (!fresh)
+            error(d["target"], "spec.disks[" + std::to_string(i) + "].target",
+                  "target \"" + *disk.target + "\" is already used by disk " + std::to_string(it->second));
+        }
+        vm.disks.push_back(std::move(disk));
+      }
+    std::map<std::string, std::size_t> macs;
+    if (const YAML::Node nics = s["interfaces"])
+      for (std::size_t i = 0; i < nics.size(); ++i) {
+        const YAML::Node n = nics[i];
+        InterfaceSpec nic;
+        nic.bridge = text(n["bridge"]);
+        nic.macAddress = mac(n["macAddress"]);
+        if (n["model"]) nic.model = text(n["model"]);
+        if (nic.macAddress) {
+          auto [it, fresh] = macs.emplace(*nic.macAddress, i);
+          if (!fresh)
+            error(n["macAddress"], "spec.interfaces[" + std::to_string(i) + "].macAddress",
+                  "MAC address " + *nic.macAddress + " is already used by interface " + std::to_string(it->second));
+        }
+        vm.interfaces.push_back(std::move(nic));
+      }
+    if (const YAML::Node boot = s["boot"]) {
+      vm.boot.clear();
+      for (const auto& b : boot) vm.boot.push_back(choice(b, BootDevice::Hd));
+    }
+    vm.graphics = choice(s["graphics"], vm.graphics);
+    vm.restartPolicy = choice(s["restartPolicy"], vm.restartPolicy);
+    return vm;
+  }
+
+  const schema::Locator& where_;
+  Diagnostics& diags_;
+  bool failed_ = false;
+};
+
+/// yaml-cpp's message without its "yaml-cpp: error at line…" preamble.
+std::string parserMessage(const YAML::ParserException& e) {
+  std::string msg = e.msg;
+  if (!msg.empty()) msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
+  return "invalid YAML: " + msg;
+}
+
+}  // namespace
+
+void loadText(std::string_view text, const std::string& fileName, LoadResult& into) {
+  for (Chunk& chunk : splitDocuments(text)) {
+    schema::Locator where{fileName, chunk.firstLine};
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(chunk.text);
+    } catch (const YAML::ParserException& e) {
+      into.diagnostics.error({fileName, e.mark.line + chunk.firstLine + 1, e.mark.column + 1}, "", parserMessage(e));
+      continue;
+    }
+    if (!doc || doc.IsNull()) continue;  // empty document, e.g. a trailing "---"
+    ++into.documents;
+    const std::size_t before = into.diagnostics.errorCount();
+    schema::validateDocument(doc, where, into.diagnostics);
+    if (into.diagnostics.errorCount() != before) continue;
+    try {
+      Decoder decoder(where, into.diagnostics);
+      if (auto r = decoder.decode(doc)) into.resources.push_back(std::move(*r));
+    } catch (const YAML::Exception& e) {
+      // Only reachable if a schema admits what the decoder cannot read: a bug, but never a crash.
+      into.diagnostics.error(where.at(doc), "", std::string("internal error decoding the document: ") + e.what());
+    }
+  }
+}
+
+void checkCrossReferences(LoadResult& result) {
+  auto& resources = result.resources;
+  std::unordered_map<ResourceId, std::size_t> index;
+  std::vector<bool> duplicate(resources.size(), false);
+  for (std::size_t i = 0; i < resources.size(); ++i) {
+    auto [it, fresh] = index.emplace(resources[i].id, i);
+    if (fresh) continue;
+    const SourcePos& first = resources[it->second].source;
+    result.diagnostics.error(resources[i].source, "metadata.name",
+                             resources[i].id.str() + " is declared twice; first at " + first.file + ":" +
+                                 std::to_string(first.line) + ":" + std::to_string(first.column));
+    duplicate[i] = true;
+  }
+
+  Needs needs(resources.size());
+  for (std::size_t i = 0; i < resources.size(); ++i) {
+    const Resource& r = resources[i];
+    for (const Reference& ref : references(r)) {
+      auto it = index.find(ref.target);
+      if (it == index.end()) {
+        result.diagnostics.warning(locate(r, ref.field), ref.field,
+                                   "references " + ref.target.str() +
+                                       ", which these manifests do not declare; plan requires it on the host");
+        continue;
+      }
+      needs[i].push_back(it->second);
+      const Resource& target = resources[it->second];
+      if (ref.field == "spec.thinPool" && target.as<LogicalVolumeSpec>().type != LvType::ThinPool)
+        result.diagnostics.error(locate(r, ref.field), ref.field,
+                                 "references " + target.id.str() + ", which is a " +
+                                     std::string(toString(target.as<LogicalVolumeSpec>().type)) +
+                                     " volume; expected a thin-pool");
+    }
+  }
+  for (const auto& cycle : findCycles(needs)) {
+    std::string walk;
+    for (std::size_t i : cycle) walk += resources[i].id.str() + " -> ";
+    walk += resources[cycle.front()].id.str();
+    result.diagnostics.error(resources[cycle.front()].source, "", "dependency cycle: " + walk);
+  }
+  // Drop second declarations so later stages see one resource per identity.
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < resources.size(); ++i) {
+    if (duplicate[i]) continue;
+    if (out != i) resources[out] = std::move(resources[i]);  // never self-move: it empties strings
+    ++out;
+  }
+  resources.resize(out);
+}
+
+LoadResult loadManifests(const std::vector<std::string>& paths) {
+  LoadResult result;
+  for (const fs::path& file : expandPaths(paths, result.diagnostics)) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      result.diagnostics.error({file.string(), 0, 0}, "", "cannot read the file");
+      continue;
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    loadText(buffer.str(), file.string(), result);
+  }
+  checkCrossReferences(result);
+  result.diagnostics.sort();
+  return result;
+}
+
+SourcePos locate(const Resource& r, std::string_view fieldPath) {
+  for (const FieldPos& p : r.positions)
+    if (p.path == fieldPath) return {r.source.file, p.line, p.column};
+  return r.source;
+}
+
+}  // namespace hostform

@@ -1,0 +1,41 @@
+#pragma once
+/// Manifests in, typed resources out: read files and directories, split YAML
+/// documents, validate each against its kind's schema, decode into the model,
+/// run the checks a schema cannot express, then the cross-document checks
+/// (duplicate identities, references, cycles). Never touches the host.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reconciler/diagnostics.h"
+#include "reconciler/model.h"
+
+namespace hostform {
+
+struct LoadResult {
+  std::vector<Resource> resources;  ///< only documents that were fully valid
+  Diagnostics diagnostics;
+  std::size_t documents = 0;        ///< non-empty documents seen
+};
+
+/// `paths` are files (read whatever their name) or directories (every *.yaml /
+/// *.yml below, sorted by path). Runs every check, including cross-document
+/// ones; unresolved references are warnings here, since only the planner can
+/// ask the host whether they exist.
+LoadResult loadManifests(const std::vector<std::string>& paths);
+
+/// Loads one file's text (e.g. read from a git object) into `into`. `fileName`
+/// is what diagnostics print. Cross-document checks are not run.
+void loadText(std::string_view text, const std::string& fileName, LoadResult& into);
+
+/// Duplicate identities, references between the loaded resources (unresolved:
+/// warnings), dependency cycles (errors).
+void checkCrossReferences(LoadResult& result);
+
+/// Where a field of a loaded resource was written; the document position when
+/// the field was not recorded.
+SourcePos locate(const Resource& r, std::string_view fieldPath);
+
+}  // namespace hostform

@@ -1,0 +1,211 @@
+#include "reconciler/planner.h"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+
+#include "reconciler/graph.h"
+#include "reconciler/ledger.h"
+#include "reconciler/loader.h"
+
+namespace hostform {
+namespace {
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+/// The plan's action list before ordering, with lookups the checks need.
+class Builder {
+ public:
+  Builder(Plan& plan, ProviderSet& providers, const PlanOptions& options)
+      : plan_(plan), providers_(providers), options_(options) {
+    ctx_.owner = options.owner;
+    for (const Resource& r : plan.desired) ctx_.desired.emplace(r.id, &r);
+    for (const Observed& o : plan.observed) ctx_.observed.emplace(o.resource.id, &o);
+  }
+
+  void run() {
+    for (const Resource& r : plan_.desired) planDeclared(r);
+    for (const Observed& o : plan_.observed) planUndeclared(o);
+    order();
+  }
+
+ private:
+  void planDeclared(const Resource& r) {
+    Provider* provider = providers_.forKind(r.kind());
+    if (!provider) {
+      plan_.diagnostics.error(r.source, "kind",
+                              "no provider for kind " + std::string(kindName(r.kind())) + " is built into this hostform");
+      return;
+    }
+    bool resolved = true;
+    for (const Reference& ref : references(r)) {
+      if (ctx_.findDesired(ref.target)) continue;
+      if (ctx_.findObserved(ref.target)) {
+        if (std::find(plan_.external.begin(), plan_.external.end(), ref.target) == plan_.external.end())
+          plan_.external.push_back(ref.target);
+        continue;
+      }
+      plan_.diagnostics.error(locate(r, ref.field), ref.field,
+                              "references " + ref.target.str() + ", which is neither declared nor on the host");
+      resolved = false;
+    }
+    if (!resolved) return;
+
+    const Observed* live = ctx_.findObserved(r.id);
+    if (live && !live->owner.empty() && live->owner != options_.owner) {
+      plan_.diagnostics.error(locate(r, "metadata.name"), "metadata.name",
+                              r.id.str() + " exists on the host and belongs to owner " + quoted(live->owner) +
+                                  ", not " + quoted(options_.owner) +
+                                  "; declare it in one repository only, or run with --owner " + live->owner);
+      return;
+    }
+
+    Diff diff = provider->plan(r, live, ctx_);
+    for (const Diff::Problem& p : diff.problems) plan_.diagnostics.error(locate(r, p.field), p.field, p.message);
+    if (!diff.problems.empty()) return;
+
+    Action a;
+    a.id = r.id;
+    a.desired = &r;
+    a.live = live;
+    a.provider = provider;
+    a.dataLoss = diff.dataLoss;
+    if (!live) {
+      a.op = Op::Create;
+      a.reason = "declared, not on the host";
+      a.changes = std::move(diff.changes);
+      actions_.push_back(std::move(a));
+      return;
+    }
+    a.changes = std::move(diff.changes);
+    if (live->owner.empty()) {
+      // Declaring an object hostform did not create adopts it: from now on it is
+      // ours, so a later --prune may delete it once it is no longer declared.
+      a.changes.push_back({"owner", std::nullopt, options_.owner, ChangeClass::Live});
+    }
+    if (a.changes.empty()) return;
+    const bool replace = std::any_of(a.changes.begin(), a.changes.end(),
+                                     [](const FieldChange& c) { return c.cls == ChangeClass::Replace; });
+    a.op = replace ? Op::Replace : Op::Update;
+    a.reason = replace ? "a changed field cannot be updated in place"
+                       : (live->owner.empty() ? "declared, on the host but not owned: adopt" : "differs from the manifests");
+    actions_.push_back(std::move(a));
+  }
+
+  void planUndeclared(const Observed& o) {
+    if (ctx_.findDesired(o.resource.id)) return;
+    // Never change or delete what is not ours (SPEC §4 Ownership).
+    if (o.owner != options_.owner) return;
+    Provider* provider = providers_.forKind(o.resource.kind());
+    if (!provider) return;
+    Action a;
+    a.id = o.resource.id;
+    a.live = &o;
+    a.provider = provider;
+    if (options_.prune == Prune::Yes) {
+      a.op = Op::Delete;
+      a.reason = "owned, no longer declared (prune)";
+      a.dataLoss = provider->deletionLoss(o, ctx_);
+    } else {
+      a.op = Op::Orphan;
+      a.reason = "owned, no longer declared; --prune deletes it";
+    }
+    actions_.push_back(std::move(a));
+  }
+
+  /// Creates and updates follow references; deletes run the reverse graph:
+  /// an object goes only after everything that used it has let go of it.
+  void order() {
+    std::sort(actions_.begin(), actions_.end(), [](const Action& a, const Action& b) {
+      auto phase = [](Op op) { return op == Op::Delete ? 1 : op == Op::Orphan ? 2 : 0; };
+      return std::tuple(phase(a.op), a.id) < std::tuple(phase(b.op), b.id);
+    });
+    std::unordered_map<ResourceId, std::size_t> byId;
+    for (std::size_t i = 0; i < actions_.size(); ++i) byId.emplace(actions_[i].id, i);
+
+    Needs needs(actions_.size());
+    for (std::size_t i = 0; i < actions_.size(); ++i) {
+      const Action& a = actions_[i];
+      if (a.op == Op::Orphan) continue;
+      if (a.desired)
+        for (const Reference& ref : references(*a.desired))
+          if (auto it = byId.find(ref.target); it != byId.end() && actions_[it->second].op != Op::Delete &&
+                                               actions_[it->second].op != Op::Orphan)
+            needs[i].push_back(it->second);
+      if (a.live)
+        for (const Reference& ref : references(a.live->resource))
+          if (auto it = byId.find(ref.target); it != byId.end() && actions_[it->second].op == Op::Delete)
+            needs[it->second].push_back(i);
+    }
+    std::vector<std::size_t> order = stableTopoOrder(needs);
+    // A cycle among actions can only come from the live state (manifest cycles are
+    // load errors); run what is left in plain order rather than dropping it.
+    if (order.size() != actions_.size()) {
+      std::vector<bool> placed(actions_.size(), false);
+      for (std::size_t i : order) placed[i] = true;
+      for (std::size_t i = 0; i < actions_.size(); ++i)
+        if (!placed[i]) order.push_back(i);
+    }
+    std::vector<std::size_t> position(actions_.size());
+    for (std::size_t p = 0; p < order.size(); ++p) position[order[p]] = p;
+    plan_.actions.reserve(actions_.size());
+    for (std::size_t p = 0; p < order.size(); ++p) {
+      Action a = std::move(actions_[order[p]]);
+      for (std::size_t dep : needs[order[p]]) a.after.push_back(position[dep]);
+      std::sort(a.after.begin(), a.after.end());
+      a.after.erase(std::unique(a.after.begin(), a.after.end()), a.after.end());
+      plan_.actions.push_back(std::move(a));
+    }
+  }
+
+  Plan& plan_;
+  ProviderSet& providers_;
+  const PlanOptions& options_;
+  PlanContext ctx_;
+  std::vector<Action> actions_;
+};
+
+}  // namespace
+
+std::vector<Kind> kindsToObserve(const std::vector<Resource>& desired, Prune prune) {
+  if (prune == Prune::Yes) return {std::begin(kAllKinds), std::end(kAllKinds)};
+  std::set<Kind> kinds;
+  for (const Resource& r : desired) {
+    kinds.insert(r.kind());
+    for (const Reference& ref : references(r)) kinds.insert(ref.target.kind);
+  }
+  return {kinds.begin(), kinds.end()};
+}
+
+Result<std::vector<Observed>> observe(ProviderSet& providers, const std::vector<Kind>& kinds, const Ledger* ledger) {
+  std::vector<Provider*> seen;
+  std::vector<Observed> all;
+  for (Kind kind : kinds) {
+    Provider* p = providers.forKind(kind);
+    if (!p || std::find(seen.begin(), seen.end(), p) != seen.end()) continue;
+    seen.push_back(p);
+    auto live = p->observe();
+    if (!live) return fail(std::string(p->name()) + ": cannot read the host's state: " + live.error().message);
+    for (Observed& o : *live) {
+      if (p->ownershipMark(o.resource.kind()) == OwnershipMark::Ledger)
+        o.owner = ledger ? ledger->ownerOf(o.resource.id) : std::string();
+      all.push_back(std::move(o));
+    }
+  }
+  return all;
+}
+
+Plan computePlan(std::vector<Resource> desired, std::vector<Observed> observed, ProviderSet& providers,
+                 const PlanOptions& options) {
+  Plan plan;
+  plan.desired = std::move(desired);
+  plan.observed = std::move(observed);
+  plan.allowDataLoss = options.dataLoss == DataLoss::Allow;
+  Builder(plan, providers, options).run();
+  std::sort(plan.external.begin(), plan.external.end());
+  plan.diagnostics.sort();
+  return plan;
+}
+
+}  // namespace hostform

@@ -1,0 +1,37 @@
+#pragma once
+/// Desired + observed → plan. Observation talks to providers; computing the
+/// plan is pure given the providers' verdicts, so it is cheap and testable.
+
+#include <string>
+#include <vector>
+
+#include "reconciler/plan.h"
+#include "reconciler/provider.h"
+#include "reconciler/result.h"
+
+namespace hostform {
+
+class Ledger;
+
+enum class Prune { No, Yes };
+enum class DataLoss { Refuse, Allow };
+
+struct PlanOptions {
+  Prune prune = Prune::No;
+  DataLoss dataLoss = DataLoss::Refuse;
+  std::string owner = "default";
+};
+
+/// The kinds a plan must observe: those declared or referenced, or all with --prune.
+std::vector<Kind> kindsToObserve(const std::vector<Resource>& desired, Prune prune);
+
+/// Observes each provider serving `kinds` once. Owners of ledger-marked kinds
+/// come from `ledger` (may be null: then they are unowned).
+Result<std::vector<Observed>> observe(ProviderSet& providers, const std::vector<Kind>& kinds, const Ledger* ledger);
+
+/// Builds the plan. Problems (a reference that resolves nowhere, an infeasible
+/// change, a resource owned by someone else) land in plan.diagnostics.
+Plan computePlan(std::vector<Resource> desired, std::vector<Observed> observed, ProviderSet& providers,
+                 const PlanOptions& options);
+
+}  // namespace hostform

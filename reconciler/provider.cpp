@@ -1,0 +1,105 @@
+#include "reconciler/provider.h"
+
+#include <algorithm>
+
+
+namespace hostform {
+
+// ---- plan.h -----------------------------------------------------------------
+
+std::string_view toString(Op op) {
+  switch (op) {
+    case Op::Create: return "create";
+    case Op::Update: return "update";
+    case Op::Replace: return "replace";
+    case Op::Delete: return "delete";
+    case Op::Orphan: return "orphan";
+  }
+  return "?";
+}
+
+bool Action::needsRestart() const {
+  return std::any_of(changes.begin(), changes.end(),
+                     [](const FieldChange& c) { return c.cls == ChangeClass::Restart; });
+}
+
+PlanSummary Plan::summary() const {
+  PlanSummary s;
+  for (const Action& a : actions) {
+    switch (a.op) {
+      case Op::Create: ++s.create; break;
+      case Op::Update: ++s.update; break;
+      case Op::Replace: ++s.replace; break;
+      case Op::Delete: ++s.remove; break;
+      case Op::Orphan: ++s.orphan; break;
+    }
+    if (a.dataLoss && !allowDataLoss && a.op != Op::Orphan) ++s.refused;
+  }
+  return s;
+}
+
+std::vector<const Action*> Plan::refused() const {
+  std::vector<const Action*> out;
+  if (allowDataLoss) return out;
+  for (const Action& a : actions)
+    if (a.dataLoss && a.op != Op::Orphan) out.push_back(&a);
+  return out;
+}
+
+// ---- provider.h ---------------------------------------------------------------
+
+const Resource* PlanContext::findDesired(const ResourceId& id) const {
+  auto it = desired.find(id);
+  return it == desired.end() ? nullptr : it->second;
+}
+
+const Observed* PlanContext::findObserved(const ResourceId& id) const {
+  auto it = observed.find(id);
+  return it == observed.end() ? nullptr : it->second;
+}
+
+Result<std::vector<Resource>> Provider::exportResources() {
+  auto live = observe();
+  if (!live) return std::unexpected(live.error());
+  std::vector<Resource> out;
+  out.reserve(live->size());
+  for (Observed& o : *live) out.push_back(std::move(o.resource));
+  return out;
+}
+
+std::vector<ProviderFactory>& providerFactories() {
+  static std::vector<ProviderFactory> factories;
+  return factories;
+}
+
+bool registerProvider(ProviderFactory factory) {
+  providerFactories().push_back(std::move(factory));
+  return true;
+}
+
+ProviderSet::ProviderSet(ProviderOptions options) : options_(std::move(options)), factories_(providerFactories()) {
+  instances_.resize(factories_.size());
+}
+
+ProviderSet::ProviderSet(std::vector<std::unique_ptr<Provider>> providers) : instances_(std::move(providers)) {
+  for (const auto& p : instances_) factories_.push_back({std::string(p->name()), p->kinds(), nullptr});
+}
+
+Provider* ProviderSet::forKind(Kind kind) {
+  for (std::size_t i = 0; i < factories_.size(); ++i) {
+    const auto& kinds = factories_[i].kinds;
+    if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) continue;
+    if (!instances_[i]) instances_[i] = factories_[i].make(options_);
+    return instances_[i].get();
+  }
+  return nullptr;
+}
+
+std::vector<Provider*> ProviderSet::all() {
+  std::vector<Provider*> out;
+  for (Kind k : kAllKinds)
+    if (Provider* p = forKind(k); p && std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  return out;
+}
+
+}  // namespace hostform

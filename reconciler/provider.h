@@ -1,0 +1,137 @@
+#pragma once
+/// The one interface every provider implements (netlink, lvm, kvm). The engine
+/// knows providers only through this and the registry; it never names one.
+///
+/// The verbs are the same everywhere: observe, plan, apply, export.
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "reconciler/plan.h"
+#include "reconciler/result.h"
+
+namespace hostform {
+
+/// Settings a provider may need; each takes what concerns it.
+struct ProviderOptions {
+  std::string libvirtUri;           ///< empty: $LIBVIRT_DEFAULT_URI, else qemu:///system
+  std::string owner = "default";    ///< written into ownership marks
+  std::filesystem::path stateDir;
+};
+
+/// Where a provider keeps the ownership mark of a kind (SPEC §4).
+enum class OwnershipMark {
+  InBand,  ///< on the object itself (LVM tag, domain <metadata>, bridge ifalias)
+  Ledger,  ///< the backend has no place: the engine's ledger under --state-dir
+};
+
+/// Everything the planner knows, for checks that look beyond one resource
+/// (free space in a VG, a bridge the VM's NIC names).
+struct PlanContext {
+  std::unordered_map<ResourceId, const Resource*> desired;
+  std::unordered_map<ResourceId, const Observed*> observed;
+  std::string owner;
+
+  const Resource* findDesired(const ResourceId& id) const;
+  const Observed* findObserved(const ResourceId& id) const;
+};
+
+/// A provider's verdict on one declared resource.
+struct Diff {
+  std::vector<FieldChange> changes;     ///< empty: in sync
+  /// What cannot be done (immutable field, not enough space): plan errors naming
+  /// the field ("spec.extentSize") and the reason.
+  struct Problem {
+    std::string field;
+    std::string message;
+  };
+  std::vector<Problem> problems;
+  std::optional<std::string> dataLoss;  ///< set: applying loses data (shrink, disk replace)
+};
+
+/// What an action may use while it runs.
+struct ApplyContext {
+  std::string owner;
+  /// Progress of a long action ("waiting for ACPI shutdown, 12s of 60s").
+  std::function<void(const std::string&)> progress = [](const std::string&) {};
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  Provider() = default;
+  Provider(const Provider&) = delete;
+  Provider& operator=(const Provider&) = delete;
+
+  virtual std::string_view name() const = 0;
+  virtual std::vector<Kind> kinds() const = 0;
+  virtual OwnershipMark ownershipMark(Kind) const { return OwnershipMark::InBand; }
+
+  /// Reads the whole live state of this provider's kinds in one go (one dump,
+  /// one report, one list call where the backend allows), with each object's owner.
+  virtual Result<std::vector<Observed>> observe() = 0;
+
+  /// Compares a declared resource with the host (`live` null: absent), field by
+  /// field, classifying each change, and checks that applying it is possible.
+  virtual Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx) = 0;
+
+  /// What deleting a live object would lose; nullopt when nothing is lost.
+  virtual std::optional<std::string> deletionLoss(const Observed& /*live*/, const PlanContext&) {
+    return std::nullopt;
+  }
+
+  /// Applies one action. Called from several executor threads at once for
+  /// actions that do not share a serialKey().
+  virtual Result<void> apply(const Action& action, const ApplyContext& ctx) = 0;
+
+  /// Actions with the same non-empty key never run at the same time (LVM: one VG).
+  virtual std::string serialKey(const Action&) const { return {}; }
+
+  /// Live objects as manifests an operator can adopt. Default: what observe() sees.
+  virtual Result<std::vector<Resource>> exportResources();
+};
+
+/// How the engine gets providers without naming them: each provider registers a
+/// factory at static-initialisation time with HOSTFORM_REGISTER_PROVIDER.
+struct ProviderFactory {
+  std::string name;
+  std::vector<Kind> kinds;
+  std::function<std::unique_ptr<Provider>(const ProviderOptions&)> make;
+};
+
+/// The process-wide list of factories.
+std::vector<ProviderFactory>& providerFactories();
+bool registerProvider(ProviderFactory factory);
+
+#define HOSTFORM_CONCAT_INNER(a, b) a##b
+#define HOSTFORM_CONCAT(a, b) HOSTFORM_CONCAT_INNER(a, b)
+#define HOSTFORM_REGISTER_PROVIDER(...) \
+  static const bool HOSTFORM_CONCAT(hostform_registered_, __LINE__) = ::hostform::registerProvider(__VA_ARGS__)
+
+/// The providers of one run, created lazily: a plan that declares no VM never
+/// connects to libvirt.
+class ProviderSet {
+ public:
+  /// From the registered factories.
+  explicit ProviderSet(ProviderOptions options);
+  /// From explicit instances (tests, benchmarks).
+  explicit ProviderSet(std::vector<std::unique_ptr<Provider>> providers);
+
+  /// The provider for `kind`, created on first use; nullptr when none is built in.
+  Provider* forKind(Kind kind);
+  /// Every provider, created if needed.
+  std::vector<Provider*> all();
+
+ private:
+  ProviderOptions options_;
+  std::vector<ProviderFactory> factories_;
+  std::vector<std::unique_ptr<Provider>> instances_;
+};
+
+}  // namespace hostform

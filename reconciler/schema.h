@@ -1,0 +1,44 @@
+#pragma once
+/// JSON Schema validation of manifest documents, straight on the YAML tree so
+/// every error keeps its line and column. The schemas are schemas/*.schema.json
+/// (draft-07), embedded at build time: the single source of truth for validity.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "reconciler/diagnostics.h"
+
+namespace hostform::schema {
+
+struct EmbeddedSchema {
+  std::string_view fileName;  ///< "bridge.schema.json"
+  std::string_view text;
+};
+
+/// Generated from schemas/ by cmake/embed_schemas.cmake.
+const std::vector<EmbeddedSchema>& embeddedSchemas();
+
+/// What makes the embedded schemas unusable, one sentence each: invalid JSON, a
+/// keyword the validator does not enforce, a dangling $ref, a bad pattern.
+/// Empty when all is well. With any problem, validateDocument rejects every
+/// document with an internal error rather than validate against a partial
+/// schema. Parsed once, on first use, thread-safely.
+const std::vector<std::string>& embeddedSchemaProblems();
+
+/// Maps a YAML node to where it was written. Documents are parsed one by one,
+/// so the loader adds the document's first line to yaml-cpp's 0-based marks.
+struct Locator {
+  std::string file;
+  int lineOffset = 0;  ///< lines before the document's first line in the file
+  SourcePos at(const YAML::Node& node) const;
+};
+
+/// Checks one manifest document: apiVersion, kind, and the kind's schema.
+/// Appends one diagnostic per problem found (all of them, not only the first).
+/// Never throws.
+void validateDocument(const YAML::Node& doc, const Locator& where, Diagnostics& out);
+
+}  // namespace hostform::schema

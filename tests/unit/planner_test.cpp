@@ -1,0 +1,383 @@
+#include "reconciler/planner.h"
+
+#include <gtest/gtest.h>
+
+#include "reconciler/ledger.h"
+#include "reconciler/render.h"
+#include "tests/support/fake_provider.h"
+#include "tests/support/manifests.h"
+
+namespace hostform {
+namespace {
+
+using fake::FakeProvider;
+using fake::FakeWorld;
+using testing::loadYaml;
+
+/// A fake host with one provider for storage kinds and one for bridges.
+struct Host {
+  std::shared_ptr<FakeWorld> world = std::make_shared<FakeWorld>();
+  FakeProvider* storage = nullptr;
+  FakeProvider* net = nullptr;
+  std::unique_ptr<ProviderSet> providers;
+
+  Host() {
+    auto s = std::make_unique<FakeProvider>(
+        "storage", std::vector<Kind>{Kind::VolumeGroup, Kind::LogicalVolume, Kind::StoragePool, Kind::Volume}, world);
+    auto n = std::make_unique<FakeProvider>("net", std::vector<Kind>{Kind::Bridge, Kind::VirtualMachine}, world);
+    storage = s.get();
+    net = n.get();
+    std::vector<std::unique_ptr<Provider>> list;
+    list.push_back(std::move(s));
+    list.push_back(std::move(n));
+    providers = std::make_unique<ProviderSet>(std::move(list));
+  }
+
+  Plan plan(const std::string& yaml, PlanOptions options = {}) {
+    LoadResult loaded = loadYaml(yaml);
+    EXPECT_FALSE(loaded.diagnostics.hasErrors()) << testing::messages(loaded)[0];
+    auto observed = observe(*providers, kindsToObserve(loaded.resources, options.prune), nullptr);
+    EXPECT_TRUE(observed.has_value());
+    return computePlan(std::move(loaded.resources), std::move(*observed), *providers, options);
+  }
+};
+
+const char* kStorage = R"(apiVersion: hostform/v1
+kind: LogicalVolume
+metadata: {name: data}
+spec: {volumeGroup: vg0, size: 10GiB}
+---
+apiVersion: hostform/v1
+kind: VolumeGroup
+metadata: {name: vg0}
+spec: {physicalVolumes: [/dev/vdb]}
+)";
+
+TEST(Planner, CreatesInDependencyOrder) {
+  Host host;
+  Plan plan = host.plan(kStorage);
+  ASSERT_EQ(plan.actions.size(), 2u);
+  EXPECT_EQ(plan.actions[0].id.str(), "VolumeGroup/vg0");
+  EXPECT_EQ(plan.actions[1].id.str(), "LogicalVolume/vg0/data");
+  EXPECT_EQ(plan.actions[1].after, (std::vector<std::size_t>{0}));
+  EXPECT_EQ(plan.actions[0].op, Op::Create);
+  EXPECT_EQ(renderText(plan),
+            "+ VolumeGroup/vg0               create\n"
+            "+ LogicalVolume/vg0/data        create\n"
+            "Plan: 2 to create, 0 to change, 0 to delete.\n");
+}
+
+TEST(Planner, ConvergedHostHasNoChanges) {
+  Host host;
+  LoadResult loaded = loadYaml(kStorage);
+  for (const Resource& r : loaded.resources) host.world->put(r, "default");
+  Plan plan = host.plan(kStorage);
+  EXPECT_TRUE(plan.actions.empty());
+  EXPECT_EQ(renderText(plan), "No changes. Host matches the manifests.\n");
+}
+
+TEST(Planner, ChangedFieldIsAnUpdateWithFromAndTo) {
+  Host host;
+  host.world->put(fake::makeVg("vg0", {"/dev/vdb"}), "default");
+  host.world->put(fake::makeLv("vg0", "data", 5 * GiB), "default");
+  Plan plan = host.plan(kStorage);
+  ASSERT_EQ(plan.actions.size(), 1u);
+  const Action& a = plan.actions[0];
+  EXPECT_EQ(a.op, Op::Update);
+  ASSERT_EQ(a.changes.size(), 1u);
+  EXPECT_EQ(a.changes[0].field, "size");
+  EXPECT_EQ(a.changes[0].from, "5GiB");
+  EXPECT_EQ(a.changes[0].to, "10GiB");
+  EXPECT_EQ(renderText(plan),
+            "~ LogicalVolume/vg0/data        size 5GiB -> 10GiB\n"
+            "Plan: 0 to create, 1 to change, 0 to delete.\n");
+}
+
+TEST(Planner, RestartClassIsShown) {
+  Host host;
+  host.net->restartFields = {"machine"};
+  host.world->put(fake::makeVm("web1", 1, GiB), "default");
+  Plan plan = host.plan(R"(apiVersion: hostform/v1
+kind: VirtualMachine
+metadata: {name: web1}
+spec: {memory: 1GiB, machine: pc}
+)");
+  ASSERT_EQ(plan.actions.size(), 1u);
+  EXPECT_TRUE(plan.actions[0].needsRestart());
+  EXPECT_EQ(renderText(plan),
+            "~ VirtualMachine/web1           machine q35 -> pc (restart)\n"
+            "Plan: 0 to create, 1 to change, 0 to delete.\n");
+}
+
+TEST(Planner, ReplaceClassMakesAReplaceAction) {
+  Host host;
+  host.storage->replaceFields = {"type"};
+  host.world->put(fake::makeVg("vg0", {"/dev/vdb"}), "default");
+  host.world->put(fake::makeLv("vg0", "data", 10 * GiB, LvType::ThinPool), "default");
+  Plan plan = host.plan(kStorage);
+  ASSERT_EQ(plan.actions.size(), 1u);
+  EXPECT_EQ(plan.actions[0].op, Op::Replace);
+  EXPECT_EQ(plan.summary().replace, 1u);
+  EXPECT_EQ(renderText(plan),
+            "± LogicalVolume/vg0/data        replace: type thin-pool -> linear (replace)\n"
+            "Plan: 0 to create, 0 to change, 1 to replace, 0 to delete.\n");
+}
+
+TEST(Planner, UndeclaredOwnedObjectIsOrphanedWithoutPrune) {
+  Host host;
+  host.world->put(fake::makeBridge("br-old"), "default");
+  Plan plan = host.plan(R"(apiVersion: hostform/v1
+kind: Bridge
+metadata: {name: br0}
+spec: {}
+)");
+  ASSERT_EQ(plan.actions.size(), 2u);
+  EXPECT_EQ(plan.actions[1].op, Op::Orphan);
+  EXPECT_EQ(renderText(plan),
+            "+ Bridge/br0                    create\n"
+            "? Bridge/br-old                 orphaned (not declared; --prune deletes it)\n"
+            "Plan: 1 to create, 0 to change, 0 to delete, 1 orphaned.\n");
+}
+
+TEST(Planner, PruneDeletesOnlyWhatThisOwnerOwns) {
+  Host host;
+  host.world->put(fake::makeBridge("br-mine"), "default");
+  host.world->put(fake::makeBridge("br-hand"), "");          // made by hand
+  host.world->put(fake::makeBridge("br-other"), "team-b");   // another repository
+  PlanOptions options;
+  options.prune = Prune::Yes;
+  Plan plan = host.plan(R"(apiVersion: hostform/v1
+kind: Bridge
+metadata: {name: br0}
+spec: {}
+)",
+                        options);
+  ASSERT_EQ(plan.actions.size(), 2u);
+  EXPECT_EQ(plan.actions[1].op, Op::Delete);
+  EXPECT_EQ(plan.actions[1].id.str(), "Bridge/br-mine");
+  EXPECT_FALSE(plan.actions[1].dataLoss);
+  EXPECT_EQ(renderText(plan),
+            "+ Bridge/br0                    create\n"
+            "- Bridge/br-mine                delete (prune)\n"
+            "Plan: 1 to create, 0 to change, 1 to delete.\n");
+}
+
+TEST(Planner, DeletesRunInReverseDependencyOrder) {
+  Host host;
+  host.world->put(fake::makeVg("vg9", {"/dev/vdc"}), "default");
+  host.world->put(fake::makeLv("vg9", "a", GiB), "default");
+  host.world->put(fake::makeLv("vg9", "b", GiB), "default");
+  PlanOptions options;
+  options.prune = Prune::Yes;
+  options.dataLoss = DataLoss::Allow;
+  Plan plan = host.plan(R"(apiVersion: hostform/v1
+kind: Bridge
+metadata: {name: br0}
+spec: {}
+)",
+                        options);
+  std::vector<std::string> order;
+  for (const Action& a : plan.actions) order.push_back(a.id.str());
+  EXPECT_EQ(order, (std::vector<std::string>{"Bridge/br0", "LogicalVolume/vg9/a", "LogicalVolume/vg9/b",
+                                             "VolumeGroup/vg9"}));
+  EXPECT_EQ(plan.actions[3].after, (std::vector<std::size_t>{1, 2}));
+}
+
+TEST(Planner, ShrinkNeedsAllowDataLoss) {
+  Host host;
+  host.world->put(fake::makeVg("vg0", {"/dev/vdb"}), "default");
+  host.world->put(fake::makeLv("vg0", "data", 20 * GiB), "default");
+  Plan refused = host.plan(kStorage);
+  ASSERT_EQ(refused.refused().size(), 1u);
+  EXPECT_EQ(refused.summary().refused, 1u);
+  EXPECT_EQ(renderText(refused),
+            "~ LogicalVolume/vg0/data        size 20GiB -> 10GiB; refused without --allow-data-loss: shrinking "
+            "LogicalVolume/vg0/data from 20GiB to 10GiB loses the data beyond 10GiB\n"
+            "Plan: 0 to create, 1 to change, 0 to delete.\n");
+  PlanOptions allow;
+  allow.dataLoss = DataLoss::Allow;
+  Plan allowed = host.plan(kStorage, allow);
+  EXPECT_TRUE(allowed.refused().empty());
+  EXPECT_EQ(allowed.actions.size(), 1u);
+}
+
+TEST(Planner, PruningAnObjectThatHoldsDataNeedsAllowDataLoss) {
+  Host host;
+  host.world->put(fake::makeVg("vg0", {"/dev/vdb"}), "default");
+  host.world->put(fake::makeLv("vg0", "old", 3 * GiB), "default");
+  PlanOptions options;
+  options.prune = Prune::Yes;
+  Plan plan = host.plan(kStorage, options);
+  auto refused = plan.refused();
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0]->id.str(), "LogicalVolume/vg0/old");
+  EXPECT_EQ(refused[0]->op, Op::Delete);
+}
+
+TEST(Planner, ReferenceToAnUndeclaredLiveObjectIsExternal) {
+  Host host;
+  host.world->put(fake::makeVg("vg0", {"/dev/vdb"}), "");
+  Plan plan = host.plan(R"(apiVersion: hostform/v1
+kind: LogicalVolume
+metadata: {name: data}
+spec: {volumeGroup: vg0, size: 1GiB}
+)");
+  EXPECT_FALSE(plan.diagnostics.hasErrors());
+  ASSERT_EQ(plan.external.size(), 1u);
+  EXPECT_EQ(plan.external[0].str(), "VolumeGroup/vg0");
+  EXPECT_EQ(renderText(plan),
+            "+ LogicalVolume/vg0/data        create\n"
+            "= VolumeGroup/vg0               external (referenced, not declared, on the host)\n"
+            "Plan: 1 to create, 0 to change, 0 to delete.\n");
+}
+
+TEST(Planner, DanglingReferenceIsAPlanErrorWithItsPosition) {
+  Host host;
+  Plan plan = host.plan(R"(apiVersion: hostform/v1
+kind: LogicalVolume
+metadata: {name: data}
+spec:
+  volumeGroup: vg-missing
+  size: 1GiB
+)");
+  EXPECT_EQ(testing::messages(plan.diagnostics),
+            (std::vector<std::string>{"test.yaml:5:16: error: spec.volumeGroup: references VolumeGroup/vg-missing, "
+                                      "which is neither declared nor on the host"}));
+  EXPECT_TRUE(plan.actions.empty());
+}
+
+TEST(Planner, DeclaringAnObjectOfAnotherOwnerIsAnError) {
+  Host host;
+  host.world->put(fake::makeBridge("br0"), "team-b");
+  Plan plan = host.plan(R"(apiVersion: hostform/v1
+kind: Bridge
+metadata:
+  name: br0
+spec: {}
+)");
+  EXPECT_EQ(testing::messages(plan.diagnostics),
+            (std::vector<std::string>{"test.yaml:4:9: error: metadata.name: Bridge/br0 exists on the host and belongs "
+                                      "to owner \"team-b\", not \"default\"; declare it in one repository only, or "
+                                      "run with --owner team-b"}));
+}
+
+TEST(Planner, DeclaringAnUnownedObjectAdoptsIt) {
+  Host host;
+  host.world->put(fake::makeBridge("br0"), "");
+  Plan plan = host.plan(R"(apiVersion: hostform/v1
+kind: Bridge
+metadata: {name: br0}
+spec: {}
+)");
+  ASSERT_EQ(plan.actions.size(), 1u);
+  EXPECT_EQ(plan.actions[0].op, Op::Update);
+  EXPECT_EQ(plan.actions[0].reason, "declared, on the host but not owned: adopt");
+  EXPECT_EQ(renderText(plan),
+            "~ Bridge/br0                    owner (none) -> default\n"
+            "Plan: 0 to create, 1 to change, 0 to delete.\n");
+}
+
+TEST(Planner, InfeasibleChangeIsAPlanErrorNamingTheField) {
+  Host host;
+  host.storage->immutableFields = {"extentSize"};
+  host.world->put(fake::makeVg("vg0", {"/dev/vdb"}, 8 * MiB), "default");
+  Plan plan = host.plan(R"(apiVersion: hostform/v1
+kind: VolumeGroup
+metadata: {name: vg0}
+spec:
+  physicalVolumes: [/dev/vdb]
+  extentSize: 4MiB
+)");
+  ASSERT_TRUE(plan.diagnostics.hasErrors());
+  EXPECT_EQ(testing::messages(plan.diagnostics)[0],
+            "test.yaml:6:15: error: spec.extentSize: is immutable: 8MiB on the host, 4MiB declared");
+  EXPECT_TRUE(plan.actions.empty());
+}
+
+TEST(Planner, KindWithoutProviderIsAnError) {
+  auto world = std::make_shared<FakeWorld>();
+  std::vector<std::unique_ptr<Provider>> list;
+  list.push_back(std::make_unique<FakeProvider>("net", std::vector<Kind>{Kind::Bridge}, world));
+  ProviderSet providers(std::move(list));
+  LoadResult loaded = loadYaml(kStorage);
+  Plan plan = computePlan(std::move(loaded.resources), {}, providers, {});
+  EXPECT_EQ(testing::messages(plan.diagnostics)[0],
+            "test.yaml:1:1: error: kind: no provider for kind LogicalVolume is built into this hostform");
+}
+
+TEST(Planner, ObservesOnlyDeclaredAndReferencedKindsUnlessPruning) {
+  LoadResult loaded = loadYaml(kStorage);
+  EXPECT_EQ(kindsToObserve(loaded.resources, Prune::No),
+            (std::vector<Kind>{Kind::VolumeGroup, Kind::LogicalVolume}));
+  EXPECT_EQ(kindsToObserve(loaded.resources, Prune::Yes).size(), 6u);
+
+  Host host;
+  host.plan(R"(apiVersion: hostform/v1
+kind: Bridge
+metadata: {name: br0}
+spec: {}
+)");
+  EXPECT_EQ(host.net->observeCalls(), 1u);
+  EXPECT_EQ(host.storage->observeCalls(), 0u);
+}
+
+TEST(Planner, LedgerKindsTakeTheirOwnerFromTheLedger) {
+  testing::TempDir dir;
+  auto ledger = Ledger::open(dir.path());
+  ASSERT_TRUE(ledger.has_value());
+  Host host;
+  host.storage->ledgerKinds = {Kind::StoragePool};
+  host.world->put(fake::makePool("mine"), "");
+  host.world->put(fake::makePool("theirs"), "");
+  ASSERT_TRUE(ledger->record(fake::makePool("mine").id, "default").has_value());
+  auto observed = observe(*host.providers, {Kind::StoragePool}, &*ledger);
+  ASSERT_TRUE(observed.has_value());
+  PlanOptions options;
+  options.prune = Prune::Yes;
+  options.dataLoss = DataLoss::Allow;
+  Plan plan = computePlan({}, std::move(*observed), *host.providers, options);
+  ASSERT_EQ(plan.actions.size(), 1u);
+  EXPECT_EQ(plan.actions[0].id.str(), "StoragePool/mine");
+  EXPECT_EQ(plan.actions[0].op, Op::Delete);
+}
+
+TEST(Planner, JsonPlanHasTheSpecShape) {
+  Host host;
+  host.world->put(fake::makeVg("vg0", {"/dev/vdb"}), "default");
+  host.world->put(fake::makeLv("vg0", "data", 5 * GiB), "default");
+  Plan plan = host.plan(kStorage);
+  EXPECT_EQ(renderJson(plan), R"({
+  "actions": [
+    {
+      "changes": [
+        {
+          "class": "live",
+          "field": "size",
+          "from": "5GiB",
+          "to": "10GiB"
+        }
+      ],
+      "dataLoss": null,
+      "id": "LogicalVolume/vg0/data",
+      "kind": "LogicalVolume",
+      "op": "update",
+      "reason": "differs from the manifests",
+      "restart": false
+    }
+  ],
+  "external": [],
+  "summary": {
+    "changes": true,
+    "create": 0,
+    "delete": 0,
+    "orphan": 0,
+    "refused": 0,
+    "replace": 0,
+    "update": 1
+  }
+}
+)");
+}
+
+}  // namespace
+}  // namespace hostform
