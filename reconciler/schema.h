@@ -41,4 +41,11 @@ struct Locator {
 /// Never throws.
 void validateDocument(const YAML::Node& doc, const Locator& where, Diagnostics& out);
 
+/// Checks one value against a schema given as JSON text, which may $ref the
+/// embedded schemas ("common.schema.json#/definitions/size"). For tests and
+/// tools that exercise the validator itself; manifests go through
+/// validateDocument. A schema the validator cannot enforce is reported as an
+/// internal error. Never throws.
+void validateValue(const YAML::Node& value, std::string_view schemaJson, const Locator& where, Diagnostics& out);
+
 }  // namespace hostform::schema

@@ -1,0 +1,933 @@
+#include "reconciler/schema.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "reconciler/units.h"
+
+namespace hostform::schema {
+namespace {
+
+// ordered_json keeps properties in the order the schema lists them, which is
+// the order "expected one of ..." messages name them in.
+using Json = nlohmann::ordered_json;
+
+// ============================================================================
+// The schema set: parsed and checked once
+// ============================================================================
+
+constexpr std::string_view kManifestFile = "manifest.schema.json";
+
+// Everything the validator enforces or knowingly ignores (annotations). A schema
+// using any other keyword is refused at load: a schema must never say more
+// than hostform checks.
+const std::set<std::string, std::less<>> kKeywords{
+    "$schema",       "$id",       "$ref",  "definitions", "title",     "description",
+    "default",       "examples",  "type",  "properties",  "required",  "additionalProperties",
+    "propertyNames", "enum",      "const", "pattern",     "minLength", "maxLength",
+    "minimum",       "maximum",   "items", "minItems",    "maxItems",  "uniqueItems",
+    "allOf",         "oneOf",     "anyOf", "if",          "then",      "else",
+    "format",        "x-expected"};
+// Draft-07 ignores the siblings of $ref; only annotations may stand there, so
+// that no sibling looks like a check while being none.
+const std::set<std::string, std::less<>> kAnnotations{"$schema",     "$id",     "$ref",     "title",
+                                                      "description", "default", "examples", "x-expected"};
+const std::set<std::string, std::less<>> kFormats{"size", "duration", "mac", "cidr"};
+const std::set<std::string, std::less<>> kTypes{"null", "boolean", "integer", "number", "string", "object", "array"};
+
+/// A schema and the file its own "#/..." references are relative to.
+struct Target {
+  const Json* schema = nullptr;
+  std::string file;
+};
+
+struct SchemaSet {
+  std::map<std::string, Json, std::less<>> files;
+  std::map<std::pair<std::string, std::string>, Target> refs;  ///< (file holding the $ref, $ref) → target
+  std::map<std::string, std::regex, std::less<>> patterns;     ///< every `pattern`, compiled
+  std::vector<std::pair<std::string, Target>> kinds;           ///< in manifest.schema.json's order
+  std::vector<std::string> problems;
+};
+
+const Json* member(const Json& schema, const std::string& key) {
+  if (!schema.is_object()) return nullptr;
+  auto it = schema.find(key);
+  return it == schema.end() ? nullptr : &*it;
+}
+
+class SchemaLoader {
+ public:
+  /// The embedded schemas, plus `extra` if given (validateValue's schema).
+  SchemaSet load(const EmbeddedSchema* extra = nullptr) {
+    for (const EmbeddedSchema& e : embeddedSchemas()) add(e);
+    if (extra) add(*extra);
+    for (const auto& [name, json] : set_.files) walk(json, name, name + "#");
+    findKinds();
+    return std::move(set_);  // std::map moves its nodes: the Targets' pointers stay valid
+  }
+
+ private:
+  void problem(std::string text) { set_.problems.push_back(std::move(text)); }
+
+  void add(const EmbeddedSchema& e) {
+    Json parsed = Json::parse(e.text, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded())
+      problem(std::string(e.fileName) + " is not valid JSON");
+    else
+      set_.files.emplace(std::string(e.fileName), std::move(parsed));
+  }
+
+  void walk(const Json& s, const std::string& file, const std::string& at) {
+    if (s.is_boolean()) return;
+    if (!s.is_object()) return problem(at + ": a schema must be an object or a boolean");
+    const bool hasRef = s.contains("$ref");
+    for (const auto& [key, value] : s.items()) {
+      const std::string here = at + "/" + key;
+      if (!kKeywords.contains(key))
+        problem(here + ": keyword \"" + key + "\" is not supported by hostform's validator");
+      else if (hasRef && !kAnnotations.contains(key))
+        problem(here + ": only annotations may stand beside $ref");
+      else
+        checkKeyword(key, value, file, here);
+    }
+  }
+
+  /// Recurses into subschemas; checks what can be wrong with the others.
+  void checkKeyword(const std::string& key, const Json& value, const std::string& file, const std::string& at) {
+    static const std::set<std::string, std::less<>> kOneSchema{
+        "items", "additionalProperties", "propertyNames", "if", "then", "else"};
+    if (key == "definitions" || key == "properties") {
+      if (!value.is_object()) return problem(at + ": expected a mapping of schemas");
+      for (const auto& [name, sub] : value.items()) walk(sub, file, at + "/" + name);
+    } else if (key == "allOf" || key == "anyOf" || key == "oneOf") {
+      if (!value.is_array()) return problem(at + ": expected a list of schemas");
+      for (std::size_t i = 0; i < value.size(); ++i) walk(value[i], file, at + "/" + std::to_string(i));
+    } else if (kOneSchema.contains(key)) {
+      walk(value, file, at);
+    } else if (key == "$ref") {
+      addRef(value, file, at);
+    } else if (key == "pattern") {
+      addPattern(value, at);
+    } else if (key == "format" && !(value.is_string() && kFormats.contains(value.get<std::string>()))) {
+      problem(at + ": unknown format " + value.dump());
+    } else if (key == "type") {
+      checkType(value, at);
+    }
+  }
+
+  void checkType(const Json& type, const std::string& at) {
+    const Json list = type.is_array() ? type : Json::array({type});
+    for (const Json& t : list)
+      if (!t.is_string() || !kTypes.contains(t.get<std::string>())) problem(at + ": unknown type " + t.dump());
+  }
+
+  void addPattern(const Json& pattern, const std::string& at) {
+    if (!pattern.is_string()) return problem(at + ": a pattern must be a string");
+    try {
+      set_.patterns.emplace(pattern.get<std::string>(), std::regex(pattern.get<std::string>(), std::regex::ECMAScript));
+    } catch (const std::regex_error& e) {
+      problem(at + ": pattern does not compile: " + e.what());
+    }
+  }
+
+  void addRef(const Json& ref, const std::string& file, const std::string& at) {
+    if (!ref.is_string()) return problem(at + ": $ref must be a string");
+    const std::string text = ref.get<std::string>();
+    const std::size_t hash = text.find('#');
+    const std::string targetFile = hash == 0 ? file : text.substr(0, hash);
+    auto it = set_.files.find(targetFile);
+    if (it == set_.files.end()) return problem(at + ": $ref names an unknown file \"" + targetFile + "\"");
+    try {
+      const Json::json_pointer pointer(hash == std::string::npos ? "" : text.substr(hash + 1));
+      if (!it->second.contains(pointer)) return problem(at + ": $ref \"" + text + "\" points at nothing");
+      set_.refs[{file, text}] = Target{&it->second.at(pointer), targetFile};
+    } catch (const Json::exception& e) {
+      problem(at + ": $ref \"" + text + "\" is malformed: " + e.what());
+    }
+  }
+
+  /// The kinds are manifest.schema.json's `kind` enum; each must have one schema
+  /// whose `kind` is that const.
+  void findKinds() {
+    auto manifest = set_.files.find(kManifestFile);
+    if (manifest == set_.files.end()) return problem("manifest.schema.json is missing");
+    const Json kinds = manifest->second.value(Json::json_pointer("/properties/kind/enum"), Json::array());
+    for (const Json& kind : kinds) {
+      for (const auto& [file, json] : set_.files)
+        if (json.value(Json::json_pointer("/properties/kind/const"), Json()) == kind)
+          set_.kinds.emplace_back(kind.get<std::string>(), Target{&json, file});
+      if (set_.kinds.empty() || set_.kinds.back().first != kind)
+        problem("no schema has kind " + kind.dump() + ", which manifest.schema.json lists");
+    }
+  }
+
+  SchemaSet set_;
+};
+
+const SchemaSet& schemaSet() {
+  static const SchemaSet set = SchemaLoader().load();  // thread-safe since C++11
+  return set;
+}
+
+// ============================================================================
+// YAML values as JSON Schema sees them (YAML 1.2 core schema)
+// ============================================================================
+
+enum class Type { Null, Boolean, Integer, Number, String, Mapping, List };
+
+bool isInteger(std::string_view text) {
+  const auto digits = [](std::string_view t, std::string_view allowed) {
+    return !t.empty() && t.find_first_not_of(allowed) == std::string_view::npos;
+  };
+  if (text.starts_with("0x")) return digits(text.substr(2), "0123456789abcdefABCDEF");
+  if (text.starts_with("0o")) return digits(text.substr(2), "01234567");
+  if (text.starts_with('-') || text.starts_with('+')) text.remove_prefix(1);
+  return digits(text, "0123456789");
+}
+
+Type scalarType(const YAML::Node& node) {
+  // "!" is yaml-cpp's tag for quoted and block scalars: always strings.
+  if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return Type::String;
+  static constexpr std::string_view kBooleans[] = {"true", "True", "TRUE", "false", "False", "FALSE"};
+  static const std::regex number(
+      "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN)");
+  const std::string& text = node.Scalar();
+  if (std::ranges::find(kBooleans, text) != std::end(kBooleans)) return Type::Boolean;
+  if (isInteger(text)) return Type::Integer;
+  // Most scalars are words; only those starting like a number pay for the regex.
+  const bool numeric = !text.empty() && std::string_view("+-.0123456789").find(text[0]) != std::string_view::npos;
+  return numeric && std::regex_match(text, number) ? Type::Number : Type::String;
+}
+
+Type typeOf(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: return scalarType(node);
+    case YAML::NodeType::Sequence: return Type::List;
+    case YAML::NodeType::Map: return Type::Mapping;
+    default: return Type::Null;  // yaml-cpp already folded null, ~ and empty values into Null
+  }
+}
+
+/// A node with its type, and where to point at it.
+struct Instance {
+  YAML::Node node;
+  Type type;
+  YAML::Mark mark;
+};
+
+/// yaml-cpp marks an empty value at the token after it, often on the next
+/// line; `fallback` (its key) is then the truthful place to point at.
+Instance instanceOf(const YAML::Node& node, const YAML::Mark& fallback) {
+  const Type type = typeOf(node);
+  const bool misplaced = type == Type::Null || node.Mark().is_null();
+  return {node, type, misplaced ? fallback : node.Mark()};
+}
+
+bool accepts(std::string_view typeName, Type t) {
+  if (typeName == "integer") return t == Type::Integer;
+  if (typeName == "number") return t == Type::Integer || t == Type::Number;
+  if (typeName == "string") return t == Type::String;
+  if (typeName == "boolean") return t == Type::Boolean;
+  if (typeName == "null") return t == Type::Null;
+  if (typeName == "object") return t == Type::Mapping;
+  return typeName == "array" && t == Type::List;
+}
+
+std::optional<long double> numberOf(const std::string& text) {
+  if (text.find("inf") != std::string::npos || text.find("Inf") != std::string::npos ||
+      text.find("INF") != std::string::npos)
+    return text.front() == '-' ? -HUGE_VALL : HUGE_VALL;
+  if (text.starts_with("0o")) return static_cast<long double>(std::strtoull(text.c_str() + 2, nullptr, 8));
+  char* end = nullptr;
+  const long double value = std::strtold(text.c_str(), &end);  // also reads 0x…
+  if (end == text.c_str()) return std::nullopt;
+  return value;
+}
+
+std::optional<std::pair<YAML::Node, YAML::Node>> entry(const YAML::Node& mapping, std::string_view name) {
+  for (auto it = mapping.begin(); it != mapping.end(); ++it)
+    if (it->first.IsScalar() && it->first.Scalar() == name) return std::pair{it->first, it->second};
+  return std::nullopt;
+}
+
+// ============================================================================
+// Wording
+// ============================================================================
+
+std::string quote(std::string_view text) {
+  return Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+/// What was found, for "found …": `"abc"`, `42`, `true`, `null`, `a mapping`.
+std::string shown(const Instance& v) {
+  switch (v.type) {
+    case Type::Null: return "null";
+    case Type::String: return quote(v.node.Scalar());
+    case Type::Mapping: return "a mapping";
+    case Type::List: return "a list";
+    default: return v.node.Scalar();
+  }
+}
+
+/// What was found, with its type: `a string "abc"`, `an integer 42`.
+std::string described(const Instance& v) {
+  switch (v.type) {
+    case Type::Boolean: return "a boolean " + shown(v);
+    case Type::Integer: return "an integer " + shown(v);
+    case Type::Number: return "a number " + shown(v);
+    case Type::String: return "a string " + shown(v);
+    default: return shown(v);
+  }
+}
+
+std::string typeNoun(const std::string& typeName) {
+  static const std::map<std::string, std::string, std::less<>> nouns{
+      {"null", "null"},          {"boolean", "a boolean (true or false)"},
+      {"integer", "an integer"}, {"number", "a number"},
+      {"string", "a string"},    {"object", "a mapping"},
+      {"array", "a list"}};
+  return nouns.at(typeName);
+}
+
+/// "a", "a or b", "a, b or c" (with `last` = "or"); ", " alone when `last` is empty.
+std::string joined(const std::vector<std::string>& words, std::string_view last = "") {
+  std::string out;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) out += (i + 1 == words.size() && !last.empty()) ? " " + std::string(last) + " " : ", ";
+    out += words[i];
+  }
+  return out;
+}
+
+std::string plainText(const Json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
+
+/// The values of an `enum` as a user writes them: up, down.
+std::vector<std::string> plainTexts(const Json& values) {
+  std::vector<std::string> out;
+  for (const Json& v : values) out.push_back(plainText(v));
+  return out;
+}
+
+std::string counted(std::size_t n, std::string_view noun) {
+  return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
+}
+
+std::size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+  return std::ranges::equal(a, b, [](unsigned char x, unsigned char y) { return std::tolower(x) == std::tolower(y); });
+}
+
+/// ` (did you mean "mtu"?)` for a near miss (same letters in another case, or
+/// at most two edits away), else nothing.
+std::string didYouMean(std::string_view word, const std::vector<std::string>& candidates) {
+  const std::string* best = nullptr;
+  std::size_t bestDistance = 3;
+  for (const std::string& c : candidates) {
+    const std::size_t d = equalsIgnoringCase(word, c) ? 0 : editDistance(word, c);
+    if (d < bestDistance && d < word.size()) best = &c, bestDistance = d;
+  }
+  return best ? " (did you mean " + quote(*best) + "?)" : "";
+}
+
+// ============================================================================
+// Formats: checks a pattern cannot express, with the better hint
+// ============================================================================
+
+std::optional<std::string> macProblem(const std::string& text) {
+  static const std::regex shape("[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}");
+  if (!std::regex_match(text, shape)) return "expected a MAC address like 52:54:00:12:34:56, found " + quote(text);
+  if (std::stoi(text.substr(0, 2), nullptr, 16) & 1)
+    return quote(text) + " is a multicast MAC address; expected a unicast one like 52:54:00:12:34:56";
+  if (text.find_first_not_of("0:") == std::string::npos)
+    return quote(text) + " is the all-zero MAC address; expected a usable one like 52:54:00:12:34:56";
+  return std::nullopt;
+}
+
+std::optional<std::string> cidrProblem(const std::string& text) {
+  const std::size_t slash = text.rfind('/');
+  if (slash == std::string::npos)
+    return quote(text) + " has no prefix length; expected an address like 192.168.1.10/24 or fd00::1/64";
+  const std::string address = text.substr(0, slash), prefix = text.substr(slash + 1);
+  const bool v6 = address.find(':') != std::string::npos;
+  unsigned char buffer[16];
+  const bool prefixIsNumber =
+      !prefix.empty() && prefix.size() <= 3 && prefix.find_first_not_of("0123456789") == std::string::npos;
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), buffer) != 1 || !prefixIsNumber)
+    return quote(text) +
+           " is not a valid IPv4 or IPv6 address with prefix length; expected one like 192.168.1.10/24 or fd00::1/64";
+  const int limit = v6 ? 128 : 32;
+  if (std::stoi(prefix) > limit)
+    return "prefix length " + prefix + " in " + quote(text) + " is out of range for " + (v6 ? "IPv6" : "IPv4") +
+           " (0 to " + std::to_string(limit) + ")";
+  return std::nullopt;
+}
+
+std::optional<std::string> formatProblem(const std::string& format, const Instance& v) {
+  const bool text = v.type == Type::String;
+  if (format == "size" && (text || v.type == Type::Integer)) {
+    if (auto size = parseSize(v.node.Scalar()); !size) return size.error().message;
+  } else if (format == "duration" && text) {
+    if (auto duration = parseDuration(v.node.Scalar()); !duration) return duration.error().message;
+  } else if (format == "mac" && text) {
+    return macProblem(v.node.Scalar());
+  } else if (format == "cidr" && text) {
+    return cidrProblem(v.node.Scalar());
+  }
+  return std::nullopt;
+}
+
+// ============================================================================
+// The validator
+// ============================================================================
+
+struct Issue {
+  SourcePos pos;
+  std::string path;
+  std::string message;
+};
+
+/// Where in the document and in the schemas a check is.
+struct Where {
+  std::string path;             ///< "spec.disks[1].volume"; empty at the root
+  std::string field;            ///< the key the value is under; empty for list items and the root
+  YAML::Mark keyMark;           ///< where that key was written
+  std::string_view file;        ///< the schema file "#/..." references are relative to
+  std::string condition;        ///< "type is dir" inside the `then` of an `if`
+  const Json* owner = nullptr;  ///< the schema whose `properties` describe this mapping (for defaults)
+
+  Where child(const std::string& key, const YAML::Mark& mark) const {
+    return {path.empty() ? key : path + "." + key, key, mark, file, condition, nullptr};
+  }
+  Where item(std::size_t i) const {
+    return {path + "[" + std::to_string(i) + "]", "", YAML::Mark::null_mark(), file, condition, nullptr};
+  }
+};
+
+class Validator {
+ public:
+  Validator(const SchemaSet& set, const Locator& locator) : set_(set), locator_(locator) {}
+
+  void document(const YAML::Node& doc);
+  /// Checks `node` against the whole of schema file `file`.
+  void value(const YAML::Node& node, std::string_view file) {
+    Where at;
+    at.file = file;
+    check(instanceOf(node, node.Mark()), set_.files.find(file)->second, at);
+  }
+  std::vector<Issue> take() { return std::move(issues_); }
+
+ private:
+  void check(const Instance& v, const Json& s, const Where& at);
+  bool matches(const Instance& v, const Json& s, const Where& at) const;
+
+  bool checkType(const Instance& v, const Json& s, const Where& at);
+  std::string typeHint(const Instance& v, const Json& s, const Where& at) const;
+  bool checkDecimal(const Instance& v, const Where& at);
+  bool checkValue(const Instance& v, const Json& s, const Where& at);
+  bool checkFormat(const Instance& v, const Json& s, const Where& at);
+  void checkString(const Instance& v, const Json& s, const Where& at);
+  void checkNumber(const Instance& v, const Json& s, const Where& at);
+  void checkMapping(const Instance& v, const Json& s, const Where& at);
+  void checkField(const YAML::Node& key, const YAML::Node& value, const Json& s, const Where& at);
+  void checkList(const Instance& v, const Json& s, const Where& at);
+  void checkCombinators(const Instance& v, const Json& s, const Where& at);
+  void checkOneOf(const Instance& v, const Json& branches, const Where& at);
+  void noMatch(const Instance& v, const Json& branches, const Where& at);
+  void checkConditional(const Instance& v, const Json& s, const Where& at);
+  std::string describeCondition(const Instance& v, const Json& condition, const Where& at) const;
+  const Target* kindSchema(const Instance& root);
+
+  void report(const YAML::Mark& mark, const std::string& path, std::string message) {
+    SourcePos pos{locator_.file, 0, 0};
+    if (!mark.is_null()) pos = {locator_.file, mark.line + 1 + locator_.lineOffset, mark.column + 1};
+    issues_.push_back({std::move(pos), path, std::move(message)});
+  }
+  /// Reports at `v`, naming the condition that made the check apply, if any.
+  void fail(const Instance& v, const Where& at, const std::string& message) {
+    report(v.mark, at.path, message + (at.condition.empty() ? "" : " (when " + at.condition + ")"));
+  }
+  static std::string requiredWhen(const Where& at) {
+    return at.condition.empty() ? "" : " (required when " + at.condition + ")";
+  }
+
+  const SchemaSet& set_;
+  const Locator& locator_;
+  std::vector<Issue> issues_;
+};
+
+void Validator::document(const YAML::Node& doc) {
+  const Instance root = instanceOf(doc, doc.Mark());
+  if (root.type != Type::Mapping) {
+    report(root.mark, "", "expected a mapping with apiVersion, kind, metadata and spec, found " + described(root));
+    return;
+  }
+  Where at;
+  if (const Target* kind = kindSchema(root)) {
+    at.file = kind->file;
+    return check(root, *kind->schema, at);
+  }
+  // Without a kind there is no schema for the rest; apiVersion can still be judged.
+  at.file = kManifestFile;
+  const Json& manifest = set_.files.find(kManifestFile)->second;
+  if (auto apiVersion = entry(root.node, "apiVersion"))
+    check(instanceOf(apiVersion->second, apiVersion->first.Mark()), manifest["properties"]["apiVersion"],
+          at.child("apiVersion", apiVersion->first.Mark()));
+  else
+    report(root.mark, "", "missing required field \"apiVersion\"");
+}
+
+const Target* Validator::kindSchema(const Instance& root) {
+  const auto kind = entry(root.node, "kind");
+  if (!kind) {
+    report(root.mark, "", "missing required field \"kind\"");
+    return nullptr;
+  }
+  const Instance v = instanceOf(kind->second, kind->first.Mark());
+  if (v.type != Type::String) {
+    report(v.mark, "kind", "expected a string, found " + described(v));
+    return nullptr;
+  }
+  std::vector<std::string> names;
+  for (const auto& [name, target] : set_.kinds) {
+    if (name == v.node.Scalar()) return &target;
+    names.push_back(name);
+  }
+  report(v.mark, "kind",
+         "unknown kind " + quote(v.node.Scalar()) + "; expected one of " + joined(names) +
+             didYouMean(v.node.Scalar(), names));
+  return nullptr;
+}
+
+void Validator::check(const Instance& v, const Json& s, const Where& at) {
+  if (s.is_boolean()) {
+    if (s.get<bool>()) return;
+    const std::string what = at.field.empty() ? "this item" : "field " + quote(at.field);
+    const YAML::Mark& mark = at.keyMark.is_null() ? v.mark : at.keyMark;
+    report(mark, at.path,
+           what + " is not allowed " + (at.condition.empty() ? std::string("here") : "when " + at.condition));
+    return;
+  }
+  if (const Json* ref = member(s, "$ref")) {
+    const Target& target = set_.refs.at({std::string(at.file), ref->get<std::string>()});
+    Where inner = at;
+    inner.file = target.file;
+    return check(v, *target.schema, inner);
+  }
+  if (!checkType(v, s, at) || !checkValue(v, s, at)) return;  // nothing more to say about a wrong value
+  if (checkFormat(v, s, at)) {  // a format's message is the more precise one; then stop there
+    checkString(v, s, at);
+    checkNumber(v, s, at);
+  }
+  Where inner = at;
+  if (member(s, "properties")) inner.owner = &s;
+  if (v.type == Type::Mapping) checkMapping(v, s, inner);
+  if (v.type == Type::List) checkList(v, s, inner);
+  checkCombinators(v, s, inner);
+  checkConditional(v, s, inner);
+}
+
+bool Validator::matches(const Instance& v, const Json& s, const Where& at) const {
+  Validator trial(set_, locator_);
+  trial.check(v, s, at);
+  return trial.issues_.empty();
+}
+
+bool Validator::checkType(const Instance& v, const Json& s, const Where& at) {
+  const Json* type = member(s, "type");
+  if (!type) return true;
+  std::vector<std::string> nouns;
+  for (const Json& name : type->is_array() ? *type : Json::array({*type})) {
+    if (accepts(name.get<std::string>(), v.type)) return v.type != Type::Integer || checkDecimal(v, at);
+    nouns.push_back(typeNoun(name.get<std::string>()));
+  }
+  // A pattern's description ("a duration such as 30s") says more than its type ("a string").
+  const Json* expected = member(s, "x-expected");
+  fail(v, at,
+       "expected " + (expected ? expected->get<std::string>() : joined(nouns, "or")) + ", found " + described(v) +
+           typeHint(v, s, at));
+  return false;
+}
+
+/// YAML 1.2 reads 012 as twelve where YAML 1.1 tools (yaml-cpp's decoding
+/// among them) read ten, and few tools read 0o17: only plain decimal is
+/// accepted, so that every reader of a manifest sees the same number.
+bool Validator::checkDecimal(const Instance& v, const Where& at) {
+  const std::string& text = v.node.Scalar();
+  const std::size_t sign = text.starts_with('-') || text.starts_with('+') ? 1 : 0;
+  const std::string digits = text.substr(sign);
+  if (digits.size() < 2 || digits[0] != '0') return true;
+  const std::string signText = text.substr(0, sign);
+  if (std::isdigit(static_cast<unsigned char>(digits[1]))) {
+    const std::size_t firstNonZero = std::min(digits.find_first_not_of('0'), digits.size() - 1);
+    fail(v, at,
+         "expected a decimal integer without leading zeros, found " + text + " (YAML 1.1 reads it as octal); write " +
+             signText + digits.substr(firstNonZero));
+    return false;
+  }
+  errno = 0;
+  const unsigned long long value = std::strtoull(digits.c_str() + 2, nullptr, digits[1] == 'x' ? 16 : 8);
+  const std::string hint = errno == ERANGE ? "" : "; write " + signText + std::to_string(value);
+  fail(v, at, "expected a decimal integer, found " + text + hint);
+  return false;
+}
+
+/// The two YAML surprises behind most type errors: a bare 1 or true is not a
+/// string, and yes/no/on/off are not booleans in YAML 1.2.
+std::string Validator::typeHint(const Instance& v, const Json& s, const Where& at) const {
+  const bool scalar = v.type == Type::Integer || v.type == Type::Number || v.type == Type::Boolean;
+  if (scalar && matches(Instance{v.node, Type::String, v.mark}, s, at))
+    return "; write " + quote(v.node.Scalar()) + " in quotes to make it a string";
+  static constexpr std::string_view kYaml11Booleans[] = {"yes", "no", "on", "off", "y", "n"};
+  const Json* type = member(s, "type");
+  const bool wantsBoolean =
+      type->is_array() ? std::ranges::find(*type, Json("boolean")) != type->end() : *type == "boolean";
+  if (v.type == Type::String && wantsBoolean &&
+      std::ranges::any_of(kYaml11Booleans, [&](std::string_view w) { return equalsIgnoringCase(w, v.node.Scalar()); }))
+    return "; in YAML 1.2 only true and false are booleans";
+  return "";
+}
+
+bool sameValue(const Instance& v, const Json& value) {
+  switch (v.type) {
+    case Type::String: return value.is_string() && value.get<std::string>() == v.node.Scalar();
+    case Type::Integer:
+    case Type::Number: return value.is_number() && numberOf(v.node.Scalar()) == value.get<long double>();
+    case Type::Boolean: return value.is_boolean() && value.get<bool>() == (std::tolower(v.node.Scalar()[0]) == 't');
+    case Type::Null: return value.is_null();
+    default: return false;  // the schemas compare no collections
+  }
+}
+
+bool Validator::checkValue(const Instance& v, const Json& s, const Where& at) {
+  if (const Json* constant = member(s, "const"); constant && !sameValue(v, *constant)) {
+    report(v.mark, at.path, "expected " + constant->dump() + ", found " + shown(v) + requiredWhen(at));
+    return false;
+  }
+  const Json* choices = member(s, "enum");
+  if (!choices || std::ranges::any_of(*choices, [&](const Json& c) { return sameValue(v, c); })) return true;
+  const std::vector<std::string> names = plainTexts(*choices);
+  const std::string hint = v.type == Type::String ? didYouMean(v.node.Scalar(), names) : "";
+  report(v.mark, at.path, "expected one of " + joined(names) + ", found " + shown(v) + hint + requiredWhen(at));
+  return false;
+}
+
+bool Validator::checkFormat(const Instance& v, const Json& s, const Where& at) {
+  const Json* format = member(s, "format");
+  if (!format) return true;
+  const auto problem = formatProblem(format->get<std::string>(), v);
+  if (problem) fail(v, at, *problem);
+  return !problem;
+}
+
+void Validator::checkString(const Instance& v, const Json& s, const Where& at) {
+  if (v.type != Type::String) return;
+  const std::string& text = v.node.Scalar();
+  if (const Json* pattern = member(s, "pattern");
+      pattern && !std::regex_search(text, set_.patterns.find(pattern->get<std::string>())->second)) {
+    const Json* expected = member(s, "x-expected");
+    fail(v, at,
+         "expected " + (expected ? expected->get<std::string>() : "a string matching " + pattern->get<std::string>()) +
+             ", found " + quote(text));
+  }
+  // JSON Schema counts characters (code points), not bytes.
+  const auto length =
+      static_cast<std::size_t>(std::ranges::count_if(text, [](unsigned char c) { return (c & 0xC0) != 0x80; }));
+  const std::string found = ", found " + std::to_string(length) + " in " + quote(text);
+  if (const Json* min = member(s, "minLength"); min && length < min->get<std::size_t>())
+    fail(v, at, "expected at least " + counted(min->get<std::size_t>(), "character") + found);
+  if (const Json* max = member(s, "maxLength"); max && length > max->get<std::size_t>())
+    fail(v, at, "expected at most " + counted(max->get<std::size_t>(), "character") + found);
+}
+
+void Validator::checkNumber(const Instance& v, const Json& s, const Where& at) {
+  if (v.type != Type::Integer && v.type != Type::Number) return;
+  const Json* min = member(s, "minimum");
+  const Json* max = member(s, "maximum");
+  const auto value = numberOf(v.node.Scalar());
+  const bool low = min && value && *value < min->get<long double>();
+  const bool high = max && value && *value > max->get<long double>();
+  if (!low && !high) return;
+  const std::string found = ", found " + v.node.Scalar();
+  if (min && max) {
+    const Json* type = member(s, "type");
+    const std::string noun = type && *type == "integer" ? "an integer" : "a number";
+    fail(v, at, "expected " + noun + " from " + min->dump() + " to " + max->dump() + found);
+  } else {
+    fail(v, at, low ? "expected at least " + min->dump() + found : "expected at most " + max->dump() + found);
+  }
+}
+
+void Validator::checkMapping(const Instance& v, const Json& s, const Where& at) {
+  if (const Json* required = member(s, "required"))
+    for (const Json& name : *required)
+      if (!entry(v.node, name.get<std::string>()))
+        report(v.mark, at.path, "missing required field " + name.dump() + requiredWhen(at));
+  if (!member(s, "properties") && !member(s, "additionalProperties") && !member(s, "propertyNames")) return;
+  std::map<std::string, YAML::Mark> seen;
+  for (auto it = v.node.begin(); it != v.node.end(); ++it) {
+    const YAML::Node key = it->first;  // a copy: the iterator hands out a temporary pair
+    if (!key.IsScalar()) {
+      const Instance keyInstance = instanceOf(key, v.mark);
+      fail(keyInstance, at, "expected a field name, found " + described(keyInstance));
+      continue;
+    }
+    const auto [first, fresh] = seen.emplace(key.Scalar(), key.Mark());
+    if (!fresh) {
+      // Plain JSON Schema cannot see this: parsers keep one of the two silently.
+      report(key.Mark(), at.child(key.Scalar(), key.Mark()).path,
+             "duplicate field " + quote(key.Scalar()) + " (also at line " +
+                 std::to_string(first->second.line + 1 + locator_.lineOffset) + ")");
+      continue;
+    }
+    checkField(key, it->second, s, at);
+  }
+}
+
+void Validator::checkField(const YAML::Node& key, const YAML::Node& value, const Json& s, const Where& at) {
+  const std::string& name = key.Scalar();
+  const Where child = at.child(name, key.Mark());
+  if (const Json* names = member(s, "propertyNames"))
+    check(Instance{key, Type::String, key.Mark()}, *names, child);  // keys are strings, whatever they look like
+  const Json* properties = member(s, "properties");
+  const Json* extra = member(s, "additionalProperties");
+  if (const Json* property = properties ? member(*properties, name) : nullptr)
+    return check(instanceOf(value, key.Mark()), *property, child);
+  if (!extra) return;
+  if (!extra->is_boolean()) return check(instanceOf(value, key.Mark()), *extra, child);
+  if (extra->get<bool>()) return;
+  std::vector<std::string> known;
+  if (properties)
+    for (const auto& [property, _] : properties->items()) known.push_back(property);
+  report(key.Mark(), child.path,
+         "unknown field " + quote(name) +
+             (known.empty() ? "; no fields are allowed here" : "; expected one of " + joined(known)) +
+             didYouMean(name, known));
+}
+
+/// A stable text for comparing list items by value, as uniqueItems does.
+std::string canonical(const YAML::Node& node) {
+  const Type type = typeOf(node);
+  std::string out = std::to_string(static_cast<int>(type)) + ":";
+  if (type == Type::List)
+    for (const YAML::Node& item : node) out += canonical(item) + ",";
+  else if (type == Type::Mapping) {
+    std::vector<std::string> entries;
+    for (auto it = node.begin(); it != node.end(); ++it)
+      entries.push_back(it->first.Scalar() + "=" + canonical(it->second));
+    std::sort(entries.begin(), entries.end());
+    for (const std::string& e : entries) out += e + ",";
+  } else if (type != Type::Null) {
+    out += node.Scalar();
+  }
+  return out;
+}
+
+void Validator::checkList(const Instance& v, const Json& s, const Where& at) {
+  const std::size_t size = v.node.size();
+  if (const Json* min = member(s, "minItems"); min && size < min->get<std::size_t>())
+    fail(v, at, "expected at least " + counted(min->get<std::size_t>(), "item") + ", found " + std::to_string(size));
+  if (const Json* max = member(s, "maxItems"); max && size > max->get<std::size_t>())
+    fail(v, at, "expected at most " + counted(max->get<std::size_t>(), "item") + ", found " + std::to_string(size));
+  const Json* unique = member(s, "uniqueItems");
+  const Json* items = member(s, "items");
+  std::map<std::string, std::size_t> firstAt;
+  std::size_t i = 0;
+  for (auto it = v.node.begin(); it != v.node.end(); ++it, ++i) {
+    const Instance item = instanceOf(*it, v.mark);
+    if (unique && unique->get<bool>()) {
+      const auto [first, fresh] = firstAt.emplace(canonical(item.node), i);
+      const bool scalar = item.type != Type::Mapping && item.type != Type::List;
+      if (!fresh)
+        fail(item, at.item(i),
+             "duplicate item " + (scalar ? shown(item) + " " : std::string()) + "(also at item " +
+                 std::to_string(first->second) + ")");
+    }
+    if (items) check(item, *items, at.item(i));
+  }
+}
+
+void Validator::checkCombinators(const Instance& v, const Json& s, const Where& at) {
+  if (const Json* all = member(s, "allOf"))
+    for (const Json& branch : *all) check(v, branch, at);
+  if (const Json* any = member(s, "anyOf"))
+    if (std::ranges::none_of(*any, [&](const Json& b) { return matches(v, b, at); })) noMatch(v, *any, at);
+  if (const Json* one = member(s, "oneOf")) checkOneOf(v, *one, at);
+}
+
+/// The names X when every branch is exactly {"required": [X]}: "exactly one of these fields".
+std::optional<std::vector<std::string>> exclusiveFields(const Json& branches) {
+  std::vector<std::string> names;
+  for (const Json& b : branches) {
+    const Json* required = member(b, "required");
+    if (b.size() != 1 || !required || required->size() != 1) return std::nullopt;
+    names.push_back(required->front().get<std::string>());
+  }
+  return names;
+}
+
+void Validator::checkOneOf(const Instance& v, const Json& branches, const Where& at) {
+  if (const auto names = exclusiveFields(branches)) {
+    if (v.type != Type::Mapping) return;  // the type keyword speaks for non-mappings
+    std::vector<std::string> present;
+    for (const std::string& name : *names)
+      if (entry(v.node, name)) present.push_back(name);
+    if (present.size() != 1)
+      fail(v, at,
+           "expected exactly one of " + joined(*names) + "; found " +
+               (present.empty() ? std::string("none") : joined(present, "and")));
+    return;
+  }
+  const auto count = std::ranges::count_if(branches, [&](const Json& b) { return matches(v, b, at); });
+  if (count == 0) noMatch(v, branches, at);
+  if (count > 1)
+    fail(v, at, "found " + described(v) + ", which matches more than one allowed form; expected exactly one");
+}
+
+/// When only one branch accepts the value's type, its own errors are the
+/// useful ones; otherwise one sentence rather than every branch's failures.
+void Validator::noMatch(const Instance& v, const Json& branches, const Where& at) {
+  std::vector<const Json*> candidates;
+  for (const Json& b : branches) {
+    const Json* type = member(b, "type");
+    const bool typeFits =
+        !type || std::ranges::any_of(type->is_array() ? *type : Json::array({*type}),
+                                     [&](const Json& t) { return accepts(t.get<std::string>(), v.type); });
+    if (typeFits) candidates.push_back(&b);
+  }
+  if (candidates.size() == 1) return check(v, *candidates.front(), at);
+  fail(v, at, "found " + described(v) + ", which does not match any allowed form");
+}
+
+void Validator::checkConditional(const Instance& v, const Json& s, const Where& at) {
+  const Json* condition = member(s, "if");
+  if (!condition) return;
+  const bool holds = matches(v, *condition, at);
+  const Json* branch = member(s, holds ? "then" : "else");
+  if (!branch) return;
+  Where inner = at;
+  if (holds) {
+    const std::string text = describeCondition(v, *condition, at);
+    inner.condition = at.condition.empty() ? text : text.empty() ? at.condition : at.condition + " and " + text;
+  }
+  check(v, *branch, inner);
+}
+
+const Json* defaultOf(const Json* owner, const std::string& name) {
+  const Json* properties = owner ? member(*owner, "properties") : nullptr;
+  const Json* property = properties ? member(*properties, name) : nullptr;
+  return property ? member(*property, "default") : nullptr;
+}
+
+/// "type is dir", "backingVolume is set": the `if` in words, with the value
+/// the document has (or its default, when the `if` matched an absent field).
+std::string Validator::describeCondition(const Instance& v, const Json& condition, const Where& at) const {
+  if (v.type != Type::Mapping) return "";
+  std::vector<std::string> parts;
+  std::set<std::string> described;
+  if (const Json* properties = member(condition, "properties"))
+    for (const auto& [name, test] : properties->items()) {
+      const Json* constant = member(test, "const");
+      const Json* choices = member(test, "enum");
+      if (!constant && !choices) return "";  // not expressible in a few words
+      std::string value = constant ? plainText(*constant) : joined(plainTexts(*choices), "or");
+      if (auto present = entry(v.node, name); present && present->second.IsScalar())
+        value = present->second.Scalar();
+      else if (const Json* fallback = defaultOf(at.owner, name))
+        value = plainText(*fallback);
+      parts.push_back(name + " is " + value);
+      described.insert(name);
+    }
+  if (const Json* required = member(condition, "required"))
+    for (const Json& name : *required)
+      if (!described.contains(name.get<std::string>())) parts.push_back(name.get<std::string>() + " is set");
+  return joined(parts, "and");
+}
+
+}  // namespace
+
+SourcePos Locator::at(const YAML::Node& node) const {
+  const YAML::Mark mark = node.IsDefined() ? node.Mark() : YAML::Mark::null_mark();
+  if (mark.is_null()) return {file, 0, 0};
+  return {file, mark.line + 1 + lineOffset, mark.column + 1};
+}
+
+const std::vector<std::string>& embeddedSchemaProblems() { return schemaSet().problems; }
+
+namespace {
+
+constexpr std::string_view kInlineFile = "inline.schema.json";
+
+/// Runs `validate` on a fresh Validator and reports what it found, in document
+/// order. A mapping checked by several schemas (allOf, then) may have the same
+/// problem found twice: it is said once.
+template <class F>
+void run(const SchemaSet& set, const YAML::Node& subject, const Locator& where, Diagnostics& out, F&& validate) {
+  if (!set.problems.empty()) {
+    out.error(where.at(subject), "", "internal error: the schemas are unusable: " + set.problems.front());
+    return;
+  }
+  std::vector<Issue> issues;
+  try {
+    Validator validator(set, where);
+    validate(validator);
+    issues = validator.take();
+  } catch (const std::exception& e) {
+    out.error(where.at(subject), "", std::string("internal error while validating: ") + e.what());
+    return;
+  }
+  std::stable_sort(issues.begin(), issues.end(), [](const Issue& a, const Issue& b) {
+    return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
+  });
+  std::set<std::tuple<int, int, std::string, std::string>> said;
+  for (Issue& issue : issues)
+    if (said.emplace(issue.pos.line, issue.pos.column, issue.path, issue.message).second)
+      out.error(std::move(issue.pos), std::move(issue.path), std::move(issue.message));
+}
+
+}  // namespace
+
+void validateDocument(const YAML::Node& doc, const Locator& where, Diagnostics& out) {
+  try {
+    run(schemaSet(), doc, where, out, [&](Validator& v) { v.document(doc); });
+  } catch (const std::exception& e) {  // only a failing first load of the schemas gets here
+    out.error(where.at(doc), "", std::string("internal error loading the schemas: ") + e.what());
+  }
+}
+
+void validateValue(const YAML::Node& value, std::string_view schemaJson, const Locator& where, Diagnostics& out) {
+  try {
+    const EmbeddedSchema extra{kInlineFile, schemaJson};
+    const SchemaSet set = SchemaLoader().load(&extra);
+    run(set, value, where, out, [&](Validator& v) { v.value(value, kInlineFile); });
+  } catch (const std::exception& e) {
+    out.error(where.at(value), "", std::string("internal error loading the schema: ") + e.what());
+  }
+}
+
+}  // namespace hostform::schema
