@@ -1,6 +1,11 @@
 #include "reconciler/loader.h"
 
 #include <algorithm>
+#include <deque>
+#include <mutex>
+#include <condition_variable>
+#include <memory>
+#include <thread>
 #include <fstream>
 #include <map>
 #include <set>
@@ -8,10 +13,10 @@
 #include <system_error>
 #include <unordered_map>
 
-#include <yaml-cpp/yaml.h>
 
 #include "reconciler/graph.h"
 #include "reconciler/schema.h"
+#include "reconciler/yaml_tree.h"
 
 namespace hostform {
 namespace fs = std::filesystem;
@@ -51,47 +56,6 @@ std::vector<fs::path> expandPaths(const std::vector<std::string>& paths, Diagnos
   return files;
 }
 
-/// One YAML document of a file: its text and the 0-based line it starts on.
-struct Chunk {
-  std::string text;
-  int firstLine = 0;
-};
-
-bool isMarker(std::string_view line, std::string_view marker) {
-  return line.starts_with(marker) &&
-         (line.size() == marker.size() || line[marker.size()] == ' ' || line[marker.size()] == '\t' ||
-          line[marker.size()] == '\r');
-}
-
-/// Splits a stream into documents at "---" and "..." lines. YAML forbids those
-/// markers at column 0 inside scalars, so this split is exact, and lets each
-/// document be parsed, checked and released on its own.
-std::vector<Chunk> splitDocuments(std::string_view text) {
-  std::vector<Chunk> chunks(1);
-  int lineNo = 0;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    if (isMarker(line, "---")) {
-      chunks.push_back({{}, lineNo});
-      // Content after the marker on the same line belongs to the new document;
-      // blank the marker so columns stay true.
-      chunks.back().text.append("   ").append(line.substr(3)).push_back('\n');
-    } else if (isMarker(line, "...")) {
-      chunks.push_back({{}, lineNo + 1});
-    } else if (line.starts_with("%")) {
-      chunks.back().text.push_back('\n');  // directives: not used by manifests
-    } else {
-      chunks.back().text.append(line).push_back('\n');
-    }
-    pos = end + 1;
-    ++lineNo;
-  }
-  return chunks;
-}
-
 // ---- decoding a validated document into the model ---------------------------
 
 /// Reads one schema-valid document. Schema validation already rejected wrong
@@ -101,16 +65,16 @@ class Decoder {
  public:
   Decoder(const schema::Locator& where, Diagnostics& diags) : where_(where), diags_(diags) {}
 
-  std::optional<Resource> decode(const YAML::Node& doc) {
+  std::optional<Resource> decode(const yaml::Node& doc) {
     Resource r;
     r.source = where_.at(doc);
-    const auto kind = parseKind(doc["kind"].as<std::string>());
+    const auto kind = parseKind(doc["kind"].scalar());
     if (!kind) return std::nullopt;  // schema validation reported it
-    const YAML::Node metadata = doc["metadata"];
-    const std::string name = metadata["name"].as<std::string>();
-    if (const YAML::Node labels = metadata["labels"])
-      for (const auto& kv : labels) r.labels[kv.first.as<std::string>()] = kv.second.as<std::string>();
-    const YAML::Node spec = doc["spec"] ? doc["spec"] : YAML::Node(YAML::NodeType::Map);
+    const yaml::Node metadata = doc["metadata"];
+    const std::string name = metadata["name"].scalar();
+    if (const yaml::Node labels = metadata["labels"])
+      for (std::size_t i = 0; i < labels.size(); ++i) r.labels[labels.key(i).scalar()] = labels.value(i).scalar();
+    const yaml::Node spec = doc["spec"];  // required by every schema
     const SourcePos namePos = where_.at(metadata["name"]);
     r.positions.push_back({"metadata.name", namePos.line, namePos.column});
     recordPositions(spec, "spec", r.positions);
@@ -128,45 +92,49 @@ class Decoder {
   }
 
  private:
-  void error(const YAML::Node& at, const std::string& path, std::string message) {
+  void error(const yaml::Node& at, const std::string& path, std::string message) {
     diags_.error(where_.at(at), path, std::move(message));
     failed_ = true;
   }
 
-  void recordPositions(const YAML::Node& node, const std::string& path, std::vector<FieldPos>& out) {
+  void recordPositions(const yaml::Node& node, const std::string& path, std::vector<FieldPos>& out) {
     const SourcePos pos = where_.at(node);
     out.push_back({path, pos.line, pos.column});
-    if (node.IsMap()) {
-      for (const auto& kv : node) recordPositions(kv.second, path + "." + kv.first.as<std::string>(), out);
-    } else if (node.IsSequence()) {
+    if (node.isMap()) {
+      for (std::size_t i = 0; i < node.size(); ++i)
+        recordPositions(node.value(i), path + "." + node.key(i).scalar(), out);
+    } else if (node.isSequence()) {
       for (std::size_t i = 0; i < node.size(); ++i)
         recordPositions(node[i], path + "[" + std::to_string(i) + "]", out);
     }
   }
 
-  static std::string text(const YAML::Node& n) { return n.as<std::string>(); }
-  static std::optional<std::string> optText(const YAML::Node& n) {
+  // The schema has checked every type, so these read without re-checking.
+  static const std::string& text(const yaml::Node& n) { return n.scalar(); }
+  static std::optional<std::string> optText(const yaml::Node& n) {
     if (!n) return std::nullopt;
-    return n.as<std::string>();
+    return n.scalar();
   }
-  static bool flag(const YAML::Node& n, bool fallback) { return n ? n.as<bool>() : fallback; }
-  static std::vector<std::string> texts(const YAML::Node& n) {
+  static bool flag(const yaml::Node& n, bool fallback) { return n ? std::tolower(n.scalar()[0]) == 't' : fallback; }
+  static std::uint32_t number(const yaml::Node& n) {
+    return static_cast<std::uint32_t>(std::strtoul(n.scalar().c_str(), nullptr, 10));
+  }
+  static std::vector<std::string> texts(const yaml::Node& n) {
     std::vector<std::string> out;
-    if (n)
-      for (const auto& item : n) out.push_back(item.as<std::string>());
+    for (std::size_t i = 0; i < n.size(); ++i) out.push_back(n[i].scalar());
     return out;
   }
 
   template <class E>
-  static E choice(const YAML::Node& n, E fallback) {
+  static E choice(const yaml::Node& n, E fallback) {
     E out = fallback;
-    if (n) fromString(n.as<std::string>(), out);
+    if (n) fromString(n.scalar(), out);
     return out;
   }
 
-  Bytes size(const YAML::Node& n, const std::string& path, Bytes fallback = 0) {
+  Bytes size(const yaml::Node& n, const std::string& path, Bytes fallback = 0) {
     if (!n) return fallback;
-    auto parsed = parseSize(n.as<std::string>());
+    auto parsed = parseSize(n.scalar());
     if (!parsed) {
       error(n, path, parsed.error().message);
       return fallback;
@@ -174,15 +142,15 @@ class Decoder {
     return *parsed;
   }
 
-  Bytes positiveSize(const YAML::Node& n, const std::string& path) {
+  Bytes positiveSize(const yaml::Node& n, const std::string& path) {
     const Bytes b = size(n, path);
-    if (n && b == 0 && !failed_) error(n, path, "expected a size greater than 0, found " + n.as<std::string>());
+    if (n && b == 0 && !failed_) error(n, path, "expected a size greater than 0, found " + n.scalar());
     return b;
   }
 
-  Millis duration(const YAML::Node& n, const std::string& path, Millis fallback) {
+  Millis duration(const yaml::Node& n, const std::string& path, Millis fallback) {
     if (!n) return fallback;
-    auto parsed = parseDuration(n.as<std::string>());
+    auto parsed = parseDuration(n.scalar());
     if (!parsed) {
       error(n, path, parsed.error().message);
       return fallback;
@@ -192,22 +160,22 @@ class Decoder {
 
   /// Kernel limits of bridge timers (net/bridge/br_stp.c), checked here so a plan never
   /// promises what the kernel refuses.
-  Millis timer(const YAML::Node& n, const std::string& path, Millis fallback, Millis lo, Millis hi) {
+  Millis timer(const yaml::Node& n, const std::string& path, Millis fallback, Millis lo, Millis hi) {
     const Millis d = duration(n, path, fallback);
     if (n && (d < lo || d > hi))
       error(n, path, "expected a duration from " + formatDuration(lo) + " to " + formatDuration(hi) + ", found " +
-                         n.as<std::string>());
+                         n.scalar());
     return d;
   }
 
-  std::optional<std::string> mac(const YAML::Node& n) {
+  std::optional<std::string> mac(const yaml::Node& n) {
     auto m = optText(n);
     if (m) std::transform(m->begin(), m->end(), m->begin(), [](unsigned char c) { return std::tolower(c); });
     return m;
   }
 
   /// lvm2's rules (lib/misc/lvm-string.c) beyond the schema's character set.
-  void checkLvmName(const YAML::Node& at, const std::string& name, const std::string& path) {
+  void checkLvmName(const yaml::Node& at, const std::string& name, const std::string& path) {
     if (name == "." || name == "..") {
       error(at, path, "\"" + name + "\" is not a valid LVM name");
       return;
@@ -226,14 +194,14 @@ class Decoder {
       }
   }
 
-  BridgeSpec bridge(const YAML::Node& s) {
+  BridgeSpec bridge(const yaml::Node& s) {
     BridgeSpec b;
     b.state = choice(s["state"], b.state);
-    if (s["mtu"]) b.mtu = s["mtu"].as<std::uint32_t>();
+    if (s["mtu"]) b.mtu = number(s["mtu"]);
     b.macAddress = mac(s["macAddress"]);
-    if (const YAML::Node stp = s["stp"]) {
+    if (const yaml::Node stp = s["stp"]) {
       b.stp.enabled = flag(stp["enabled"], b.stp.enabled);
-      if (stp["priority"]) b.stp.priority = stp["priority"].as<std::uint32_t>();
+      if (stp["priority"]) b.stp.priority = number(stp["priority"]);
       b.stp.forwardDelay = timer(stp["forwardDelay"], "spec.stp.forwardDelay", b.stp.forwardDelay, Millis(2'000), Millis(30'000));
       b.stp.helloTime = timer(stp["helloTime"], "spec.stp.helloTime", b.stp.helloTime, Millis(1'000), Millis(10'000));
       b.stp.maxAge = timer(stp["maxAge"], "spec.stp.maxAge", b.stp.maxAge, Millis(6'000), Millis(40'000));
@@ -243,19 +211,19 @@ class Decoder {
     return b;
   }
 
-  VolumeGroupSpec volumeGroup(const YAML::Node& s) {
+  VolumeGroupSpec volumeGroup(const yaml::Node& s) {
     VolumeGroupSpec vg;
     vg.physicalVolumes = texts(s["physicalVolumes"]);
     vg.extentSize = size(s["extentSize"], "spec.extentSize", vg.extentSize);
     const Bytes e = vg.extentSize;
     if (s["extentSize"] && !failed_ && (e < KiB || (e & (e - 1)) != 0))
       error(s["extentSize"], "spec.extentSize",
-            "expected a power of two of at least 1KiB (such as 4MiB), found " + s["extentSize"].as<std::string>());
+            "expected a power of two of at least 1KiB (such as 4MiB), found " + s["extentSize"].scalar());
     vg.force = flag(s["force"], vg.force);
     return vg;
   }
 
-  LogicalVolumeSpec logicalVolume(const YAML::Node& s) {
+  LogicalVolumeSpec logicalVolume(const yaml::Node& s) {
     LogicalVolumeSpec lv;
     lv.volumeGroup = text(s["volumeGroup"]);
     lv.type = choice(s["type"], lv.type);
@@ -266,11 +234,11 @@ class Decoder {
     return lv;
   }
 
-  StoragePoolSpec storagePool(const YAML::Node& s) {
+  StoragePoolSpec storagePool(const yaml::Node& s) {
     StoragePoolSpec p;
     p.type = choice(s["type"], p.type);
     p.target = optText(s["target"]);
-    if (const YAML::Node src = s["source"]) {
+    if (const yaml::Node src = s["source"]) {
       p.source.volumeGroup = optText(src["volumeGroup"]);
       p.source.host = optText(src["host"]);
       p.source.path = optText(src["path"]);
@@ -280,29 +248,29 @@ class Decoder {
     return p;
   }
 
-  VolumeSpec volume(const YAML::Node& s) {
+  VolumeSpec volume(const yaml::Node& s) {
     VolumeSpec v;
     v.pool = text(s["pool"]);
     v.capacity = positiveSize(s["capacity"], "spec.capacity");
     v.format = choice(s["format"], v.format);
     v.allocation = choice(s["allocation"], v.allocation);
-    if (const YAML::Node b = s["backingVolume"]) v.backingVolume = VolumeRef{text(b["pool"]), text(b["name"])};
+    if (const yaml::Node b = s["backingVolume"]) v.backingVolume = VolumeRef{text(b["pool"]), text(b["name"])};
     return v;
   }
 
-  VirtualMachineSpec virtualMachine(const YAML::Node& s) {
+  VirtualMachineSpec virtualMachine(const yaml::Node& s) {
     VirtualMachineSpec vm;
-    if (s["vcpus"]) vm.vcpus = s["vcpus"].as<std::uint32_t>();
-    vm.maxVcpus = s["maxVcpus"] ? s["maxVcpus"].as<std::uint32_t>() : vm.vcpus;
+    if (s["vcpus"]) vm.vcpus = number(s["vcpus"]);
+    vm.maxVcpus = s["maxVcpus"] ? number(s["maxVcpus"]) : vm.vcpus;
     if (vm.maxVcpus < vm.vcpus)
       error(s["maxVcpus"], "spec.maxVcpus",
             "expected at least vcpus (" + std::to_string(vm.vcpus) + "), found " + std::to_string(vm.maxVcpus));
     vm.memory = positiveSize(s["memory"], "spec.memory");
     vm.maxMemory = s["maxMemory"] ? positiveSize(s["maxMemory"], "spec.maxMemory") : vm.memory;
     if (!failed_ && vm.memory % KiB != 0)
-      error(s["memory"], "spec.memory", "expected a whole number of KiB, found " + s["memory"].as<std::string>());
+      error(s["memory"], "spec.memory", "expected a whole number of KiB, found " + s["memory"].scalar());
     if (!failed_ && vm.maxMemory % KiB != 0)
-      error(s["maxMemory"], "spec.maxMemory", "expected a whole number of KiB, found " + s["maxMemory"].as<std::string>());
+      error(s["maxMemory"], "spec.maxMemory", "expected a whole number of KiB, found " + s["maxMemory"].scalar());
     if (!failed_ && vm.maxMemory < vm.memory)
       error(s["maxMemory"], "spec.maxMemory",
             "expected at least memory (" + formatSize(vm.memory) + "), found " + formatSize(vm.maxMemory));
@@ -313,12 +281,12 @@ class Decoder {
     vm.autostart = flag(s["autostart"], vm.autostart);
     vm.shutdownTimeout = duration(s["shutdownTimeout"], "spec.shutdownTimeout", vm.shutdownTimeout);
     std::map<std::string, std::size_t> targets;
-    if (const YAML::Node disks = s["disks"])
+    if (const yaml::Node disks = s["disks"])
       for (std::size_t i = 0; i < disks.size(); ++i) {
-        const YAML::Node d = disks[i];
+        const yaml::Node d = disks[i];
         DiskSpec disk;
-        if (const YAML::Node v = d["volume"]) disk.source = VolumeRef{text(v["pool"]), text(v["name"])};
-        else if (const YAML::Node lv = d["logicalVolume"])
+        if (const yaml::Node v = d["volume"]) disk.source = VolumeRef{text(v["pool"]), text(v["name"])};
+        else if (const yaml::Node lv = d["logicalVolume"])
           disk.source = LogicalVolumeRef{text(lv["volumeGroup"]), text(lv["name"])};
         else disk.source = text(d["path"]);
         disk.target = optText(d["target"]);
@@ -333,9 +301,9 @@ class Decoder {
         vm.disks.push_back(std::move(disk));
       }
     std::map<std::string, std::size_t> macs;
-    if (const YAML::Node nics = s["interfaces"])
+    if (const yaml::Node nics = s["interfaces"])
       for (std::size_t i = 0; i < nics.size(); ++i) {
-        const YAML::Node n = nics[i];
+        const yaml::Node n = nics[i];
         InterfaceSpec nic;
         nic.bridge = text(n["bridge"]);
         nic.macAddress = mac(n["macAddress"]);
@@ -348,9 +316,9 @@ class Decoder {
         }
         vm.interfaces.push_back(std::move(nic));
       }
-    if (const YAML::Node boot = s["boot"]) {
+    if (const yaml::Node boot = s["boot"]) {
       vm.boot.clear();
-      for (const auto& b : boot) vm.boot.push_back(choice(b, BootDevice::Hd));
+      for (std::size_t i = 0; i < boot.size(); ++i) vm.boot.push_back(choice(boot[i], BootDevice::Hd));
     }
     vm.graphics = choice(s["graphics"], vm.graphics);
     vm.restartPolicy = choice(s["restartPolicy"], vm.restartPolicy);
@@ -362,38 +330,111 @@ class Decoder {
   bool failed_ = false;
 };
 
-/// yaml-cpp's message without its "yaml-cpp: error at line…" preamble.
-std::string parserMessage(const YAML::ParserException& e) {
-  std::string msg = e.msg;
-  if (!msg.empty()) msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
-  return "invalid YAML: " + msg;
+}  // namespace
+
+namespace {
+
+/// What checking a run of documents produced, merged into the LoadResult in order.
+struct Batch {
+  std::vector<yaml::Document> documents;
+  std::vector<Resource> resources;
+  Diagnostics diagnostics;
+};
+
+/// Validates and decodes each document of `batch`; touches nothing shared.
+void checkBatch(Batch& batch, const schema::Locator& where) {
+  for (const yaml::Document& doc : batch.documents) {
+    const yaml::Node root = doc.root();
+    const std::size_t before = batch.diagnostics.errorCount();
+    schema::validateDocument(root, where, batch.diagnostics);
+    if (batch.diagnostics.errorCount() != before) continue;
+    Decoder decoder(where, batch.diagnostics);
+    if (auto r = decoder.decode(root)) batch.resources.push_back(std::move(*r));
+  }
+  batch.documents.clear();  // free the trees as soon as they are read
 }
+
+/// Batches waiting to be checked, shared by the parsing thread and the workers.
+/// Bounded, so a huge file never has more than a few parsed trees in memory.
+class BatchQueue {
+ public:
+  explicit BatchQueue(std::size_t capacity) : capacity_(capacity) {}
+
+  /// Blocks while the queue is full.
+  void push(Batch* batch) {
+    std::unique_lock lock(mutex_);
+    notFull_.wait(lock, [&] { return queue_.size() < capacity_; });
+    queue_.push_back(batch);
+    notEmpty_.notify_one();
+  }
+  /// The next batch; nullptr once closed and drained.
+  Batch* pop(bool wait) {
+    std::unique_lock lock(mutex_);
+    if (wait) notEmpty_.wait(lock, [&] { return !queue_.empty() || closed_; });
+    if (queue_.empty()) return nullptr;
+    Batch* b = queue_.front();
+    queue_.pop_front();
+    notFull_.notify_one();
+    return b;
+  }
+  void close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    notEmpty_.notify_all();
+  }
+
+ private:
+  std::size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable notFull_, notEmpty_;
+  std::deque<Batch*> queue_;
+  bool closed_ = false;
+};
 
 }  // namespace
 
 void loadText(std::string_view text, const std::string& fileName, LoadResult& into) {
-  for (Chunk& chunk : splitDocuments(text)) {
-    schema::Locator where{fileName, chunk.firstLine};
-    YAML::Node doc;
-    try {
-      doc = YAML::Load(chunk.text);
-    } catch (const YAML::ParserException& e) {
-      into.diagnostics.error({fileName, e.mark.line + chunk.firstLine + 1, e.mark.column + 1}, "", parserMessage(e));
-      continue;
-    }
-    if (!doc || doc.IsNull()) continue;  // empty document, e.g. a trailing "---"
+  // Documents are independent: while this thread parses (libyaml is
+  // sequential), workers on the other cores validate and decode batches of
+  // them; when parsing is done this thread helps. Batches are merged in file
+  // order, so the result never depends on scheduling.
+  constexpr std::size_t kBatch = 128;
+  const schema::Locator where{fileName};
+  std::vector<std::unique_ptr<Batch>> batches;
+  const std::size_t workers = std::max(1u, std::thread::hardware_concurrency()) - 1;
+  BatchQueue queue(2 * workers + 2);
+  std::vector<std::jthread> pool;
+
+  yaml::StreamParser parser(text);
+  auto batch = std::make_unique<Batch>();
+  while (std::optional<yaml::Document> doc = parser.next()) {
+    if (doc->empty()) continue;  // e.g. a trailing "---"
     ++into.documents;
-    const std::size_t before = into.diagnostics.errorCount();
-    schema::validateDocument(doc, where, into.diagnostics);
-    if (into.diagnostics.errorCount() != before) continue;
-    try {
-      Decoder decoder(where, into.diagnostics);
-      if (auto r = decoder.decode(doc)) into.resources.push_back(std::move(*r));
-    } catch (const YAML::Exception& e) {
-      // Only reachable if a schema admits what the decoder cannot read: a bug, but never a crash.
-      into.diagnostics.error(where.at(doc), "", std::string("internal error decoding the document: ") + e.what());
-    }
+    batch->documents.push_back(std::move(*doc));
+    if (batch->documents.size() < kBatch) continue;
+    // A small file (the common case) never starts a thread.
+    if (pool.empty())
+      for (std::size_t i = 0; i < workers; ++i)
+        pool.emplace_back([&queue, &where] {
+          while (Batch* b = queue.pop(true)) checkBatch(*b, where);
+        });
+    if (pool.empty()) checkBatch(*batch, where);  // one core: no one to hand it to
+    else queue.push(batch.get());
+    batches.push_back(std::move(batch));
+    batch = std::make_unique<Batch>();
   }
+  checkBatch(*batch, where);
+  batches.push_back(std::move(batch));
+  queue.close();
+  while (Batch* b = queue.pop(false)) checkBatch(*b, where);
+  pool.clear();  // joins: every batch is checked
+
+  for (auto& b : batches) {
+    for (Resource& r : b->resources) into.resources.push_back(std::move(r));
+    into.diagnostics.append(b->diagnostics);
+  }
+  if (const auto& e = parser.error())
+    into.diagnostics.error({fileName, e->mark.line + 1, e->mark.column + 1}, "", "invalid YAML: " + e->message);
 }
 
 void checkCrossReferences(LoadResult& result) {

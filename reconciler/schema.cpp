@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <unordered_map>
 #include <optional>
 #include <regex>
 #include <set>
@@ -61,10 +62,13 @@ struct SchemaSet {
   std::vector<std::string> problems;
 };
 
-const Json* member(const Json& schema, const std::string& key) {
+/// A schema keyword's value, or null. Called for every keyword of every node
+/// checked, so it scans the (small, ordered) object without building a key string.
+const Json* member(const Json& schema, std::string_view key) {
   if (!schema.is_object()) return nullptr;
-  auto it = schema.find(key);
-  return it == schema.end() ? nullptr : &*it;
+  for (const auto& [name, value] : schema.get_ref<const Json::object_t&>())
+    if (name == key) return &value;
+  return nullptr;
 }
 
 class SchemaLoader {
@@ -197,13 +201,14 @@ bool isInteger(std::string_view text) {
   return digits(text, "0123456789");
 }
 
-Type scalarType(const YAML::Node& node) {
-  // "!" is yaml-cpp's tag for quoted and block scalars: always strings.
-  if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return Type::String;
+Type scalarType(const yaml::Node& node) {
+  // Quoted and block scalars, and explicitly tagged ones, are strings; only
+  // plain scalars are resolved (the tree folds null, ~ and empty into Null).
+  if (!node.plain()) return Type::String;
   static constexpr std::string_view kBooleans[] = {"true", "True", "TRUE", "false", "False", "FALSE"};
   static const std::regex number(
       "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN)");
-  const std::string& text = node.Scalar();
+  const std::string& text = node.scalar();
   if (std::ranges::find(kBooleans, text) != std::end(kBooleans)) return Type::Boolean;
   if (isInteger(text)) return Type::Integer;
   // Most scalars are words; only those starting like a number pay for the regex.
@@ -211,28 +216,28 @@ Type scalarType(const YAML::Node& node) {
   return numeric && std::regex_match(text, number) ? Type::Number : Type::String;
 }
 
-Type typeOf(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar: return scalarType(node);
-    case YAML::NodeType::Sequence: return Type::List;
-    case YAML::NodeType::Map: return Type::Mapping;
-    default: return Type::Null;  // yaml-cpp already folded null, ~ and empty values into Null
+Type typeOf(const yaml::Node& node) {
+  switch (node.type()) {
+    case yaml::NodeType::Scalar: return scalarType(node);
+    case yaml::NodeType::Sequence: return Type::List;
+    case yaml::NodeType::Map: return Type::Mapping;
+    default: return Type::Null;  // the tree already folded null, ~ and empty values into Null
   }
 }
 
 /// A node with its type, and where to point at it.
 struct Instance {
-  YAML::Node node;
+  yaml::Node node;
   Type type;
-  YAML::Mark mark;
+  yaml::Mark mark;
 };
 
-/// yaml-cpp marks an empty value at the token after it, often on the next
-/// line; `fallback` (its key) is then the truthful place to point at.
-Instance instanceOf(const YAML::Node& node, const YAML::Mark& fallback) {
+/// An empty value is marked at the token after it, often on the next line;
+/// `fallback` (its key) is then the truthful place to point at.
+Instance instanceOf(const yaml::Node& node, const yaml::Mark& fallback) {
   const Type type = typeOf(node);
-  const bool misplaced = type == Type::Null || node.Mark().is_null();
-  return {node, type, misplaced ? fallback : node.Mark()};
+  const bool misplaced = type == Type::Null || node.mark().isNone();
+  return {node, type, misplaced ? fallback : node.mark()};
 }
 
 bool accepts(std::string_view typeName, Type t) {
@@ -256,9 +261,9 @@ std::optional<long double> numberOf(const std::string& text) {
   return value;
 }
 
-std::optional<std::pair<YAML::Node, YAML::Node>> entry(const YAML::Node& mapping, std::string_view name) {
-  for (auto it = mapping.begin(); it != mapping.end(); ++it)
-    if (it->first.IsScalar() && it->first.Scalar() == name) return std::pair{it->first, it->second};
+std::optional<std::pair<yaml::Node, yaml::Node>> entry(const yaml::Node& mapping, std::string_view name) {
+  for (std::size_t i = 0; i < mapping.size(); ++i)
+    if (mapping.key(i).isScalar() && mapping.key(i).scalar() == name) return std::pair{mapping.key(i), mapping.value(i)};
   return std::nullopt;
 }
 
@@ -274,10 +279,10 @@ std::string quote(std::string_view text) {
 std::string shown(const Instance& v) {
   switch (v.type) {
     case Type::Null: return "null";
-    case Type::String: return quote(v.node.Scalar());
+    case Type::String: return quote(v.node.scalar());
     case Type::Mapping: return "a mapping";
     case Type::List: return "a list";
-    default: return v.node.Scalar();
+    default: return v.node.scalar();
   }
 }
 
@@ -391,13 +396,13 @@ std::optional<std::string> cidrProblem(const std::string& text) {
 std::optional<std::string> formatProblem(const std::string& format, const Instance& v) {
   const bool text = v.type == Type::String;
   if (format == "size" && (text || v.type == Type::Integer)) {
-    if (auto size = parseSize(v.node.Scalar()); !size) return size.error().message;
+    if (auto size = parseSize(v.node.scalar()); !size) return size.error().message;
   } else if (format == "duration" && text) {
-    if (auto duration = parseDuration(v.node.Scalar()); !duration) return duration.error().message;
+    if (auto duration = parseDuration(v.node.scalar()); !duration) return duration.error().message;
   } else if (format == "mac" && text) {
-    return macProblem(v.node.Scalar());
+    return macProblem(v.node.scalar());
   } else if (format == "cidr" && text) {
-    return cidrProblem(v.node.Scalar());
+    return cidrProblem(v.node.scalar());
   }
   return std::nullopt;
 }
@@ -416,16 +421,16 @@ struct Issue {
 struct Where {
   std::string path;             ///< "spec.disks[1].volume"; empty at the root
   std::string field;            ///< the key the value is under; empty for list items and the root
-  YAML::Mark keyMark;           ///< where that key was written
+  yaml::Mark keyMark;           ///< where that key was written
   std::string_view file;        ///< the schema file "#/..." references are relative to
   std::string condition;        ///< "type is dir" inside the `then` of an `if`
   const Json* owner = nullptr;  ///< the schema whose `properties` describe this mapping (for defaults)
 
-  Where child(const std::string& key, const YAML::Mark& mark) const {
+  Where child(const std::string& key, const yaml::Mark& mark) const {
     return {path.empty() ? key : path + "." + key, key, mark, file, condition, nullptr};
   }
   Where item(std::size_t i) const {
-    return {path + "[" + std::to_string(i) + "]", "", YAML::Mark::null_mark(), file, condition, nullptr};
+    return {path + "[" + std::to_string(i) + "]", "", yaml::Mark::none(), file, condition, nullptr};
   }
 };
 
@@ -433,12 +438,12 @@ class Validator {
  public:
   Validator(const SchemaSet& set, const Locator& locator) : set_(set), locator_(locator) {}
 
-  void document(const YAML::Node& doc);
+  void document(const yaml::Node& doc);
   /// Checks `node` against the whole of schema file `file`.
-  void value(const YAML::Node& node, std::string_view file) {
+  void value(const yaml::Node& node, std::string_view file) {
     Where at;
     at.file = file;
-    check(instanceOf(node, node.Mark()), set_.files.find(file)->second, at);
+    check(instanceOf(node, node.mark()), set_.files.find(file)->second, at);
   }
   std::vector<Issue> take() { return std::move(issues_); }
 
@@ -454,7 +459,7 @@ class Validator {
   void checkString(const Instance& v, const Json& s, const Where& at);
   void checkNumber(const Instance& v, const Json& s, const Where& at);
   void checkMapping(const Instance& v, const Json& s, const Where& at);
-  void checkField(const YAML::Node& key, const YAML::Node& value, const Json& s, const Where& at);
+  void checkField(const yaml::Node& key, const yaml::Node& value, const Json& s, const Where& at);
   void checkList(const Instance& v, const Json& s, const Where& at);
   void checkCombinators(const Instance& v, const Json& s, const Where& at);
   void checkOneOf(const Instance& v, const Json& branches, const Where& at);
@@ -463,9 +468,9 @@ class Validator {
   std::string describeCondition(const Instance& v, const Json& condition, const Where& at) const;
   const Target* kindSchema(const Instance& root);
 
-  void report(const YAML::Mark& mark, const std::string& path, std::string message) {
+  void report(const yaml::Mark& mark, const std::string& path, std::string message) {
     SourcePos pos{locator_.file, 0, 0};
-    if (!mark.is_null()) pos = {locator_.file, mark.line + 1 + locator_.lineOffset, mark.column + 1};
+    if (!mark.isNone()) pos = {locator_.file, mark.line + 1, mark.column + 1};
     issues_.push_back({std::move(pos), path, std::move(message)});
   }
   /// Reports at `v`, naming the condition that made the check apply, if any.
@@ -481,8 +486,8 @@ class Validator {
   std::vector<Issue> issues_;
 };
 
-void Validator::document(const YAML::Node& doc) {
-  const Instance root = instanceOf(doc, doc.Mark());
+void Validator::document(const yaml::Node& doc) {
+  const Instance root = instanceOf(doc, doc.mark());
   if (root.type != Type::Mapping) {
     report(root.mark, "", "expected a mapping with apiVersion, kind, metadata and spec, found " + described(root));
     return;
@@ -496,8 +501,8 @@ void Validator::document(const YAML::Node& doc) {
   at.file = kManifestFile;
   const Json& manifest = set_.files.find(kManifestFile)->second;
   if (auto apiVersion = entry(root.node, "apiVersion"))
-    check(instanceOf(apiVersion->second, apiVersion->first.Mark()), manifest["properties"]["apiVersion"],
-          at.child("apiVersion", apiVersion->first.Mark()));
+    check(instanceOf(apiVersion->second, apiVersion->first.mark()), manifest["properties"]["apiVersion"],
+          at.child("apiVersion", apiVersion->first.mark()));
   else
     report(root.mark, "", "missing required field \"apiVersion\"");
 }
@@ -508,19 +513,19 @@ const Target* Validator::kindSchema(const Instance& root) {
     report(root.mark, "", "missing required field \"kind\"");
     return nullptr;
   }
-  const Instance v = instanceOf(kind->second, kind->first.Mark());
+  const Instance v = instanceOf(kind->second, kind->first.mark());
   if (v.type != Type::String) {
     report(v.mark, "kind", "expected a string, found " + described(v));
     return nullptr;
   }
   std::vector<std::string> names;
   for (const auto& [name, target] : set_.kinds) {
-    if (name == v.node.Scalar()) return &target;
+    if (name == v.node.scalar()) return &target;
     names.push_back(name);
   }
   report(v.mark, "kind",
-         "unknown kind " + quote(v.node.Scalar()) + "; expected one of " + joined(names) +
-             didYouMean(v.node.Scalar(), names));
+         "unknown kind " + quote(v.node.scalar()) + "; expected one of " + joined(names) +
+             didYouMean(v.node.scalar(), names));
   return nullptr;
 }
 
@@ -528,13 +533,18 @@ void Validator::check(const Instance& v, const Json& s, const Where& at) {
   if (s.is_boolean()) {
     if (s.get<bool>()) return;
     const std::string what = at.field.empty() ? "this item" : "field " + quote(at.field);
-    const YAML::Mark& mark = at.keyMark.is_null() ? v.mark : at.keyMark;
+    const yaml::Mark& mark = at.keyMark.isNone() ? v.mark : at.keyMark;
     report(mark, at.path,
            what + " is not allowed " + (at.condition.empty() ? std::string("here") : "when " + at.condition));
     return;
   }
   if (const Json* ref = member(s, "$ref")) {
-    const Target& target = set_.refs.at({std::string(at.file), ref->get<std::string>()});
+    // Every size, name and reference field goes through a $ref: resolve each
+    // $ref node once per thread, then by its address.
+    thread_local std::unordered_map<const Json*, const Target*> resolved;
+    const Target*& cached = resolved[ref];
+    if (!cached) cached = &set_.refs.at({std::string(at.file), ref->get<std::string>()});
+    const Target& target = *cached;
     Where inner = at;
     inner.file = target.file;
     return check(v, *target.schema, inner);
@@ -561,11 +571,11 @@ bool Validator::matches(const Instance& v, const Json& s, const Where& at) const
 bool Validator::checkType(const Instance& v, const Json& s, const Where& at) {
   const Json* type = member(s, "type");
   if (!type) return true;
+  const auto accepted = [&](const Json& name) { return accepts(name.get_ref<const std::string&>(), v.type); };
+  if (type->is_string() ? accepted(*type) : std::ranges::any_of(*type, accepted))
+    return v.type != Type::Integer || checkDecimal(v, at);
   std::vector<std::string> nouns;
-  for (const Json& name : type->is_array() ? *type : Json::array({*type})) {
-    if (accepts(name.get<std::string>(), v.type)) return v.type != Type::Integer || checkDecimal(v, at);
-    nouns.push_back(typeNoun(name.get<std::string>()));
-  }
+  for (const Json& name : type->is_array() ? *type : Json::array({*type})) nouns.push_back(typeNoun(name.get<std::string>()));
   // A pattern's description ("a duration such as 30s") says more than its type ("a string").
   const Json* expected = member(s, "x-expected");
   fail(v, at,
@@ -578,7 +588,7 @@ bool Validator::checkType(const Instance& v, const Json& s, const Where& at) {
 /// among them) read ten, and few tools read 0o17: only plain decimal is
 /// accepted, so that every reader of a manifest sees the same number.
 bool Validator::checkDecimal(const Instance& v, const Where& at) {
-  const std::string& text = v.node.Scalar();
+  const std::string& text = v.node.scalar();
   const std::size_t sign = text.starts_with('-') || text.starts_with('+') ? 1 : 0;
   const std::string digits = text.substr(sign);
   if (digits.size() < 2 || digits[0] != '0') return true;
@@ -602,23 +612,23 @@ bool Validator::checkDecimal(const Instance& v, const Where& at) {
 std::string Validator::typeHint(const Instance& v, const Json& s, const Where& at) const {
   const bool scalar = v.type == Type::Integer || v.type == Type::Number || v.type == Type::Boolean;
   if (scalar && matches(Instance{v.node, Type::String, v.mark}, s, at))
-    return "; write " + quote(v.node.Scalar()) + " in quotes to make it a string";
+    return "; write " + quote(v.node.scalar()) + " in quotes to make it a string";
   static constexpr std::string_view kYaml11Booleans[] = {"yes", "no", "on", "off", "y", "n"};
   const Json* type = member(s, "type");
   const bool wantsBoolean =
       type->is_array() ? std::ranges::find(*type, Json("boolean")) != type->end() : *type == "boolean";
   if (v.type == Type::String && wantsBoolean &&
-      std::ranges::any_of(kYaml11Booleans, [&](std::string_view w) { return equalsIgnoringCase(w, v.node.Scalar()); }))
+      std::ranges::any_of(kYaml11Booleans, [&](std::string_view w) { return equalsIgnoringCase(w, v.node.scalar()); }))
     return "; in YAML 1.2 only true and false are booleans";
   return "";
 }
 
 bool sameValue(const Instance& v, const Json& value) {
   switch (v.type) {
-    case Type::String: return value.is_string() && value.get<std::string>() == v.node.Scalar();
+    case Type::String: return value.is_string() && value.get<std::string>() == v.node.scalar();
     case Type::Integer:
-    case Type::Number: return value.is_number() && numberOf(v.node.Scalar()) == value.get<long double>();
-    case Type::Boolean: return value.is_boolean() && value.get<bool>() == (std::tolower(v.node.Scalar()[0]) == 't');
+    case Type::Number: return value.is_number() && numberOf(v.node.scalar()) == value.get<long double>();
+    case Type::Boolean: return value.is_boolean() && value.get<bool>() == (std::tolower(v.node.scalar()[0]) == 't');
     case Type::Null: return value.is_null();
     default: return false;  // the schemas compare no collections
   }
@@ -632,7 +642,7 @@ bool Validator::checkValue(const Instance& v, const Json& s, const Where& at) {
   const Json* choices = member(s, "enum");
   if (!choices || std::ranges::any_of(*choices, [&](const Json& c) { return sameValue(v, c); })) return true;
   const std::vector<std::string> names = plainTexts(*choices);
-  const std::string hint = v.type == Type::String ? didYouMean(v.node.Scalar(), names) : "";
+  const std::string hint = v.type == Type::String ? didYouMean(v.node.scalar(), names) : "";
   report(v.mark, at.path, "expected one of " + joined(names) + ", found " + shown(v) + hint + requiredWhen(at));
   return false;
 }
@@ -647,7 +657,7 @@ bool Validator::checkFormat(const Instance& v, const Json& s, const Where& at) {
 
 void Validator::checkString(const Instance& v, const Json& s, const Where& at) {
   if (v.type != Type::String) return;
-  const std::string& text = v.node.Scalar();
+  const std::string& text = v.node.scalar();
   if (const Json* pattern = member(s, "pattern");
       pattern && !std::regex_search(text, set_.patterns.find(pattern->get<std::string>())->second)) {
     const Json* expected = member(s, "x-expected");
@@ -658,22 +668,23 @@ void Validator::checkString(const Instance& v, const Json& s, const Where& at) {
   // JSON Schema counts characters (code points), not bytes.
   const auto length =
       static_cast<std::size_t>(std::ranges::count_if(text, [](unsigned char c) { return (c & 0xC0) != 0x80; }));
-  const std::string found = ", found " + std::to_string(length) + " in " + quote(text);
+  // Built only for an error: this runs for every string of every document.
+  const auto found = [&] { return ", found " + std::to_string(length) + " in " + quote(text); };
   if (const Json* min = member(s, "minLength"); min && length < min->get<std::size_t>())
-    fail(v, at, "expected at least " + counted(min->get<std::size_t>(), "character") + found);
+    fail(v, at, "expected at least " + counted(min->get<std::size_t>(), "character") + found());
   if (const Json* max = member(s, "maxLength"); max && length > max->get<std::size_t>())
-    fail(v, at, "expected at most " + counted(max->get<std::size_t>(), "character") + found);
+    fail(v, at, "expected at most " + counted(max->get<std::size_t>(), "character") + found());
 }
 
 void Validator::checkNumber(const Instance& v, const Json& s, const Where& at) {
   if (v.type != Type::Integer && v.type != Type::Number) return;
   const Json* min = member(s, "minimum");
   const Json* max = member(s, "maximum");
-  const auto value = numberOf(v.node.Scalar());
+  const auto value = numberOf(v.node.scalar());
   const bool low = min && value && *value < min->get<long double>();
   const bool high = max && value && *value > max->get<long double>();
   if (!low && !high) return;
-  const std::string found = ", found " + v.node.Scalar();
+  const std::string found = ", found " + v.node.scalar();
   if (min && max) {
     const Json* type = member(s, "type");
     const std::string noun = type && *type == "integer" ? "an integer" : "a number";
@@ -689,61 +700,61 @@ void Validator::checkMapping(const Instance& v, const Json& s, const Where& at) 
       if (!entry(v.node, name.get<std::string>()))
         report(v.mark, at.path, "missing required field " + name.dump() + requiredWhen(at));
   if (!member(s, "properties") && !member(s, "additionalProperties") && !member(s, "propertyNames")) return;
-  std::map<std::string, YAML::Mark> seen;
-  for (auto it = v.node.begin(); it != v.node.end(); ++it) {
-    const YAML::Node key = it->first;  // a copy: the iterator hands out a temporary pair
-    if (!key.IsScalar()) {
+  std::map<std::string, yaml::Mark> seen;
+  for (std::size_t i = 0; i < v.node.size(); ++i) {
+    const yaml::Node key = v.node.key(i);
+    if (!key.isScalar()) {
       const Instance keyInstance = instanceOf(key, v.mark);
       fail(keyInstance, at, "expected a field name, found " + described(keyInstance));
       continue;
     }
-    const auto [first, fresh] = seen.emplace(key.Scalar(), key.Mark());
+    const auto [first, fresh] = seen.emplace(key.scalar(), key.mark());
     if (!fresh) {
       // Plain JSON Schema cannot see this: parsers keep one of the two silently.
-      report(key.Mark(), at.child(key.Scalar(), key.Mark()).path,
-             "duplicate field " + quote(key.Scalar()) + " (also at line " +
-                 std::to_string(first->second.line + 1 + locator_.lineOffset) + ")");
+      report(key.mark(), at.child(key.scalar(), key.mark()).path,
+             "duplicate field " + quote(key.scalar()) + " (also at line " +
+                 std::to_string(first->second.line + 1) + ")");
       continue;
     }
-    checkField(key, it->second, s, at);
+    checkField(key, v.node.value(i), s, at);
   }
 }
 
-void Validator::checkField(const YAML::Node& key, const YAML::Node& value, const Json& s, const Where& at) {
-  const std::string& name = key.Scalar();
-  const Where child = at.child(name, key.Mark());
+void Validator::checkField(const yaml::Node& key, const yaml::Node& value, const Json& s, const Where& at) {
+  const std::string& name = key.scalar();
+  const Where child = at.child(name, key.mark());
   if (const Json* names = member(s, "propertyNames"))
-    check(Instance{key, Type::String, key.Mark()}, *names, child);  // keys are strings, whatever they look like
+    check(Instance{key, Type::String, key.mark()}, *names, child);  // keys are strings, whatever they look like
   const Json* properties = member(s, "properties");
   const Json* extra = member(s, "additionalProperties");
   if (const Json* property = properties ? member(*properties, name) : nullptr)
-    return check(instanceOf(value, key.Mark()), *property, child);
+    return check(instanceOf(value, key.mark()), *property, child);
   if (!extra) return;
-  if (!extra->is_boolean()) return check(instanceOf(value, key.Mark()), *extra, child);
+  if (!extra->is_boolean()) return check(instanceOf(value, key.mark()), *extra, child);
   if (extra->get<bool>()) return;
   std::vector<std::string> known;
   if (properties)
     for (const auto& [property, _] : properties->items()) known.push_back(property);
-  report(key.Mark(), child.path,
+  report(key.mark(), child.path,
          "unknown field " + quote(name) +
              (known.empty() ? "; no fields are allowed here" : "; expected one of " + joined(known)) +
              didYouMean(name, known));
 }
 
 /// A stable text for comparing list items by value, as uniqueItems does.
-std::string canonical(const YAML::Node& node) {
+std::string canonical(const yaml::Node& node) {
   const Type type = typeOf(node);
   std::string out = std::to_string(static_cast<int>(type)) + ":";
   if (type == Type::List)
-    for (const YAML::Node& item : node) out += canonical(item) + ",";
+    for (std::size_t i = 0; i < node.size(); ++i) out += canonical(node[i]) + ",";
   else if (type == Type::Mapping) {
     std::vector<std::string> entries;
-    for (auto it = node.begin(); it != node.end(); ++it)
-      entries.push_back(it->first.Scalar() + "=" + canonical(it->second));
+    for (std::size_t i = 0; i < node.size(); ++i)
+      entries.push_back(node.key(i).scalar() + "=" + canonical(node.value(i)));
     std::sort(entries.begin(), entries.end());
     for (const std::string& e : entries) out += e + ",";
   } else if (type != Type::Null) {
-    out += node.Scalar();
+    out += node.scalar();
   }
   return out;
 }
@@ -757,9 +768,8 @@ void Validator::checkList(const Instance& v, const Json& s, const Where& at) {
   const Json* unique = member(s, "uniqueItems");
   const Json* items = member(s, "items");
   std::map<std::string, std::size_t> firstAt;
-  std::size_t i = 0;
-  for (auto it = v.node.begin(); it != v.node.end(); ++it, ++i) {
-    const Instance item = instanceOf(*it, v.mark);
+  for (std::size_t i = 0; i < v.node.size(); ++i) {
+    const Instance item = instanceOf(v.node[i], v.mark);
     if (unique && unique->get<bool>()) {
       const auto [first, fresh] = firstAt.emplace(canonical(item.node), i);
       const bool scalar = item.type != Type::Mapping && item.type != Type::List;
@@ -856,8 +866,8 @@ std::string Validator::describeCondition(const Instance& v, const Json& conditio
       const Json* choices = member(test, "enum");
       if (!constant && !choices) return "";  // not expressible in a few words
       std::string value = constant ? plainText(*constant) : joined(plainTexts(*choices), "or");
-      if (auto present = entry(v.node, name); present && present->second.IsScalar())
-        value = present->second.Scalar();
+      if (auto present = entry(v.node, name); present && present->second.isScalar())
+        value = present->second.scalar();
       else if (const Json* fallback = defaultOf(at.owner, name))
         value = plainText(*fallback);
       parts.push_back(name + " is " + value);
@@ -871,10 +881,10 @@ std::string Validator::describeCondition(const Instance& v, const Json& conditio
 
 }  // namespace
 
-SourcePos Locator::at(const YAML::Node& node) const {
-  const YAML::Mark mark = node.IsDefined() ? node.Mark() : YAML::Mark::null_mark();
-  if (mark.is_null()) return {file, 0, 0};
-  return {file, mark.line + 1 + lineOffset, mark.column + 1};
+SourcePos Locator::at(const yaml::Node& node) const {
+  const yaml::Mark mark = node ? node.mark() : yaml::Mark::none();
+  if (mark.isNone()) return {file, 0, 0};
+  return {file, mark.line + 1, mark.column + 1};
 }
 
 const std::vector<std::string>& embeddedSchemaProblems() { return schemaSet().problems; }
@@ -887,7 +897,7 @@ constexpr std::string_view kInlineFile = "inline.schema.json";
 /// order. A mapping checked by several schemas (allOf, then) may have the same
 /// problem found twice: it is said once.
 template <class F>
-void run(const SchemaSet& set, const YAML::Node& subject, const Locator& where, Diagnostics& out, F&& validate) {
+void run(const SchemaSet& set, const yaml::Node& subject, const Locator& where, Diagnostics& out, F&& validate) {
   if (!set.problems.empty()) {
     out.error(where.at(subject), "", "internal error: the schemas are unusable: " + set.problems.front());
     return;
@@ -912,7 +922,7 @@ void run(const SchemaSet& set, const YAML::Node& subject, const Locator& where, 
 
 }  // namespace
 
-void validateDocument(const YAML::Node& doc, const Locator& where, Diagnostics& out) {
+void validateDocument(const yaml::Node& doc, const Locator& where, Diagnostics& out) {
   try {
     run(schemaSet(), doc, where, out, [&](Validator& v) { v.document(doc); });
   } catch (const std::exception& e) {  // only a failing first load of the schemas gets here
@@ -920,7 +930,7 @@ void validateDocument(const YAML::Node& doc, const Locator& where, Diagnostics& 
   }
 }
 
-void validateValue(const YAML::Node& value, std::string_view schemaJson, const Locator& where, Diagnostics& out) {
+void validateValue(const yaml::Node& value, std::string_view schemaJson, const Locator& where, Diagnostics& out) {
   try {
     const EmbeddedSchema extra{kInlineFile, schemaJson};
     const SchemaSet set = SchemaLoader().load(&extra);

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
+#include "reconciler/yaml_tree.h"
 
 #include "reconciler/diagnostics.h"
 
@@ -28,24 +28,22 @@ const std::vector<EmbeddedSchema>& embeddedSchemas();
 /// schema. Parsed once, on first use, thread-safely.
 const std::vector<std::string>& embeddedSchemaProblems();
 
-/// Maps a YAML node to where it was written. Documents are parsed one by one,
-/// so the loader adds the document's first line to yaml-cpp's 0-based marks.
+/// Maps a YAML node to where it was written (marks are 0-based, positions 1-based).
 struct Locator {
   std::string file;
-  int lineOffset = 0;  ///< lines before the document's first line in the file
-  SourcePos at(const YAML::Node& node) const;
+  SourcePos at(const yaml::Node& node) const;
 };
 
 /// Checks one manifest document: apiVersion, kind, and the kind's schema.
 /// Appends one diagnostic per problem found (all of them, not only the first).
 /// Never throws.
-void validateDocument(const YAML::Node& doc, const Locator& where, Diagnostics& out);
+void validateDocument(const yaml::Node& doc, const Locator& where, Diagnostics& out);
 
 /// Checks one value against a schema given as JSON text, which may $ref the
 /// embedded schemas ("common.schema.json#/definitions/size"). For tests and
 /// tools that exercise the validator itself; manifests go through
 /// validateDocument. A schema the validator cannot enforce is reported as an
 /// internal error. Never throws.
-void validateValue(const YAML::Node& value, std::string_view schemaJson, const Locator& where, Diagnostics& out);
+void validateValue(const yaml::Node& value, std::string_view schemaJson, const Locator& where, Diagnostics& out);
 
 }  // namespace hostform::schema

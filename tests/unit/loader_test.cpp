@@ -357,3 +357,46 @@ spec: {volumeGroup: vg0, size: 10GiB, type: linear}
 
 }  // namespace
 }  // namespace hostform
+
+namespace hostform {
+namespace {
+
+TEST(Loader, LargeFilesCheckedInParallelKeepFileOrder) {
+  // Enough documents for many batches, with errors spread over several of them.
+  std::string yaml;
+  Strings expected;
+  const int n = 1000;
+  for (int i = 0; i < n; ++i) {
+    const bool bad = i % 97 == 5;
+    yaml += "---\napiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: br" + std::to_string(i) + "}\nspec: {mtu: " +
+            (bad ? "7" : "1500") + "}\n";
+    if (bad)
+      expected.push_back("test.yaml:" + std::to_string(i * 5 + 5) +
+                         ":13: error: spec.mtu: expected an integer from 68 to 65535, found 7");
+  }
+  for (int round = 0; round < 3; ++round) {
+    LoadResult r = testing::loadYaml(yaml);
+    EXPECT_EQ(messages(r), expected);
+    ASSERT_EQ(r.resources.size(), n - expected.size());
+    EXPECT_EQ(r.documents, static_cast<std::size_t>(n));
+    std::size_t k = 0;
+    for (int i = 0; i < n; ++i)
+      if (i % 97 != 5) {
+        ASSERT_EQ(r.resources[k++].id.name, "br" + std::to_string(i));
+      }
+  }
+}
+
+TEST(Loader, SyntaxErrorDeepInALargeFileIsReportedWithItsLine) {
+  std::string yaml;
+  for (int i = 0; i < 400; ++i)
+    yaml += "---\napiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: br" + std::to_string(i) + "}\nspec: {}\n";
+  yaml += "---\nkind: [unclosed\n";
+  LoadResult r = testing::loadYaml(yaml);
+  ASSERT_EQ(r.diagnostics.items().size(), 1u);
+  EXPECT_EQ(r.diagnostics.items()[0].pos.line, 2003);
+  EXPECT_TRUE(r.diagnostics.items()[0].message.starts_with("invalid YAML: ")) << r.diagnostics.items()[0].str();
+}
+
+}  // namespace
+}  // namespace hostform

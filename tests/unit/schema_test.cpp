@@ -23,17 +23,26 @@ std::vector<std::string> printed(const Diagnostics& d) {
   return out;
 }
 
+/// The first document of `text` (empty when there is none).
+yaml::Document parse(const std::string& text) {
+  yaml::StreamParser parser(text);
+  auto doc = parser.next();
+  return doc ? std::move(*doc) : yaml::Document();
+}
+
 /// Diagnostics of one manifest document.
-std::vector<std::string> check(const std::string& yaml, int lineOffset = 0) {
+std::vector<std::string> check(const std::string& yaml) {
   Diagnostics d;
-  validateDocument(YAML::Load(yaml), Locator{"x.yaml", lineOffset}, d);
+  const yaml::Document doc = parse(yaml);
+  validateDocument(doc.root(), Locator{"x.yaml"}, d);
   return printed(d);
 }
 
 /// Diagnostics of one value against an inline schema.
 std::vector<std::string> checkValue(const std::string& yaml, const std::string& schema) {
   Diagnostics d;
-  validateValue(YAML::Load(yaml), schema, Locator{"x.yaml", 0}, d);
+  const yaml::Document doc = parse(yaml);
+  validateValue(doc.root(), schema, Locator{"x.yaml"}, d);
   return printed(d);
 }
 
@@ -192,9 +201,15 @@ TEST(Envelope, DocumentMustBeAMapping) {
                           "string \"just text\""));
 }
 
-TEST(Envelope, LineOffsetOfTheDocumentIsAdded) {
-  EXPECT_THAT(check("apiVersion: hostform/v1\nkind: Bridg\n", 10),
-              ElementsAre(testing::StartsWith("x.yaml:12:7: error: kind: unknown kind \"Bridg\"")));
+TEST(Envelope, PositionsAreThoseOfTheWholeStream) {
+  // A later document of a stream keeps its lines in the file.
+  yaml::StreamParser parser("apiVersion: hostform/v1\nkind: Bridge\n---\napiVersion: hostform/v1\nkind: Bridg\n");
+  auto first = parser.next();
+  auto second = parser.next();
+  ASSERT_TRUE(first && second);
+  Diagnostics d;
+  validateDocument(second->root(), Locator{"x.yaml"}, d);
+  EXPECT_THAT(printed(d), ElementsAre(testing::StartsWith("x.yaml:5:7: error: kind: unknown kind \"Bridg\"")));
 }
 
 // ---- one message per keyword, exactly ------------------------------------------------
@@ -431,9 +446,11 @@ TEST(Reporting, NoCascadeFromAWrongType) {
 
 TEST(Reporting, NeverThrows) {
   Diagnostics d;
-  EXPECT_NO_THROW(validateDocument(YAML::Node(), Locator{"x.yaml", 0}, d));
-  EXPECT_NO_THROW(validateDocument(YAML::Load("? [a, b]\n: c\nkind: Bridge\n"), Locator{"x.yaml", 0}, d));
-  EXPECT_NO_THROW(validateValue(YAML::Load("1"), "not json", Locator{"x.yaml", 0}, d));
+  EXPECT_NO_THROW(validateDocument(yaml::Node(), Locator{"x.yaml"}, d));
+  const yaml::Document complexKey = parse("? [a, b]\n: c\nkind: Bridge\n");
+  EXPECT_NO_THROW(validateDocument(complexKey.root(), Locator{"x.yaml"}, d));
+  const yaml::Document one = parse("1");
+  EXPECT_NO_THROW(validateValue(one.root(), "not json", Locator{"x.yaml"}, d));
   EXPECT_TRUE(d.hasErrors());
 }
 
