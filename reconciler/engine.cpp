@@ -91,17 +91,6 @@ std::optional<int> makePlan(std::vector<Resource> desired, const RunOptions& opt
   return std::nullopt;
 }
 
-std::string pastTense(Op op) {
-  switch (op) {
-    case Op::Create: return "created";
-    case Op::Update: return "updated";
-    case Op::Replace: return "replaced";
-    case Op::Delete: return "deleted";
-    case Op::Orphan: return "left in place";
-  }
-  return "?";
-}
-
 void warnOrphans(const Plan& plan, const Console& console) {
   std::vector<std::string> ids;
   for (const Action& a : plan.actions)
@@ -170,7 +159,8 @@ int runApply(const RunOptions& options, ProviderSet& providers, const Console& c
   exec.onStart = [&](const Action& a) { spdlog::info("{}: {} started", a.id.str(), toString(a.op)); };
   exec.onFinish = [&](const Action& a, const ActionOutcome& o) {
     std::lock_guard guard(printing);
-    if (o.status == Outcome::Done) console.out << a.id.str() << ": " << pastTense(a.op) << "\n";
+    // Done says what happened ("created"); failures and skips say which and why.
+    if (o.status == Outcome::Done) console.out << a.id.str() << ": " << o.message << "\n";
     else console.out << a.id.str() << ": " << toString(o.status) << ": " << o.message << "\n";
     console.out.flush();
   };
