@@ -1,0 +1,66 @@
+#include "providers/lvm/device.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+
+#include "providers/lvm/command.h"
+
+namespace hostform::lvm {
+namespace {
+
+/// "TYPE=ext4\nUSAGE=filesystem\n" -> {TYPE: ext4, USAGE: filesystem}
+std::map<std::string, std::string> exportPairs(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
+    if (auto eq = line.find('='); eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 1);
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<DeviceInfo> HostDeviceProbe::probe(const std::string& path) {
+  DeviceInfo info;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return info;
+  info.exists = true;
+  info.blockDevice = S_ISBLK(st.st_mode);
+  if (!info.blockDevice) return info;
+
+  if (int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    std::uint64_t bytes = 0;
+    if (::ioctl(fd, BLKGETSIZE64, &bytes) == 0) info.size = bytes;
+    ::close(fd);
+  }
+
+  auto run = runCommand({"blkid", "-p", "-o", "export", path}, std::chrono::seconds(30));
+  if (!run) return std::unexpected(run.error());
+  // blkid exits 2 when it finds nothing, 0 when it found a signature.
+  if (run->exitCode == 2) return info;
+  if (run->exitCode != 0)
+    return fail("blkid -p " + path + " failed (exit " + std::to_string(run->exitCode) + "): " +
+                failureText(run->err) + ".");
+  auto pairs = exportPairs(run->out);
+  if (auto t = pairs.find("TYPE"); t != pairs.end()) {
+    auto usage = pairs.find("USAGE");
+    info.signature = t->second + (usage != pairs.end() ? " (" + usage->second + ")" : std::string());
+  } else if (auto pt = pairs.find("PTTYPE"); pt != pairs.end()) {
+    info.signature = pt->second + " (partition table)";
+  } else {
+    info.signature = "an unrecognised signature";  // blkid found something it cannot name
+  }
+  return info;
+}
+
+}  // namespace hostform::lvm

@@ -1,0 +1,182 @@
+#include "providers/lvm/plan.h"
+
+#include <algorithm>
+
+#include "providers/lvm/space.h"
+
+namespace hostform::lvm {
+namespace {
+
+std::string fieldValue(const Resource& r, std::string_view path) {
+  for (const Field& f : fields(r))
+    if (f.path == path) return f.value;
+  return {};
+}
+
+bool sameDevice(const std::string& a, const std::string& b) { return a == b || canonicalDevice(a) == canonicalDevice(b); }
+
+bool listed(const std::vector<std::string>& devices, const std::string& device) {
+  return std::ranges::any_of(devices, [&](const std::string& d) { return sameDevice(d, device); });
+}
+
+/// A device about to become a PV of `vg` (SPEC §1 VolumeGroup; issue point 3).
+void checkNewDevice(const std::string& device, const Resource& vg, const PlanContext& ctx, PlanInputs in, Diff& diff) {
+  const std::string field = "spec.physicalVolumes";
+  const std::string& name = vg.id.name;
+  // Two declared VGs must not claim one device.
+  for (const auto& [id, other] : ctx.desired)
+    if (id.kind == Kind::VolumeGroup && id != vg.id && listed(other->as<VolumeGroupSpec>().physicalVolumes, device))
+      diff.problems.push_back({field, "device " + device + " is also declared as a physical volume of " + id.str() +
+                                          "; a device can belong to one volume group only."});
+  if (const PhysicalVolumeInfo* pv = in.state.findPhysicalVolume(device)) {
+    if (!pv->volumeGroup.empty() && pv->volumeGroup != name)
+      diff.problems.push_back({field, "device " + device + " already belongs to volume group " + pv->volumeGroup +
+                                          "; remove it there first (vgreduce) if it is really free."});
+    return;  // an orphan PV: ready to use, nothing on it to lose
+  }
+  auto info = in.devices.probe(device);
+  if (!info) {
+    diff.problems.push_back({field, "cannot check device " + device + ": " + info.error().message});
+    return;
+  }
+  if (!info->exists) {
+    diff.problems.push_back({field, "device " + device + " does not exist."});
+    return;
+  }
+  if (!info->blockDevice) {
+    diff.problems.push_back({field, device + " is not a block device."});
+    return;
+  }
+  if (info->signature.find("LVM2_member") != std::string::npos) {
+    // lvm would have listed it: it is hidden by lvm.conf's filter or a duplicate.
+    diff.problems.push_back({field, "device " + device +
+                                        " carries an LVM physical volume label that lvm does not report (is it "
+                                        "excluded by the devices filter of lvm.conf?); hostform leaves it alone."});
+    return;
+  }
+  if (!info->signature.empty() && !vg.as<VolumeGroupSpec>().force)
+    diff.problems.push_back({field, "device " + device + " is not blank: blkid finds " + info->signature + " on it" +
+                                        "; hostform initialises it as a physical volume only with spec.force: true, "
+                                        "which destroys what it holds."});
+}
+
+}  // namespace
+
+Bytes roundToExtents(Bytes size, Bytes extentSize) {
+  if (extentSize == 0) return size;
+  return (size + extentSize - 1) / extentSize * extentSize;
+}
+
+Bytes extentSizeOf(const std::string& vg, const PlanContext& ctx, const LvmState& state) {
+  if (const VolumeGroupInfo* live = state.findVolumeGroup(vg)) return live->extentSize;
+  if (const Resource* declared = ctx.findDesired(ResourceId{Kind::VolumeGroup, "", vg}))
+    return declared->as<VolumeGroupSpec>().extentSize;
+  return VolumeGroupSpec{}.extentSize;
+}
+
+Diff planVolumeGroup(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in) {
+  Diff diff;
+  const auto& want = desired.as<VolumeGroupSpec>();
+  if (!live) {
+    for (const std::string& device : want.physicalVolumes) checkNewDevice(device, desired, ctx, in, diff);
+    return diff;
+  }
+  const auto& have = live->resource.as<VolumeGroupSpec>();
+  if (have.extentSize != want.extentSize)
+    diff.problems.push_back({"spec.extentSize", "the extent size of volume group " + desired.id.name + " is " +
+                                                    formatSize(have.extentSize) + " on the host and " +
+                                                    formatSize(want.extentSize) +
+                                                    " in the manifest; it cannot be changed after creation."});
+  bool differs = false;
+  for (const std::string& device : want.physicalVolumes) {
+    if (listed(have.physicalVolumes, device)) continue;
+    differs = true;
+    checkNewDevice(device, desired, ctx, in, diff);
+  }
+  for (const std::string& device : have.physicalVolumes) {
+    if (listed(want.physicalVolumes, device)) continue;
+    differs = true;
+    const PhysicalVolumeInfo* pv = in.state.findPhysicalVolume(device);
+    if (pv && pv->allocated > 0)
+      diff.problems.push_back(
+          {"spec.physicalVolumes",
+           "physical volume " + device + " holds " + std::to_string(pv->allocated) + " extents (" +
+               formatSize(pv->allocated * have.extentSize) + ") of volume group " + desired.id.name +
+               "; hostform removes only empty physical volumes and never moves data: move them with pvmove first, "
+               "or keep " + device + " in the list."});
+  }
+  if (differs)
+    diff.changes.push_back({"physicalVolumes", fieldValue(live->resource, "physicalVolumes"),
+                            fieldValue(desired, "physicalVolumes"), ChangeClass::Live});
+  return diff;
+}
+
+Diff planLogicalVolume(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in) {
+  Diff diff;
+  const auto& want = desired.as<LogicalVolumeSpec>();
+  const Bytes extent = extentSizeOf(want.volumeGroup, ctx, in.state);
+  const Bytes size = roundToExtents(want.size, extent);
+
+  if (!live) {
+    if (const LogicalVolumeInfo* other = in.state.findLogicalVolume(want.volumeGroup, desired.id.name))
+      diff.problems.push_back({"metadata.name", "logical volume " + want.volumeGroup + "/" + desired.id.name +
+                                                    " exists with layout \"" + other->layout +
+                                                    "\", which hostform does not manage (only linear, thin-pool "
+                                                    "and thin volumes)."});
+    if (want.type == LvType::Thin && want.thinPool) {
+      const ResourceId poolId{Kind::LogicalVolume, want.volumeGroup, *want.thinPool};
+      const Observed* pool = ctx.findObserved(poolId);
+      if (!ctx.findDesired(poolId) && pool && pool->resource.as<LogicalVolumeSpec>().type != LvType::ThinPool)
+        diff.problems.push_back({"spec.thinPool", poolId.str() + " is a " +
+                                                      std::string(toString(pool->resource.as<LogicalVolumeSpec>().type)) +
+                                                      " volume on the host, not a thin pool."});
+    }
+    if (auto p = checkFreeSpace(desired, live, ctx, in)) diff.problems.push_back(*p);
+    return diff;
+  }
+
+  const auto& have = live->resource.as<LogicalVolumeSpec>();
+  if (have.type != want.type) {
+    diff.problems.push_back({"spec.type", "logical volume " + want.volumeGroup + "/" + desired.id.name + " is " +
+                                              std::string(toString(have.type)) + " on the host and " +
+                                              std::string(toString(want.type)) +
+                                              " in the manifest; the type cannot be changed after creation."});
+    return diff;
+  }
+  if (have.thinPool != want.thinPool)
+    diff.problems.push_back({"spec.thinPool", "thin volume " + want.volumeGroup + "/" + desired.id.name +
+                                                  " lives in thin pool " + have.thinPool.value_or("(none)") +
+                                                  " on the host and " + want.thinPool.value_or("(none)") +
+                                                  " in the manifest; a thin volume cannot move to another pool."});
+  if (size == have.size) return diff;
+  if (size < have.size && want.type == LvType::ThinPool) {
+    diff.problems.push_back({"spec.size", "thin pool " + want.volumeGroup + "/" + desired.id.name + " is " +
+                                              formatSize(have.size) + " on the host and " + formatSize(size) +
+                                              " in the manifest; lvm cannot shrink a thin pool."});
+    return diff;
+  }
+  diff.changes.push_back({"size", formatSize(have.size), formatSize(size), ChangeClass::Live});
+  if (size < have.size)
+    diff.dataLoss = "shrinking " + desired.id.str() + " from " + formatSize(have.size) + " to " + formatSize(size) +
+                    " loses the data beyond " + formatSize(size);
+  else if (auto p = checkFreeSpace(desired, live, ctx, in))
+    diff.problems.push_back(*p);
+  return diff;
+}
+
+std::optional<std::string> deletionLossOf(const Observed& live, const LvmState& state) {
+  const Resource& r = live.resource;
+  if (r.kind() == Kind::LogicalVolume)
+    return "deleting " + r.id.str() + " destroys its " + formatSize(r.as<LogicalVolumeSpec>().size) + " of data";
+  std::string lvs;
+  std::size_t count = 0;
+  for (const LogicalVolumeInfo& lv : state.logicalVolumes) {
+    if (lv.volumeGroup != r.id.name || lv.hidden) continue;
+    lvs += (lvs.empty() ? "" : ", ") + lv.name + " (" + formatSize(lv.size) + ")";
+    ++count;
+  }
+  if (count == 0) return std::nullopt;  // an empty VG holds no data
+  return "deleting " + r.id.str() + " destroys its " + std::to_string(count) + " logical volume(s): " + lvs;
+}
+
+}  // namespace hostform::lvm

@@ -1,0 +1,89 @@
+#include "providers/lvm/provider.h"
+
+#include <map>
+
+#include "providers/lvm/apply.h"
+#include "providers/lvm/command.h"
+#include "providers/lvm/plan.h"
+
+namespace hostform::lvm {
+namespace {
+
+/// blkid once per device and plan: the free-space check of every LV of a new
+/// VG asks about the same devices.
+class CachedProbe final : public DeviceProbe {
+ public:
+  explicit CachedProbe(std::unique_ptr<DeviceProbe> inner) : inner_(std::move(inner)) {}
+  Result<DeviceInfo> probe(const std::string& path) override {
+    std::lock_guard guard(mutex_);
+    auto it = seen_.find(path);
+    if (it == seen_.end()) it = seen_.emplace(path, inner_->probe(path)).first;
+    return it->second;
+  }
+  void forget() {
+    std::lock_guard guard(mutex_);
+    seen_.clear();
+  }
+
+ private:
+  std::unique_ptr<DeviceProbe> inner_;
+  std::mutex mutex_;
+  std::map<std::string, Result<DeviceInfo>> seen_;
+};
+
+}  // namespace
+
+LvmProvider::LvmProvider(std::unique_ptr<DeviceProbe> devices, std::chrono::milliseconds timeout)
+    : devices_(std::make_unique<CachedProbe>(devices ? std::move(devices) : std::make_unique<HostDeviceProbe>())),
+      timeout_(timeout) {}
+
+std::shared_ptr<const LvmState> LvmProvider::snapshot() const {
+  std::lock_guard guard(mutex_);
+  return state_;
+}
+
+std::vector<Observed> LvmProvider::adopt(LvmState state) {
+  auto shared = std::make_shared<const LvmState>(std::move(state));
+  std::vector<Observed> out = toObserved(*shared);
+  static_cast<CachedProbe&>(*devices_).forget();
+  std::lock_guard guard(mutex_);
+  state_ = std::move(shared);
+  return out;
+}
+
+Result<std::vector<Observed>> LvmProvider::observe() {
+  auto out = runChecked(fullReportCommand(), timeout_);
+  if (!out) return std::unexpected(out.error());
+  auto state = parseFullReport(*out);
+  if (!state) return std::unexpected(state.error());
+  return adopt(std::move(*state));
+}
+
+Diff LvmProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx) {
+  auto state = snapshot();
+  PlanInputs in{*state, *devices_};
+  if (desired.kind() == Kind::VolumeGroup) return planVolumeGroup(desired, live, ctx, in);
+  if (desired.kind() == Kind::LogicalVolume) return planLogicalVolume(desired, live, ctx, in);
+  Diff diff;
+  diff.problems.push_back({"kind", "the lvm provider does not handle " + std::string(kindName(desired.kind())) + "."});
+  return diff;
+}
+
+std::optional<std::string> LvmProvider::deletionLoss(const Observed& live, const PlanContext&) {
+  return deletionLossOf(live, *snapshot());
+}
+
+Result<void> LvmProvider::apply(const Action& action, const ApplyContext& ctx) {
+  auto state = snapshot();
+  return applyAction(action, ctx, ApplyInputs{*state, timeout_});
+}
+
+std::string LvmProvider::serialKey(const Action& action) const {
+  return action.id.kind == Kind::LogicalVolume ? action.id.scope : action.id.name;
+}
+
+HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
+    "lvm", {Kind::VolumeGroup, Kind::LogicalVolume},
+    [](const ProviderOptions&) -> std::unique_ptr<Provider> { return std::make_unique<LvmProvider>(); }});
+
+}  // namespace hostform::lvm

@@ -1,0 +1,276 @@
+// The hostform binary against real lvm2 on loop devices. Each test has its own
+// devices, lvm.conf and names; LVM's state is asserted with lvs/pvs/vgs JSON.
+// No device-mapper here: LVs get metadata only, and thin pools are refused by lvm.
+
+#include <gtest/gtest.h>
+
+#include "tests/integration/lvm/sandbox.h"
+
+namespace hostform::lvmtest {
+namespace {
+
+constexpr std::uint64_t MiB = 1024 * 1024;
+
+std::string vgDoc(const std::string& name, const std::vector<std::string>& pvs, const std::string& extra = "") {
+  std::string list;
+  for (const auto& p : pvs) list += (list.empty() ? "" : ", ") + p;
+  return "apiVersion: hostform/v1\nkind: VolumeGroup\nmetadata: {name: " + name + "}\nspec: {physicalVolumes: [" +
+         list + "]" + extra + "}\n---\n";
+}
+
+std::string lvDoc(const std::string& vg, const std::string& name, const std::string& size, const std::string& extra = "") {
+  return "apiVersion: hostform/v1\nkind: LogicalVolume\nmetadata: {name: " + name + "}\nspec: {volumeGroup: " + vg +
+         ", size: " + size + extra + "}\n---\n";
+}
+
+bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+
+class LvmE2E : public ::testing::Test {
+ protected:
+  /// Converged: a plan with --detailed-exitcode exits 0 and says so.
+  void expectConverged(const std::string& file, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"plan", "-f", file, "--detailed-exitcode"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Outcome r = box.hostform(args);
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_EQ(r.out, "No changes. Host matches the manifests.\n");
+  }
+
+  Sandbox box{3};
+  std::string vg = box.name("vg");
+};
+
+TEST_F(LvmE2E, CreatesFromEmptyThenPlansNoChange) {
+  const std::string file = box.manifest(vgDoc(vg, {box.devices()[0]}) + lvDoc(vg, "data", "10MiB") +
+                                        lvDoc(vg, "logs", "8MiB"));
+  Outcome plan = box.hostform({"plan", "-f", file, "--detailed-exitcode"});
+  EXPECT_EQ(plan.code, 2) << plan.err;
+  EXPECT_TRUE(contains(plan.out, "Plan: 3 to create, 0 to change, 0 to delete.")) << plan.out;
+
+  Outcome apply = box.hostform({"apply", "-f", file});
+  ASSERT_EQ(apply.code, 0) << apply.out << apply.err;
+  EXPECT_TRUE(contains(apply.out, "Apply complete: 3 done.")) << apply.out;
+
+  EXPECT_EQ(box.vgs().at(vg), "hostform_owner_" + box.owner());
+  EXPECT_EQ(box.pvs().at(box.devices()[0]), vg);
+  auto lvs = box.lvs(vg);
+  ASSERT_EQ(lvs.size(), 2u);
+  EXPECT_EQ(lvs["data"].size, 12 * MiB);  // 10MiB rounded up to 4MiB extents, as lvcreate does
+  EXPECT_EQ(lvs["data"].layout, "linear");
+  EXPECT_EQ(lvs["data"].tags, "hostform_owner_" + box.owner());
+  EXPECT_EQ(lvs["logs"].size, 8 * MiB);
+  expectConverged(file);
+}
+
+TEST_F(LvmE2E, GrowsAnLvAndExtendsTheVgWithANewPv) {
+  const auto& d = box.devices();
+  ASSERT_EQ(box.hostform({"apply", "-f", box.manifest(vgDoc(vg, {d[0]}) + lvDoc(vg, "data", "12MiB"))}).code, 0);
+
+  const std::string grown = box.manifest(vgDoc(vg, {d[0], d[1]}) + lvDoc(vg, "data", "200MiB"));
+  Outcome plan = box.hostform({"plan", "-f", grown});
+  EXPECT_EQ(plan.code, 0) << plan.err;
+  EXPECT_TRUE(contains(plan.out, "~ LogicalVolume/" + vg + "/data")) << plan.out;
+  EXPECT_TRUE(contains(plan.out, "size 12MiB -> 200MiB")) << plan.out;
+  EXPECT_TRUE(contains(plan.out, "physicalVolumes [" + d[0] + "] -> [" + d[0] + ", " + d[1] + "]")) << plan.out;
+
+  Outcome apply = box.hostform({"apply", "-f", grown});
+  ASSERT_EQ(apply.code, 0) << apply.out << apply.err;
+  EXPECT_EQ(box.pvs().at(d[1]), vg);
+  EXPECT_EQ(box.lvs(vg)["data"].size, 200 * MiB);  // more than one 128MiB device: needs the new PV
+  expectConverged(grown);
+}
+
+TEST_F(LvmE2E, ShrinkIsRefusedWithExitThreeThenAllowed) {
+  const auto& d = box.devices();
+  ASSERT_EQ(box.hostform({"apply", "-f", box.manifest(vgDoc(vg, {d[0]}) + lvDoc(vg, "data", "40MiB"))}).code, 0);
+  const std::string smaller = box.manifest(vgDoc(vg, {d[0]}) + lvDoc(vg, "data", "20MiB"));
+
+  Outcome refused = box.hostform({"apply", "-f", smaller});
+  EXPECT_EQ(refused.code, 3);
+  EXPECT_TRUE(contains(refused.err, "error: LogicalVolume/" + vg + "/data: refused: shrinking LogicalVolume/" + vg +
+                                        "/data from 40MiB to 20MiB loses the data beyond 20MiB; pass "
+                                        "--allow-data-loss to accept the loss"))
+      << refused.err;
+  EXPECT_EQ(box.lvs(vg)["data"].size, 40 * MiB);
+
+  Outcome allowed = box.hostform({"apply", "-f", smaller, "--allow-data-loss"});
+  EXPECT_EQ(allowed.code, 0) << allowed.out << allowed.err;
+  EXPECT_EQ(box.lvs(vg)["data"].size, 20 * MiB);
+  expectConverged(smaller);
+}
+
+TEST_F(LvmE2E, PruneDeletesOnlyOwnedVolumes) {
+  const auto& d = box.devices();
+  ASSERT_EQ(box.hostform({"apply", "-f", box.manifest(vgDoc(vg, {d[0]}) + lvDoc(vg, "keep", "8MiB") +
+                                                          lvDoc(vg, "gone", "8MiB"))})
+                .code,
+            0);
+  // By hand, and by another owner: neither may ever be touched.
+  ASSERT_EQ(box.lvm({"lvcreate", "-n", "manual", "-L", "8m", vg}).code, 0);
+  const std::string theirs = box.manifest(lvDoc(vg, "theirs", "8MiB"));
+  ASSERT_EQ(box.hostform({"apply", "-f", theirs}, "someone-else").code, 0);
+
+  const std::string fewer = box.manifest(vgDoc(vg, {d[0]}) + lvDoc(vg, "keep", "8MiB"));
+  Outcome plan = box.hostform({"plan", "-f", fewer});
+  EXPECT_EQ(plan.code, 0);
+  EXPECT_TRUE(contains(plan.out, "? LogicalVolume/" + vg + "/gone")) << plan.out;
+  EXPECT_FALSE(contains(plan.out, "manual")) << plan.out;
+  EXPECT_FALSE(contains(plan.out, "theirs")) << plan.out;
+
+  Outcome refused = box.hostform({"apply", "-f", fewer, "--prune"});
+  EXPECT_EQ(refused.code, 3) << refused.out << refused.err;
+  EXPECT_TRUE(contains(refused.err, "deleting LogicalVolume/" + vg + "/gone destroys its 8MiB of data")) << refused.err;
+  EXPECT_EQ(box.lvs(vg).count("gone"), 1u);
+
+  Outcome pruned = box.hostform({"apply", "-f", fewer, "--prune", "--allow-data-loss"});
+  EXPECT_EQ(pruned.code, 0) << pruned.out << pruned.err;
+  auto lvs = box.lvs(vg);
+  EXPECT_EQ(lvs.count("gone"), 0u);
+  EXPECT_EQ(lvs.count("keep"), 1u);
+  EXPECT_EQ(lvs.count("manual"), 1u);
+  EXPECT_EQ(lvs["manual"].tags, "");
+  EXPECT_EQ(lvs.count("theirs"), 1u);
+  expectConverged(fewer, {"--prune"});
+}
+
+TEST_F(LvmE2E, PruneDeletesAnOwnedVolumeGroupAndFreesItsDevices) {
+  const auto& d = box.devices();
+  const std::string other = box.name("other");
+  ASSERT_EQ(box.hostform({"apply", "-f", box.manifest(vgDoc(vg, {d[0]}) + vgDoc(other, {d[1]}) +
+                                                          lvDoc(other, "x", "8MiB"))})
+                .code,
+            0);
+  const std::string onlyFirst = box.manifest(vgDoc(vg, {d[0]}));
+  Outcome pruned = box.hostform({"apply", "-f", onlyFirst, "--prune", "--allow-data-loss"});
+  EXPECT_EQ(pruned.code, 0) << pruned.out << pruned.err;
+  EXPECT_EQ(box.vgs().count(other), 0u);
+  EXPECT_EQ(box.pvs().count(d[1]), 0u);  // pvremove'd: the device is blank again
+  EXPECT_EQ(box.vgs().count(vg), 1u);
+}
+
+TEST_F(LvmE2E, RemovesAnEmptyPvButRefusesAUsedOne) {
+  const auto& d = box.devices();
+  ASSERT_EQ(box.hostform({"apply", "-f", box.manifest(vgDoc(vg, {d[0], d[1]}) + lvDoc(vg, "data", "8MiB"))}).code, 0);
+  // lvm allocates from the first PV: d[0] is used, d[1] is empty.
+  Outcome used = box.hostform({"plan", "-f", box.manifest(vgDoc(vg, {d[1]}) + lvDoc(vg, "data", "8MiB"))});
+  EXPECT_EQ(used.code, 1);
+  EXPECT_TRUE(contains(used.err, "physical volume " + d[0] + " holds 2 extents (8MiB) of volume group " + vg +
+                                     "; hostform removes only empty physical volumes and never moves data"))
+      << used.err;
+
+  const std::string reduced = box.manifest(vgDoc(vg, {d[0]}) + lvDoc(vg, "data", "8MiB"));
+  Outcome apply = box.hostform({"apply", "-f", reduced});
+  EXPECT_EQ(apply.code, 0) << apply.out << apply.err;
+  auto pvs = box.pvs();
+  EXPECT_EQ(pvs.at(d[0]), vg);
+  EXPECT_EQ(pvs.count(d[1]), 0u);
+  expectConverged(reduced);
+}
+
+TEST_F(LvmE2E, RefusesBadDevicesAtPlanTimeAndChangesNothing) {
+  const auto& d = box.devices();
+  const std::string foreign = box.name("foreign");
+  ASSERT_EQ(box.lvm({"vgcreate", foreign, d[1]}).code, 0);
+  ASSERT_EQ(run({"mkfs.ext4", "-q", "-F", d[2]}).code, 0);
+  const std::string missing = "/dev/" + box.name("nosuch");
+
+  Outcome r = box.hostform({"apply", "-f", box.manifest(vgDoc(vg, {d[0], d[1], d[2], missing}))});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "spec.physicalVolumes: device " + d[1] + " already belongs to volume group " + foreign))
+      << r.err;
+  EXPECT_TRUE(contains(r.err, "spec.physicalVolumes: device " + d[2] + " is not blank: blkid finds ext4 (filesystem)"))
+      << r.err;
+  EXPECT_TRUE(contains(r.err, "spec.physicalVolumes: device " + missing + " does not exist.")) << r.err;
+  EXPECT_TRUE(contains(r.err, "3 error(s); nothing was changed.")) << r.err;
+  EXPECT_EQ(box.vgs().count(vg), 0u);
+  EXPECT_EQ(box.pvs().count(d[0]), 0u);  // not even pvcreate'd
+  EXPECT_EQ(run({"blkid", "-p", "-o", "value", "-s", "TYPE", d[2]}).out, "ext4\n");
+
+  // spec.force accepts the signature (and wipes it).
+  Outcome forced = box.hostform({"apply", "-f", box.manifest(vgDoc(vg, {d[0], d[2]}, ", force: true"))});
+  EXPECT_EQ(forced.code, 0) << forced.out << forced.err;
+  EXPECT_EQ(box.pvs().at(d[2]), vg);
+}
+
+TEST_F(LvmE2E, RefusesTooLargeLvsAndImmutableChanges) {
+  const auto& d = box.devices();
+  ASSERT_EQ(box.hostform({"apply", "-f", box.manifest(vgDoc(vg, {d[0]}) + lvDoc(vg, "data", "8MiB"))}).code, 0);
+
+  // 128MiB device: 31 extents, 2 used, 29 free.
+  Outcome big = box.hostform({"plan", "-f", box.manifest(vgDoc(vg, {d[0]}) + lvDoc(vg, "data", "8MiB") +
+                                                             lvDoc(vg, "a", "64MiB") + lvDoc(vg, "b", "64MiB"))});
+  EXPECT_EQ(big.code, 1);
+  EXPECT_TRUE(contains(big.err, "spec.size: volume group " + vg +
+                                    " has 29 free extents of 4MiB (116MiB), but the declared logical volumes of " + vg +
+                                    " up to and including this one need 32 more (128MiB), 16 of them (64MiB) for this "
+                                    "one."))
+      << big.err;
+
+  Outcome extent = box.hostform({"plan", "-f", box.manifest(vgDoc(vg, {d[0]}, ", extentSize: 8MiB"))});
+  EXPECT_EQ(extent.code, 1);
+  EXPECT_TRUE(contains(extent.err, "spec.extentSize: the extent size of volume group " + vg +
+                                       " is 4MiB on the host and 8MiB in the manifest; it cannot be changed after "
+                                       "creation."))
+      << extent.err;
+
+  Outcome type = box.hostform(
+      {"plan", "-f", box.manifest(vgDoc(vg, {d[0]}) + lvDoc(vg, "data", "8MiB", ", type: thin-pool"))});
+  EXPECT_EQ(type.code, 1);
+  EXPECT_TRUE(contains(type.err, "spec.type: logical volume " + vg +
+                                     "/data is linear on the host and thin-pool in the manifest; the type cannot be "
+                                     "changed after creation."))
+      << type.err;
+
+  Outcome name = box.hostform({"plan", "-f", box.manifest(lvDoc(vg, "snapshot1", "8MiB"))});
+  EXPECT_EQ(name.code, 1);
+  EXPECT_TRUE(contains(name.err, "LVM reserves names starting with \"snapshot\" or \"pvmove\"")) << name.err;
+  EXPECT_EQ(box.lvs(vg).size(), 1u);
+}
+
+TEST_F(LvmE2E, ThinPoolIsRefusedByLvmWithoutDeviceMapperAndNothingElseChanges) {
+  const auto& d = box.devices();
+  const std::string base = vgDoc(vg, {d[0]}) + lvDoc(vg, "data", "8MiB");
+  ASSERT_EQ(box.hostform({"apply", "-f", box.manifest(base)}).code, 0);
+  const auto before = box.lvs(vg);
+
+  Outcome r = box.hostform({"apply", "-f", box.manifest(base + lvDoc(vg, "pool", "32MiB", ", type: thin-pool"))});
+  EXPECT_EQ(r.code, 4) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "LogicalVolume/" + vg + "/pool: failed: lvm lvcreate --yes -n pool")) << r.out;
+  EXPECT_TRUE(contains(r.out, "Can't create thin-pool without using device-mapper kernel driver.")) << r.out;
+  EXPECT_TRUE(contains(r.out, "Apply incomplete: 0 done, 1 failed, 0 skipped.")) << r.out;
+
+  const auto after = box.lvs(vg);  // hidden LVs included: no leftover pool metadata
+  ASSERT_EQ(after.size(), before.size());
+  EXPECT_EQ(after.count("data"), 1u);
+}
+
+TEST_F(LvmE2E, ExportThenApplyAdoptsAHandBuiltHostAndConverges) {
+  const auto& d = box.devices();
+  ASSERT_EQ(box.lvm({"vgcreate", "-s", "8m", vg, d[0], d[1]}).code, 0);
+  ASSERT_EQ(box.lvm({"lvcreate", "-n", "web", "-L", "24m", vg}).code, 0);
+
+  Outcome exported = box.hostform({"export", "--kind", "VolumeGroup", "--kind", "LogicalVolume"});
+  ASSERT_EQ(exported.code, 0) << exported.err;
+  EXPECT_TRUE(contains(exported.out, "extentSize: 8MiB")) << exported.out;
+  const std::string file = box.manifest(exported.out);
+
+  Outcome plan = box.hostform({"plan", "-f", file});
+  EXPECT_TRUE(contains(plan.out, "~ VolumeGroup/" + vg)) << plan.out;
+  EXPECT_TRUE(contains(plan.out, "owner (none) -> " + box.owner())) << plan.out;
+  Outcome apply = box.hostform({"apply", "-f", file});
+  EXPECT_EQ(apply.code, 0) << apply.out << apply.err;
+  EXPECT_EQ(box.vgs().at(vg), "hostform_owner_" + box.owner());
+  EXPECT_EQ(box.lvs(vg)["web"].tags, "hostform_owner_" + box.owner());
+  expectConverged(file);
+}
+
+TEST_F(LvmE2E, HonoursTheLvmConfigurationItIsGiven) {
+  // The sandbox's filter hides every device but its own: a VG on a device of
+  // the host is neither observed nor exported.
+  Outcome exported = box.hostform({"export", "--kind", "VolumeGroup"});
+  EXPECT_EQ(exported.code, 0) << exported.err;
+  EXPECT_EQ(exported.out, "");
+}
+
+}  // namespace
+}  // namespace hostform::lvmtest

@@ -1,0 +1,273 @@
+// The report parser and the planner on captured `lvm fullreport` JSON: a
+// linear host captured here, and a host with a thin pool and thin volumes
+// (the captured shape, extended by hand: no device-mapper on the test machine).
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+
+#include "providers/lvm/plan.h"
+#include "providers/lvm/provider.h"
+#include "providers/lvm/report.h"
+#include "tests/support/manifests.h"
+
+namespace hostform::lvm {
+namespace {
+
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(HOSTFORM_LVM_FIXTURES) + "/" + name);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// Devices as the plan tests describe them, without touching the host.
+class FakeDevices final : public DeviceProbe {
+ public:
+  std::map<std::string, DeviceInfo> devices;
+  Result<DeviceInfo> probe(const std::string& path) override {
+    auto it = devices.find(path);
+    return it == devices.end() ? DeviceInfo{} : it->second;
+  }
+};
+
+/// The thin fixture as observed, a manifest, and the provider's verdicts.
+class ThinHost : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto devices = std::make_unique<FakeDevices>();
+    devices_ = devices.get();
+    provider_ = std::make_unique<LvmProvider>(std::move(devices));
+    auto state = parseFullReport(fixture("fullreport-thin.json"));
+    ASSERT_TRUE(state) << state.error().message;
+    observed_ = provider_->adopt(std::move(*state));
+  }
+
+  /// Loads `yaml`, builds the context the planner would, and plans `id`.
+  Diff planOf(const std::string& yaml, const std::string& id) {
+    loaded_ = testing::loadYaml(yaml);
+    EXPECT_FALSE(loaded_.diagnostics.hasErrors()) << testing::messages(loaded_)[0];
+    ctx_ = PlanContext{};
+    ctx_.owner = "prod";
+    for (const Resource& r : loaded_.resources) ctx_.desired[r.id] = &r;
+    for (const Observed& o : observed_) ctx_.observed[o.resource.id] = &o;
+    for (const Resource& r : loaded_.resources)
+      if (r.id.str() == id) return provider_->plan(r, ctx_.findObserved(r.id), ctx_);
+    ADD_FAILURE() << id << " is not in the manifest";
+    return {};
+  }
+
+  const Observed* find(const std::string& id) const {
+    for (const Observed& o : observed_)
+      if (o.resource.id.str() == id) return &o;
+    return nullptr;
+  }
+
+  FakeDevices* devices_ = nullptr;
+  std::unique_ptr<LvmProvider> provider_;
+  std::vector<Observed> observed_;
+  LoadResult loaded_;
+  PlanContext ctx_;
+};
+
+const char* kVmdata = R"(apiVersion: hostform/v1
+kind: VolumeGroup
+metadata: {name: vmdata}
+spec: {physicalVolumes: [/dev/sdb, /dev/sdc]}
+---
+)";
+
+std::string lv(const std::string& name, const std::string& spec) {
+  return "apiVersion: hostform/v1\nkind: LogicalVolume\nmetadata: {name: " + name + "}\nspec: " + spec + "\n---\n";
+}
+
+TEST(LvmReport, ParsesTheCapturedLinearReport) {
+  auto state = parseFullReport(fixture("fullreport-linear.json"));
+  ASSERT_TRUE(state) << state.error().message;
+  ASSERT_EQ(state->volumeGroups.size(), 2u);
+  EXPECT_EQ(state->volumeGroups[0].name, "hfvg");
+  EXPECT_EQ(state->volumeGroups[0].extentSize, 4 * MiB);
+  EXPECT_EQ(state->volumeGroups[0].freeExtents, 46u);
+  EXPECT_EQ(state->volumeGroups[0].physicalVolumes, std::vector<std::string>{"/dev/loop1"});
+  auto observed = toObserved(*state);
+  ASSERT_EQ(observed.size(), 5u);
+  EXPECT_EQ(observed[2].resource.id.str(), "LogicalVolume/hfvg/data");
+  EXPECT_EQ(observed[2].resource.as<LogicalVolumeSpec>().size, 12 * MiB);
+  EXPECT_EQ(observed[2].owner, "t1");
+}
+
+TEST(LvmReport, RefusesWhatIsNotAReport) {
+  EXPECT_FALSE(parseFullReport("File descriptor 3 leaked"));
+  auto missing = parseFullReport(R"({"report":[{"vg":[{"vg_name":"a"}]}]})");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message,
+            "The lvm report has no vg_tags for a volume group; this lvm2 version reports differently than hostform "
+            "expects.");
+  auto empty = parseFullReport(R"({"report":[]})");
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->volumeGroups.empty());
+}
+
+TEST_F(ThinHost, ObservesThinPoolsThinVolumesAndOwners) {
+  std::vector<std::string> ids;
+  for (const Observed& o : observed_) ids.push_back(o.resource.id.str() + " owner=" + o.owner);
+  // Hidden sub-LVs and the raid1 LV hostform does not manage are left out.
+  EXPECT_EQ(ids, (std::vector<std::string>{"VolumeGroup/other owner=", "VolumeGroup/vmdata owner=prod",
+                                           "LogicalVolume/vmdata/db owner=", "LogicalVolume/vmdata/pool owner=prod",
+                                           "LogicalVolume/vmdata/root owner=prod",
+                                           "LogicalVolume/vmdata/web owner=prod"}));
+  const auto& web = find("LogicalVolume/vmdata/web")->resource.as<LogicalVolumeSpec>();
+  EXPECT_EQ(web.type, LvType::Thin);
+  EXPECT_EQ(web.thinPool, "pool");
+  EXPECT_EQ(web.size, 20 * GiB);
+  EXPECT_EQ(find("LogicalVolume/vmdata/pool")->resource.as<LogicalVolumeSpec>().type, LvType::ThinPool);
+  EXPECT_EQ(find("VolumeGroup/vmdata")->resource.as<VolumeGroupSpec>().physicalVolumes,
+            (std::vector<std::string>{"/dev/sdb", "/dev/sdc"}));
+}
+
+TEST_F(ThinHost, ConvergedThinHostPlansNothing) {
+  const std::string yaml = kVmdata + lv("pool", "{volumeGroup: vmdata, type: thin-pool, size: 1GiB}") +
+                           lv("web", "{volumeGroup: vmdata, type: thin, thinPool: pool, size: 20GiB}") +
+                           lv("root", "{volumeGroup: vmdata, size: 10GiB}");
+  for (const char* id : {"VolumeGroup/vmdata", "LogicalVolume/vmdata/pool", "LogicalVolume/vmdata/web",
+                         "LogicalVolume/vmdata/root"}) {
+    Diff d = planOf(yaml, id);
+    EXPECT_TRUE(d.changes.empty()) << id;
+    EXPECT_TRUE(d.problems.empty()) << id;
+    EXPECT_FALSE(d.dataLoss) << id;
+  }
+}
+
+TEST_F(ThinHost, SizesAreRoundedUpToExtentsBeforeComparing) {
+  // 10GiB - 1MiB rounds up to 10GiB with 4MiB extents: no change.
+  Diff same = planOf(kVmdata + lv("root", "{volumeGroup: vmdata, size: 10239MiB}"), "LogicalVolume/vmdata/root");
+  EXPECT_TRUE(same.changes.empty());
+  Diff grow = planOf(kVmdata + lv("root", "{volumeGroup: vmdata, size: 10241MiB}"), "LogicalVolume/vmdata/root");
+  ASSERT_EQ(grow.changes.size(), 1u);
+  EXPECT_EQ(grow.changes[0].field, "size");
+  EXPECT_EQ(grow.changes[0].from, "10GiB");
+  EXPECT_EQ(grow.changes[0].to, "10244MiB");
+}
+
+TEST_F(ThinHost, GrowingThinVolumeAndPoolAreLiveChanges) {
+  Diff thin = planOf(kVmdata + lv("web", "{volumeGroup: vmdata, type: thin, thinPool: pool, size: 40GiB}"),
+                     "LogicalVolume/vmdata/web");
+  ASSERT_EQ(thin.changes.size(), 1u);
+  EXPECT_EQ(thin.changes[0].to, "40GiB");
+  EXPECT_TRUE(thin.problems.empty());
+  Diff pool = planOf(kVmdata + lv("pool", "{volumeGroup: vmdata, type: thin-pool, size: 2GiB}"),
+                     "LogicalVolume/vmdata/pool");
+  ASSERT_EQ(pool.changes.size(), 1u);
+  EXPECT_EQ(pool.changes[0].from, "1GiB");
+  EXPECT_EQ(pool.changes[0].to, "2GiB");
+}
+
+TEST_F(ThinHost, ShrinkingThinVolumeIsDataLossShrinkingPoolIsRefused) {
+  Diff thin = planOf(kVmdata + lv("web", "{volumeGroup: vmdata, type: thin, thinPool: pool, size: 10GiB}"),
+                     "LogicalVolume/vmdata/web");
+  EXPECT_EQ(thin.dataLoss, "shrinking LogicalVolume/vmdata/web from 20GiB to 10GiB loses the data beyond 10GiB");
+  Diff pool = planOf(kVmdata + lv("pool", "{volumeGroup: vmdata, type: thin-pool, size: 512MiB}"),
+                     "LogicalVolume/vmdata/pool");
+  ASSERT_EQ(pool.problems.size(), 1u);
+  EXPECT_EQ(pool.problems[0].field, "spec.size");
+  EXPECT_EQ(pool.problems[0].message,
+            "thin pool vmdata/pool is 1GiB on the host and 512MiB in the manifest; lvm cannot shrink a thin pool.");
+}
+
+TEST_F(ThinHost, TypeAndPoolAreImmutable) {
+  Diff type = planOf(kVmdata + lv("root", "{volumeGroup: vmdata, type: thin-pool, size: 10GiB}"),
+                     "LogicalVolume/vmdata/root");
+  ASSERT_EQ(type.problems.size(), 1u);
+  EXPECT_EQ(type.problems[0].field, "spec.type");
+  EXPECT_EQ(type.problems[0].message, "logical volume vmdata/root is linear on the host and thin-pool in the "
+                                      "manifest; the type cannot be changed after creation.");
+  Diff pool = planOf(kVmdata + lv("pool2", "{volumeGroup: vmdata, type: thin-pool, size: 1GiB}") +
+                         lv("web", "{volumeGroup: vmdata, type: thin, thinPool: pool2, size: 20GiB}"),
+                     "LogicalVolume/vmdata/web");
+  ASSERT_EQ(pool.problems.size(), 1u);
+  EXPECT_EQ(pool.problems[0].field, "spec.thinPool");
+}
+
+TEST_F(ThinHost, NewThinVolumeNeedsNoVgSpaceNewPoolDoes) {
+  Diff thin = planOf(kVmdata + lv("big", "{volumeGroup: vmdata, type: thin, thinPool: pool, size: 1TiB}"),
+                     "LogicalVolume/vmdata/big");
+  EXPECT_TRUE(thin.problems.empty());
+  // 35066 free extents = 140264MiB; a 200GiB pool (51200 extents) with its
+  // estimated 128MiB metadata (32 extents; the VG already has a spare) does not fit.
+  Diff pool = planOf(kVmdata + lv("pool2", "{volumeGroup: vmdata, type: thin-pool, size: 200GiB}"),
+                     "LogicalVolume/vmdata/pool2");
+  ASSERT_EQ(pool.problems.size(), 1u);
+  EXPECT_EQ(pool.problems[0].message,
+            "volume group vmdata has 35066 free extents of 4MiB (140264MiB), but the declared logical volumes of "
+            "vmdata up to and including this one need 51232 more (204928MiB), 51232 of them (204928MiB) for this "
+            "one.");
+}
+
+TEST_F(ThinHost, GrowthOfAllLvsOfAVgIsSummed) {
+  // Each fits alone (136GiB free), together they do not: the second one in
+  // identity order is refused.
+  const std::string yaml = kVmdata + lv("a1", "{volumeGroup: vmdata, size: 100GiB}") +
+                           lv("a2", "{volumeGroup: vmdata, size: 100GiB}");
+  EXPECT_TRUE(planOf(yaml, "LogicalVolume/vmdata/a1").problems.empty());
+  Diff second = planOf(yaml, "LogicalVolume/vmdata/a2");
+  ASSERT_EQ(second.problems.size(), 1u);
+  EXPECT_TRUE(second.problems[0].message.starts_with("volume group vmdata has 35066 free extents"))
+      << second.problems[0].message;
+}
+
+TEST_F(ThinHost, VolumeGroupRefusals) {
+  devices_->devices["/dev/sdf"] = DeviceInfo{true, true, 10 * GiB, "ext4 (filesystem)"};
+  devices_->devices["/dev/sdg"] = DeviceInfo{true, true, 10 * GiB, ""};
+  auto vg = [](const std::string& spec) {
+    return "apiVersion: hostform/v1\nkind: VolumeGroup\nmetadata: {name: vmdata}\nspec: " + spec + "\n";
+  };
+  auto messages = [](const Diff& d) {
+    std::vector<std::string> out;
+    for (const auto& p : d.problems) out.push_back(p.field + ": " + p.message);
+    return out;
+  };
+  EXPECT_EQ(messages(planOf(vg("{physicalVolumes: [/dev/sdb, /dev/sdc], extentSize: 8MiB}"), "VolumeGroup/vmdata")),
+            std::vector<std::string>{"spec.extentSize: the extent size of volume group vmdata is 4MiB on the host "
+                                     "and 8MiB in the manifest; it cannot be changed after creation."});
+  EXPECT_EQ(messages(planOf(vg("{physicalVolumes: [/dev/sdc]}"), "VolumeGroup/vmdata")),
+            std::vector<std::string>{
+                "spec.physicalVolumes: physical volume /dev/sdb holds 3332 extents (13328MiB) of volume group "
+                "vmdata; hostform removes only empty physical volumes and never moves data: move them with pvmove "
+                "first, or keep /dev/sdb in the list."});
+  EXPECT_EQ(messages(planOf(vg("{physicalVolumes: [/dev/sdb, /dev/sdc, /dev/sde, /dev/sdf, /dev/nosuch]}"),
+                            "VolumeGroup/vmdata")),
+            (std::vector<std::string>{
+                "spec.physicalVolumes: device /dev/sde already belongs to volume group other; remove it there first "
+                "(vgreduce) if it is really free.",
+                "spec.physicalVolumes: device /dev/sdf is not blank: blkid finds ext4 (filesystem) on it; hostform "
+                "initialises it as a physical volume only with spec.force: true, which destroys what it holds.",
+                "spec.physicalVolumes: device /dev/nosuch does not exist."}));
+  // force accepts the signature; an orphan PV and a blank device need nothing.
+  Diff ok = planOf(vg("{physicalVolumes: [/dev/sdb, /dev/sdd, /dev/sdf, /dev/sdg], force: true}"), "VolumeGroup/vmdata");
+  EXPECT_TRUE(ok.problems.empty()) << messages(ok)[0];
+  ASSERT_EQ(ok.changes.size(), 1u);
+  EXPECT_EQ(ok.changes[0].from, "[/dev/sdb, /dev/sdc]");
+  EXPECT_EQ(ok.changes[0].to, "[/dev/sdb, /dev/sdd, /dev/sdf, /dev/sdg]");
+}
+
+TEST_F(ThinHost, DeletionLossNamesWhatIsLost) {
+  PlanContext ctx;
+  EXPECT_EQ(provider_->deletionLoss(*find("LogicalVolume/vmdata/root"), ctx),
+            "deleting LogicalVolume/vmdata/root destroys its 10GiB of data");
+  EXPECT_EQ(provider_->deletionLoss(*find("VolumeGroup/vmdata"), ctx),
+            "deleting VolumeGroup/vmdata destroys its 5 logical volume(s): db (8GiB), mirror1 (1GiB), pool (1GiB), "
+            "root (10GiB), web (20GiB)");
+  EXPECT_EQ(provider_->deletionLoss(*find("VolumeGroup/other"), ctx), std::nullopt);
+}
+
+TEST(LvmProvider, SerialKeyIsTheVolumeGroup) {
+  LvmProvider p;
+  Action vg;
+  vg.id = {Kind::VolumeGroup, "", "vg0"};
+  Action lv;
+  lv.id = {Kind::LogicalVolume, "vg1", "data"};
+  EXPECT_EQ(p.serialKey(vg), "vg0");
+  EXPECT_EQ(p.serialKey(lv), "vg1");
+}
+
+}  // namespace
+}  // namespace hostform::lvm
