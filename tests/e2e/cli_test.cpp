@@ -137,9 +137,10 @@ TEST(Cli, MissingFileIsAnError) {
 
 TEST(Cli, LogFormatJsonWritesOneObjectPerLine) {
   testing::TempDir dir;
-  const std::string file = dir.write("ok.yaml", kBridge);
+  const std::string file = dir.write(
+      "ok.yaml", "apiVersion: hostform/v1\nkind: VirtualMachine\nmetadata: {name: web1}\nspec: {memory: 1GiB}\n");
   Outcome r = hostform({"plan", "-f", file, "--log-format", "json", "--log-level", "debug"});
-  // No provider for Bridge is built in yet: a clean plan-time error, after JSON logs.
+  // No provider for VirtualMachine is built in yet: a clean plan-time error, after JSON logs.
   EXPECT_EQ(r.code, 1);
   std::istringstream lines(r.err);
   std::string line;

@@ -1,0 +1,33 @@
+#pragma once
+/// Writes one Bridge action to the kernel over rtnetlink. Each function takes
+/// the caller's socket; nothing here keeps state between calls.
+
+#include <string>
+
+#include "reconciler/plan.h"
+#include "reconciler/result.h"
+
+struct nl_sock;
+
+namespace hostform::netlink {
+
+/// Creates the bridge with its admin state and STP settings in one
+/// RTM_NEWLINK (NLM_F_CREATE|NLM_F_EXCL), then at once marks it
+/// (`hostform:owner=<owner>` in ifalias) in a second request, the kernel
+/// ignoring IFLA_IFALIAS when it creates a link. MTU and MAC follow in a third:
+/// an MTU given at creation is not "set by the user", so the bridge would
+/// follow its ports' MTU. Then enslaves the ports and adds the addresses.
+Result<void> createBridge(nl_sock* sock, const Resource& desired, const std::string& owner);
+
+/// Applies the field changes of an Update action in place, in this order:
+/// link attributes (state, MTU, MAC, owner mark, STP) in one request, ports
+/// (releases, then enslavements), addresses (removals, then additions, so a
+/// prefix change of one address works). A port is released only while it is
+/// still a port of this bridge: another bridge of the same apply may already
+/// have taken it.
+Result<void> updateBridge(nl_sock* sock, const Action& action, const std::string& owner);
+
+/// Deletes the bridge (the kernel releases its ports). Already gone is success.
+Result<void> deleteBridge(nl_sock* sock, const std::string& name);
+
+}  // namespace hostform::netlink

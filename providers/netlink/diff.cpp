@@ -1,0 +1,180 @@
+#include "providers/netlink/diff.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "providers/netlink/normalize.h"
+#include "providers/netlink/observe.h"
+
+namespace hostform::netlink {
+
+namespace {
+
+std::vector<std::string> sortedUnique(std::vector<std::string> items) {
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  return items;
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+/// The declared bridge other than `self`, lowest identity first, for which
+/// `matches` holds; nullptr when none. A linear pass: plan() runs once per
+/// bridge, so anything more (a sort, a copy) is paid n times over.
+template <class Pred>
+const Resource* otherDeclaredBridge(const Resource& self, const PlanContext& ctx, Pred matches) {
+  const Resource* found = nullptr;
+  for (const auto& [id, r] : ctx.desired)
+    if (id.kind == Kind::Bridge && id != self.id && (!found || id < found->id) && matches(r->template as<BridgeSpec>()))
+      found = r;
+  return found;
+}
+
+/// The address part of a CIDR in canonical form. IPv4 is canonical as the
+/// schema admits it (no leading zeros), so only IPv6 is parsed: this runs
+/// for every address of every other bridge.
+std::string canonicalIp(const std::string& cidr) {
+  const std::string ip = cidr.substr(0, cidr.find('/'));
+  if (ip.find(':') == std::string::npos) return ip;
+  auto parsed = parseCidr(cidr);
+  return parsed ? parsed->ip : ip;
+}
+
+const Resource* declaredBridge(const std::string& name, const PlanContext& ctx) {
+  return ctx.findDesired(ResourceId{Kind::Bridge, {}, name});
+}
+
+bool declaresIp(const BridgeSpec& spec, const std::string& ip) {
+  return std::any_of(spec.addresses.begin(), spec.addresses.end(),
+                     [&](const std::string& c) { return canonicalIp(c) == ip; });
+}
+
+void checkName(const Resource& desired, const Observed* live, const HostState& host, Diff& diff) {
+  if (live) return;
+  const Link* existing = host.byName(desired.id.name);
+  if (!existing || existing->isBridge()) return;
+  const std::string kind = existing->kind.empty() ? "a network device" : "a " + existing->kind + " device";
+  diff.problems.push_back({"metadata.name", "An interface named " + desired.id.name + " already exists on the host as " +
+                                                kind + ", not a bridge; hostform will not replace it."});
+}
+
+void checkPorts(const Resource& desired, const HostState& host, const PlanContext& ctx, Diff& diff) {
+  const auto& spec = desired.as<BridgeSpec>();
+  const Link* self = host.byName(desired.id.name);
+  const int selfIndex = self && self->isBridge() ? self->index : 0;
+  for (std::size_t i = 0; i < spec.ports.size(); ++i) {
+    const std::string field = "spec.ports[" + std::to_string(i) + "]";
+    const std::string& port = spec.ports[i];
+    auto problem = [&](std::string message) { diff.problems.push_back({field, std::move(message)}); };
+
+    const Resource* twice =
+        otherDeclaredBridge(desired, ctx, [&](const BridgeSpec& other) { return contains(other.ports, port); });
+    if (twice) {
+      problem("Interface " + port + " is also declared as a port of " + twice->id.str() +
+              "; an interface can be a port of one bridge only.");
+      continue;
+    }
+    const Link* link = host.byName(port);
+    if (port == desired.id.name || declaredBridge(port, ctx) || (link && link->isBridge())) {
+      problem("Interface " + port + " is a bridge; a bridge cannot be a port of another bridge.");
+      continue;
+    }
+    if (!link) {
+      problem("Interface " + port + " does not exist on the host; create it first or remove it from the ports.");
+      continue;
+    }
+    if (isLibvirtTap(*link)) {
+      problem("Interface " + port + " is the tap device of a libvirt domain; libvirt attaches it to its bridge, " +
+              "so it cannot be declared as a port.");
+      continue;
+    }
+    if (link->master == 0 || link->master == selfIndex) continue;
+    const Link* master = host.byIndex(link->master);
+    const std::string masterName = master ? master->name : "interface #" + std::to_string(link->master);
+    // Moving a port between two declared bridges is fine: the other one no
+    // longer lists it (otherwise it was reported above as declared twice).
+    if (master && master->isBridge() && declaredBridge(master->name, ctx)) continue;
+    problem("Interface " + port + " is already attached to " + masterName +
+            ", which these manifests do not declare as a bridge; release it from " + masterName + " first.");
+  }
+}
+
+void checkAddresses(const Resource& desired, const HostState& host, const PlanContext& ctx, Diff& diff) {
+  const auto& spec = desired.as<BridgeSpec>();
+  const Link* self = host.byName(desired.id.name);
+  const int selfIndex = self && self->isBridge() ? self->index : 0;
+  for (std::size_t i = 0; i < spec.addresses.size(); ++i) {
+    const std::string field = "spec.addresses[" + std::to_string(i) + "]";
+    auto cidr = parseCidr(spec.addresses[i]);
+    if (!cidr) continue;  // the schema rejects it; nothing more to say
+    auto problem = [&](std::string message) { diff.problems.push_back({field, std::move(message)}); };
+    if (isLinkLocal(*cidr)) {
+      problem("Address " + cidr->str() + " is link-local; the kernel manages link-local addresses, and " +
+              "spec.addresses lists global-scope addresses only.");
+      continue;
+    }
+    const Resource* twice =
+        otherDeclaredBridge(desired, ctx, [&](const BridgeSpec& other) { return declaresIp(other, cidr->ip); });
+    if (twice) {
+      problem("Address " + cidr->ip + " is also declared on " + twice->id.str() +
+              "; an address can be declared on one bridge only.");
+      continue;
+    }
+    const Link* holder = host.holderOf(cidr->ip, selfIndex);
+    if (!holder) continue;
+    // A declared bridge that no longer lists the address gives it up in this apply.
+    if (holder->isBridge() && declaredBridge(holder->name, ctx)) continue;
+    problem("Address " + cidr->ip + " is already assigned to " + holder->name +
+            " on the host; remove it there first or declare a different address.");
+  }
+}
+
+void checkDownWithIpv6(const Resource& desired, const DiffOptions& options, Diff& diff) {
+  const auto& spec = desired.as<BridgeSpec>();
+  if (spec.state != AdminState::Down || options.ipv6KeptWhenDown) return;
+  for (const std::string& a : spec.addresses)
+    if (auto cidr = parseCidr(a); cidr && cidr->family == AF_INET6) {
+      diff.problems.push_back(
+          {"spec.state", "The kernel removes IPv6 addresses from an interface that is down, so " + desired.id.name +
+                             " cannot be down and keep " + cidr->str() +
+                             "; set net.ipv6.conf.all.keep_addr_on_down=1 or declare the bridge up."});
+      return;
+    }
+}
+
+void compareFields(const BridgeSpec& want, const BridgeSpec& have, Diff& diff) {
+  auto change = [&](std::string field, std::string from, std::string to) {
+    if (from != to) diff.changes.push_back({std::move(field), std::move(from), std::move(to), ChangeClass::Live});
+  };
+  change("state", std::string(toString(have.state)), std::string(toString(want.state)));
+  if (want.mtu) change("mtu", have.mtu ? std::to_string(*have.mtu) : "(none)", std::to_string(*want.mtu));
+  if (want.macAddress) change("macAddress", have.macAddress.value_or("(none)"), *want.macAddress);
+  change("stp.enabled", have.stp.enabled ? "true" : "false", want.stp.enabled ? "true" : "false");
+  change("stp.priority", std::to_string(have.stp.priority), std::to_string(want.stp.priority));
+  auto timer = [&](std::string field, Millis have, Millis want) {
+    if (!timerMatches(want, toCentis(have))) change(std::move(field), formatDuration(have), formatDuration(want));
+  };
+  timer("stp.forwardDelay", have.stp.forwardDelay, want.stp.forwardDelay);
+  timer("stp.helloTime", have.stp.helloTime, want.stp.helloTime);
+  timer("stp.maxAge", have.stp.maxAge, want.stp.maxAge);
+  change("ports", showList(sortedUnique(have.ports)), showList(sortedUnique(want.ports)));
+  change("addresses", showList(canonicalAddresses(have.addresses)), showList(canonicalAddresses(want.addresses)));
+}
+
+}  // namespace
+
+Diff diffBridge(const Resource& desired, const Observed* live, const HostState& host, const PlanContext& ctx,
+                const DiffOptions& options) {
+  Diff diff;
+  checkName(desired, live, host, diff);
+  checkDownWithIpv6(desired, options, diff);
+  checkPorts(desired, host, ctx, diff);
+  checkAddresses(desired, host, ctx, diff);
+  if (live) compareFields(desired.as<BridgeSpec>(), live->resource.as<BridgeSpec>(), diff);
+  return diff;
+}
+
+}  // namespace hostform::netlink

@@ -1,0 +1,196 @@
+#include "providers/netlink/host_state.h"
+
+#include <arpa/inet.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <netlink/attr.h>
+#include <netlink/errno.h>
+#include <netlink/route/addr.h>
+
+#include "providers/netlink/netlink_socket.h"
+#include "providers/netlink/normalize.h"
+
+namespace hostform::netlink {
+
+// ---- HostState lookups -------------------------------------------------------------
+
+void HostState::index() {
+  byName_.clear();
+  byIndex_.clear();
+  addressesOf_.clear();
+  addressesByIp_.clear();
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    byName_.emplace(links[i].name, i);
+    byIndex_.emplace(links[i].index, i);
+  }
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    addressesOf_[addresses[i].index].push_back(i);
+    addressesByIp_.emplace(addresses[i].ip, i);
+  }
+}
+
+const Link* HostState::byName(const std::string& name) const {
+  auto it = byName_.find(name);
+  return it == byName_.end() ? nullptr : &links[it->second];
+}
+
+const Link* HostState::byIndex(int index) const {
+  auto it = byIndex_.find(index);
+  return it == byIndex_.end() ? nullptr : &links[it->second];
+}
+
+std::vector<std::string> HostState::managedAddresses(int linkIndex) const {
+  std::vector<std::string> out;
+  auto it = addressesOf_.find(linkIndex);
+  if (it == addressesOf_.end()) return out;
+  for (std::size_t i : it->second)
+    if (addresses[i].global && addresses[i].permanent) out.push_back(addresses[i].cidr);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+const Link* HostState::holderOf(const std::string& ip, int except) const {
+  auto [first, last] = addressesByIp_.equal_range(ip);
+  for (auto it = first; it != last; ++it)
+    if (addresses[it->second].index != except) return byIndex(addresses[it->second].index);
+  return nullptr;
+}
+
+// ---- reading ---------------------------------------------------------------------------
+
+namespace {
+
+std::string attrString(const nlattr* a) {
+  const char* data = static_cast<const char*>(nla_data(a));
+  return std::string(data, strnlen(data, static_cast<std::size_t>(nla_len(a))));
+}
+
+std::uint32_t attrU32(const nlattr* a) {
+  return nla_len(a) >= static_cast<int>(sizeof(std::uint32_t)) ? nla_get_u32(const_cast<nlattr*>(a)) : 0;
+}
+
+void parseBridgeData(nlattr* data, Link& link) {
+  nlattr* tb[IFLA_BR_MAX + 1] = {};
+  BridgeAttrs br;
+  if (data && nla_parse_nested(tb, IFLA_BR_MAX, data, nullptr) == 0) {
+    if (tb[IFLA_BR_STP_STATE]) br.stpEnabled = attrU32(tb[IFLA_BR_STP_STATE]) != 0;
+    if (tb[IFLA_BR_PRIORITY] && nla_len(tb[IFLA_BR_PRIORITY]) >= 2) br.priority = nla_get_u16(tb[IFLA_BR_PRIORITY]);
+    if (tb[IFLA_BR_FORWARD_DELAY]) br.forwardDelayCs = attrU32(tb[IFLA_BR_FORWARD_DELAY]);
+    if (tb[IFLA_BR_HELLO_TIME]) br.helloTimeCs = attrU32(tb[IFLA_BR_HELLO_TIME]);
+    if (tb[IFLA_BR_MAX_AGE]) br.maxAgeCs = attrU32(tb[IFLA_BR_MAX_AGE]);
+  }
+  link.bridge = br;
+}
+
+void parseTunData(nlattr* data, Link& link) {
+  nlattr* tb[IFLA_TUN_MAX + 1] = {};
+  TunAttrs tun;
+  if (data && nla_parse_nested(tb, IFLA_TUN_MAX, data, nullptr) == 0 && tb[IFLA_TUN_TYPE] &&
+      nla_len(tb[IFLA_TUN_TYPE]) >= 1)
+    tun.tap = nla_get_u8(tb[IFLA_TUN_TYPE]) == IFF_TAP;
+  link.tun = tun;
+}
+
+/// One RTM_NEWLINK answer; nullopt for messages that are not links.
+std::optional<Link> parseLink(nlmsghdr* nlh) {
+  if (nlh->nlmsg_type != RTM_NEWLINK || !nlmsg_valid_hdr(nlh, sizeof(ifinfomsg))) return std::nullopt;
+  auto* ifi = static_cast<ifinfomsg*>(nlmsg_data(nlh));
+  nlattr* tb[IFLA_MAX + 1] = {};
+  if (nlmsg_parse(nlh, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr) < 0 || !tb[IFLA_IFNAME]) return std::nullopt;
+  Link link;
+  link.index = ifi->ifi_index;
+  link.up = (ifi->ifi_flags & IFF_UP) != 0;
+  link.name = attrString(tb[IFLA_IFNAME]);
+  if (tb[IFLA_MTU]) link.mtu = attrU32(tb[IFLA_MTU]);
+  if (tb[IFLA_MASTER]) link.master = static_cast<int>(attrU32(tb[IFLA_MASTER]));
+  if (tb[IFLA_IFALIAS]) link.alias = attrString(tb[IFLA_IFALIAS]);
+  if (tb[IFLA_ADDRESS])
+    link.mac = formatMac(static_cast<const unsigned char*>(nla_data(tb[IFLA_ADDRESS])),
+                         static_cast<std::size_t>(nla_len(tb[IFLA_ADDRESS])));
+  if (tb[IFLA_LINKINFO]) {
+    nlattr* info[IFLA_INFO_MAX + 1] = {};
+    if (nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) == 0 && info[IFLA_INFO_KIND]) {
+      link.kind = attrString(info[IFLA_INFO_KIND]);
+      if (link.kind == "bridge") parseBridgeData(info[IFLA_INFO_DATA], link);
+      if (link.kind == "tun") parseTunData(info[IFLA_INFO_DATA], link);
+    }
+  }
+  return link;
+}
+
+/// An RTM_GETLINK request; `name` empty: all links (a dump).
+Result<MessagePtr> linkRequest(const std::string& name) {
+  MessagePtr msg(nlmsg_alloc_simple(RTM_GETLINK, name.empty() ? NLM_F_DUMP : 0));
+  if (!msg) return fail("cannot build a netlink request: out of memory.");
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  // Statistics are most of a link's answer and hostform reads none of them.
+  if (nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+      nla_put_u32(msg.get(), IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0 ||
+      (!name.empty() && nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()) < 0))
+    return fail("cannot build a netlink request: out of memory.");
+  return msg;
+}
+
+Result<std::vector<Address>> readAddresses(nl_sock* sock) {
+  nl_cache* raw = nullptr;
+  int err = rtnl_addr_alloc_cache(sock, &raw);
+  CachePtr cache(raw);
+  if (err < 0) return fail("cannot list the addresses: " + errorText(err) + ".");
+  std::vector<Address> out;
+  char shown[INET6_ADDRSTRLEN];
+  for (nl_object* obj = nl_cache_get_first(cache.get()); obj; obj = nl_cache_get_next(obj)) {
+    auto* addr = reinterpret_cast<rtnl_addr*>(obj);
+    const int family = rtnl_addr_get_family(addr);
+    nl_addr* local = rtnl_addr_get_local(addr);
+    if ((family != AF_INET && family != AF_INET6) || !local) continue;
+    if (!inet_ntop(family, nl_addr_get_binary_addr(local), shown, sizeof shown)) continue;
+    Address a;
+    a.index = rtnl_addr_get_ifindex(addr);
+    a.ip = shown;
+    a.cidr = a.ip + "/" + std::to_string(rtnl_addr_get_prefixlen(addr));
+    a.global = rtnl_addr_get_scope(addr) == RT_SCOPE_UNIVERSE;
+    a.permanent = (rtnl_addr_get_flags(addr) & IFA_F_PERMANENT) != 0;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<HostState> readHostState(nl_sock* sock) {
+  HostState state;
+  auto msg = linkRequest({});
+  if (!msg) return std::unexpected(msg.error());
+  auto links = dump(
+      sock, msg->get(),
+      [&](nlmsghdr* nlh) {
+        if (auto link = parseLink(nlh)) state.links.push_back(std::move(*link));
+      },
+      "cannot list the network interfaces");
+  if (!links) return std::unexpected(links.error());
+  auto addresses = readAddresses(sock);
+  if (!addresses) return std::unexpected(addresses.error());
+  state.addresses = std::move(*addresses);
+  state.index();
+  return state;
+}
+
+Result<std::optional<Link>> readLink(nl_sock* sock, const std::string& name) {
+  auto msg = linkRequest(name);
+  if (!msg) return std::unexpected(msg.error());
+  std::optional<Link> found;
+  const int err = exchange(sock, msg->get(), [&](nlmsghdr* nlh) { found = parseLink(nlh); });
+  // The kernel answers ENODEV for a name it does not know; libnl calls it "not found".
+  if (err == -NLE_OBJ_NOTFOUND) return std::optional<Link>();
+  if (err < 0) return fail("cannot read interface " + name + ": " + errorText(err) + ".");
+  return found;
+}
+
+}  // namespace hostform::netlink

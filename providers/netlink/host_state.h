@@ -1,0 +1,88 @@
+#pragma once
+/// What the kernel has, in the kernel's own terms: every link and every
+/// address of the network namespace, read with one link dump and one address
+/// dump. The provider turns it into Observed bridges (observe.cpp) and uses
+/// the rest (ports, taps, other interfaces' addresses) as context for plan-time
+/// checks (diff.cpp).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "reconciler/result.h"
+
+struct nl_sock;
+
+namespace hostform::netlink {
+
+/// IFLA_BR_* of a bridge, as the kernel reports them. Timers are in the
+/// kernel's user-visible unit, centiseconds (clock_t at USER_HZ = 100).
+struct BridgeAttrs {
+  bool stpEnabled = false;
+  std::uint16_t priority = 32768;
+  std::uint32_t forwardDelayCs = 1500;
+  std::uint32_t helloTimeCs = 200;
+  std::uint32_t maxAgeCs = 2000;
+};
+
+/// IFLA_TUN_* of a tun/tap device.
+struct TunAttrs {
+  bool tap = false;  ///< IFF_TAP, as opposed to IFF_TUN
+};
+
+struct Link {
+  int index = 0;
+  std::string name;
+  std::string kind;             ///< IFLA_INFO_KIND: "bridge", "veth", "tun"…; empty for physical NICs
+  int master = 0;               ///< ifindex of the upper device (bridge, bond…); 0: none
+  std::uint32_t mtu = 0;
+  std::string mac;              ///< lower case, colon-separated; empty when the link has none
+  bool up = false;              ///< IFF_UP: the administrative state
+  std::string alias;            ///< IFLA_IFALIAS
+  std::optional<BridgeAttrs> bridge;  ///< set for kind "bridge"
+  std::optional<TunAttrs> tun;        ///< set for kind "tun"
+
+  bool isBridge() const { return kind == "bridge"; }
+};
+
+struct Address {
+  int index = 0;           ///< the link it is on
+  std::string cidr;        ///< canonical: inet_ntop form + "/" + prefix length
+  std::string ip;          ///< canonical address without the prefix
+  bool global = false;     ///< scope universe
+  bool permanent = false;  ///< IFA_F_PERMANENT: static, not SLAAC or DHCP with a lifetime
+};
+
+/// The namespace's links and addresses at one moment.
+struct HostState {
+  std::vector<Link> links;
+  std::vector<Address> addresses;
+
+  /// Builds the lookups; call after filling `links` and `addresses`.
+  void index();
+  const Link* byName(const std::string& name) const;
+  const Link* byIndex(int index) const;
+  /// Global-scope, permanent addresses of one link, canonical, sorted.
+  std::vector<std::string> managedAddresses(int linkIndex) const;
+  /// The link holding `ip` (canonical, no prefix) other than `except`; nullptr when none.
+  const Link* holderOf(const std::string& ip, int except) const;
+
+ private:
+  std::unordered_map<std::string, std::size_t> byName_;
+  std::unordered_map<int, std::size_t> byIndex_;
+  std::unordered_map<int, std::vector<std::size_t>> addressesOf_;       ///< link index -> addresses
+  std::unordered_multimap<std::string, std::size_t> addressesByIp_;     ///< ip -> addresses
+};
+
+/// Reads every link (one RTM_GETLINK dump, parsed here because libnl 3.7 does
+/// not keep a bridge's IFLA_INFO_DATA) and every address (one
+/// rtnl_addr_alloc_cache dump).
+Result<HostState> readHostState(nl_sock* sock);
+
+/// One link by name (RTM_GETLINK, not a dump); nullopt when there is none.
+/// For apply-time checks that must see the kernel as it is now.
+Result<std::optional<Link>> readLink(nl_sock* sock, const std::string& name);
+
+}  // namespace hostform::netlink

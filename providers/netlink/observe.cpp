@@ -1,0 +1,56 @@
+#include "providers/netlink/observe.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "providers/netlink/normalize.h"
+
+namespace hostform::netlink {
+
+namespace {
+
+bool isVnetName(const std::string& name) {
+  if (!name.starts_with("vnet") || name.size() == 4) return false;
+  return std::all_of(name.begin() + 4, name.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+}  // namespace
+
+bool isLibvirtTap(const Link& link) {
+  if (!link.tun || !link.tun->tap) return false;
+  return isVnetName(link.name) || link.mac.starts_with("fe:");
+}
+
+Observed toObserved(const Link& bridge, const HostState& host) {
+  BridgeSpec spec;
+  spec.state = bridge.up ? AdminState::Up : AdminState::Down;
+  spec.mtu = bridge.mtu;
+  if (!bridge.mac.empty()) spec.macAddress = bridge.mac;
+  const BridgeAttrs attrs = bridge.bridge.value_or(BridgeAttrs{});
+  spec.stp.enabled = attrs.stpEnabled;
+  spec.stp.priority = attrs.priority;
+  spec.stp.forwardDelay = fromCentis(attrs.forwardDelayCs);
+  spec.stp.helloTime = fromCentis(attrs.helloTimeCs);
+  spec.stp.maxAge = fromCentis(attrs.maxAgeCs);
+  for (const Link& l : host.links)
+    if (l.master == bridge.index && !isLibvirtTap(l)) spec.ports.push_back(l.name);
+  std::sort(spec.ports.begin(), spec.ports.end());
+  spec.addresses = host.managedAddresses(bridge.index);
+
+  Observed o;
+  o.resource.id = identityOf(Kind::Bridge, bridge.name, spec);
+  o.resource.spec = std::move(spec);
+  o.owner = ownerFromAlias(bridge.alias);
+  return o;
+}
+
+std::vector<Observed> observedBridges(const HostState& host) {
+  std::vector<Observed> out;
+  for (const Link& l : host.links)
+    if (l.isBridge()) out.push_back(toObserved(l, host));
+  std::sort(out.begin(), out.end(),
+            [](const Observed& a, const Observed& b) { return a.resource.id < b.resource.id; });
+  return out;
+}
+
+}  // namespace hostform::netlink

@@ -1,0 +1,103 @@
+#include "providers/netlink/provider.h"
+
+#include <exception>
+#include <fstream>
+#include <optional>
+
+#include "providers/netlink/apply.h"
+#include "providers/netlink/diff.h"
+#include "providers/netlink/netlink_socket.h"
+#include "providers/netlink/observe.h"
+
+namespace hostform::netlink {
+
+NetlinkProvider::NetlinkProvider(ProviderOptions options) : options_(std::move(options)) {}
+
+Result<std::vector<Observed>> NetlinkProvider::observe() {
+  try {
+    auto sock = connectRoute();
+    if (!sock) return std::unexpected(sock.error());
+    auto state = readHostState(sock->get());
+    if (!state) return std::unexpected(state.error());
+    auto shared = std::make_shared<const HostState>(std::move(*state));
+    {
+      std::lock_guard lock(mutex_);
+      host_ = shared;
+    }
+    return observedBridges(*shared);
+  } catch (const std::exception& e) {
+    return fail(std::string("cannot read the network interfaces: ") + e.what() + ".");
+  }
+}
+
+std::shared_ptr<const HostState> NetlinkProvider::host() {
+  {
+    std::lock_guard lock(mutex_);
+    if (host_) return host_;
+  }
+  // plan() before any observe() (not what the engine does): read the host now.
+  // A host that cannot be read plans against an empty one; observe() would
+  // have reported that error already.
+  if (auto seen = observe(); seen) {
+    std::lock_guard lock(mutex_);
+    return host_;
+  }
+  return std::make_shared<const HostState>();
+}
+
+namespace {
+
+/// A sysctl of net.ipv6.conf.<device>; nullopt when there is no such file.
+std::optional<int> ipv6Conf(const std::string& device, const char* key) {
+  std::ifstream in("/proc/sys/net/ipv6/conf/" + device + "/" + key);
+  int value = 0;
+  if (!(in >> value)) return std::nullopt;
+  return value;
+}
+
+/// Whether the kernel keeps the bridge's IPv6 addresses when it goes down: the
+/// "all" setting, else the device's own, else "default" (what a new device gets).
+bool ipv6KeptWhenDown(const std::string& bridge) {
+  if (ipv6Conf("all", "keep_addr_on_down").value_or(0) > 0) return true;
+  auto own = ipv6Conf(bridge, "keep_addr_on_down");
+  if (!own) own = ipv6Conf("default", "keep_addr_on_down");
+  return own.value_or(0) > 0;
+}
+
+}  // namespace
+
+Diff NetlinkProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx) {
+  DiffOptions options;
+  // Read only when it matters: a bridge declared down with addresses.
+  const auto& spec = desired.as<BridgeSpec>();
+  if (spec.state == AdminState::Down && !spec.addresses.empty())
+    options.ipv6KeptWhenDown = ipv6KeptWhenDown(desired.id.name);
+  return diffBridge(desired, live, *host(), ctx, options);
+}
+
+Result<void> NetlinkProvider::apply(const Action& action, const ApplyContext& ctx) {
+  try {
+    auto sock = connectRoute();
+    if (!sock) return std::unexpected(sock.error());
+    switch (action.op) {
+      case Op::Create:
+        if (!action.desired) break;
+        return createBridge(sock->get(), *action.desired, ctx.owner);
+      case Op::Update:
+      case Op::Replace:  // never planned: every Bridge field changes in place
+        return updateBridge(sock->get(), action, ctx.owner);
+      case Op::Delete:
+        return deleteBridge(sock->get(), action.id.name);
+      case Op::Orphan:
+        return {};
+    }
+    return fail("cannot " + std::string(toString(action.op)) + " " + action.id.str() + ": the plan lacks its state.");
+  } catch (const std::exception& e) {
+    return fail("cannot " + std::string(toString(action.op)) + " " + action.id.str() + ": " + e.what() + ".");
+  }
+}
+
+HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
+    "netlink", {Kind::Bridge}, [](const ProviderOptions& o) { return std::make_unique<NetlinkProvider>(o); }});
+
+}  // namespace hostform::netlink

@@ -1,0 +1,210 @@
+// The provider's pure parts, without a kernel: unit conversion, normalisation,
+// libvirt tap recognition, and the diff with its plan-time problems on a
+// HostState built by hand.
+
+#include <sys/socket.h>
+
+#include <gtest/gtest.h>
+
+#include "providers/netlink/diff.h"
+#include "providers/netlink/normalize.h"
+#include "providers/netlink/observe.h"
+
+namespace hostform::netlink {
+namespace {
+
+TEST(NetlinkNormalize, TimersAreCentisecondsAndOneBelowStillMatches) {
+  EXPECT_EQ(toCentis(Millis(15'000)), 1500u);
+  EXPECT_EQ(toCentis(Millis(1'234)), 123u);
+  EXPECT_EQ(fromCentis(122), Millis(1'220));
+  EXPECT_TRUE(timerMatches(Millis(1'234), 123));
+  EXPECT_TRUE(timerMatches(Millis(1'234), 122));  // HZ=250 truncation
+  EXPECT_FALSE(timerMatches(Millis(1'234), 121));
+  EXPECT_FALSE(timerMatches(Millis(1'234), 124));
+  EXPECT_TRUE(timerMatches(Millis(2'000), 200));
+}
+
+TEST(NetlinkNormalize, AddressesAreCanonical) {
+  auto v6 = parseCidr("FD00:0::0001/64");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->family, AF_INET6);
+  EXPECT_EQ(v6->str(), "fd00::1/64");
+  auto v4 = parseCidr("10.0.0.1/24");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->family, AF_INET);
+  EXPECT_FALSE(parseCidr("10.0.0.1"));
+  EXPECT_FALSE(parseCidr("10.0.0.1/33"));
+  EXPECT_FALSE(parseCidr("fd00::1/129"));
+  EXPECT_FALSE(parseCidr("nonsense/8"));
+  EXPECT_TRUE(isLinkLocal(*parseCidr("fe80::1/64")));
+  EXPECT_TRUE(isLinkLocal(*parseCidr("febf::1/64")));
+  EXPECT_FALSE(isLinkLocal(*parseCidr("fec0::1/64")));
+  EXPECT_FALSE(isLinkLocal(*v4));
+  EXPECT_EQ(canonicalAddresses({"fd00::0001/64", "10.0.0.1/24", "FD00::1/64"}),
+            (std::vector<std::string>{"10.0.0.1/24", "fd00::1/64"}));
+}
+
+TEST(NetlinkNormalize, MacAndOwnerMark) {
+  const unsigned char bytes[] = {0x02, 0xAB, 0, 0x10, 0xff, 1};
+  EXPECT_EQ(formatMac(bytes, 6), "02:ab:00:10:ff:01");
+  EXPECT_EQ(parseMac("02:AB:00:10:ff:01"), (std::vector<unsigned char>(bytes, bytes + 6)));
+  EXPECT_FALSE(parseMac("02:ab:00:10:ff"));
+  EXPECT_FALSE(parseMac("02:ab:00:10:ff:01:02"));
+  EXPECT_EQ(ownerMark("team-a"), "hostform:owner=team-a");
+  EXPECT_EQ(ownerFromAlias("hostform:owner=team-a"), "team-a");
+  EXPECT_EQ(ownerFromAlias("uplink to the switch"), "");
+  EXPECT_EQ(ownerFromAlias(""), "");
+}
+
+Link tap(std::string name, std::string mac) {
+  Link l;
+  l.name = std::move(name);
+  l.kind = "tun";
+  l.mac = std::move(mac);
+  l.tun = TunAttrs{true};
+  return l;
+}
+
+TEST(NetlinkObserve, LibvirtTapsAreVnetOrFeMacTaps) {
+  EXPECT_TRUE(isLibvirtTap(tap("vnet0", "52:54:00:00:00:01")));
+  EXPECT_TRUE(isLibvirtTap(tap("vnet123", "52:54:00:00:00:01")));
+  EXPECT_TRUE(isLibvirtTap(tap("web1-nic0", "fe:54:00:00:00:01")));
+  EXPECT_FALSE(isLibvirtTap(tap("tap0", "52:54:00:00:00:01")));
+  EXPECT_FALSE(isLibvirtTap(tap("vnetx", "52:54:00:00:00:01")));
+  Link tun = tap("vnet1", "");
+  tun.tun->tap = false;
+  EXPECT_FALSE(isLibvirtTap(tun));
+  Link veth;
+  veth.name = "vnet2";
+  veth.kind = "veth";
+  EXPECT_FALSE(isLibvirtTap(veth));
+}
+
+/// br0 (#10, owned by "me") with port eth1 and a libvirt tap; eth2 on
+/// unmanaged bridge "other" (#11); eth3 free holding 10.9.0.1; veth "v0".
+HostState sampleHost() {
+  HostState h;
+  Link br0;
+  br0.index = 10;
+  br0.name = "br0";
+  br0.kind = "bridge";
+  br0.up = true;
+  br0.mtu = 1500;
+  br0.mac = "02:00:00:00:00:01";
+  br0.alias = "hostform:owner=me";
+  br0.bridge = BridgeAttrs{};
+  br0.bridge->helloTimeCs = 122;
+  Link other = br0;
+  other.index = 11;
+  other.name = "other";
+  other.alias = "";
+  auto port = [](int index, std::string name, int master) {
+    Link l;
+    l.index = index;
+    l.name = std::move(name);
+    l.kind = "veth";
+    l.master = master;
+    return l;
+  };
+  Link vnet = tap("vnet0", "fe:00:00:00:00:01");
+  vnet.index = 20;
+  vnet.master = 10;
+  Link v0 = port(21, "v0", 0);
+  h.links = {br0, other, port(1, "eth1", 10), port(2, "eth2", 11), port(3, "eth3", 0), vnet, v0};
+  h.addresses = {{10, "10.0.0.1/24", "10.0.0.1", true, true},
+                 {10, "fe80::1/64", "fe80::1", false, true},
+                 {10, "fd00::9/64", "fd00::9", true, false},  // SLAAC: not managed
+                 {3, "10.9.0.1/24", "10.9.0.1", true, true}};
+  h.index();
+  return h;
+}
+
+TEST(NetlinkObserve, BridgesWithPortsAddressesAndOwner) {
+  auto seen = observedBridges(sampleHost());
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].resource.id.str(), "Bridge/br0");
+  EXPECT_EQ(seen[0].owner, "me");
+  EXPECT_EQ(seen[1].owner, "");
+  const auto& s = seen[0].resource.as<BridgeSpec>();
+  EXPECT_EQ(s.ports, std::vector<std::string>{"eth1"});
+  EXPECT_EQ(s.addresses, std::vector<std::string>{"10.0.0.1/24"});
+  EXPECT_EQ(s.mtu, 1500u);
+  EXPECT_EQ(s.macAddress, "02:00:00:00:00:01");
+  EXPECT_EQ(s.stp.helloTime, Millis(1'220));
+}
+
+struct Planned {
+  std::vector<Resource> desired;
+  PlanContext ctx;
+};
+
+Resource bridge(const std::string& name, BridgeSpec spec) {
+  Resource r;
+  r.id = identityOf(Kind::Bridge, name, spec);
+  r.spec = std::move(spec);
+  return r;
+}
+
+Diff diffOf(const std::vector<Resource>& desired, std::size_t which, const HostState& host) {
+  PlanContext ctx;
+  for (const Resource& r : desired) ctx.desired.emplace(r.id, &r);
+  auto live = observedBridges(host);
+  const Observed* self = nullptr;
+  for (const Observed& o : live)
+    if (o.resource.id == desired[which].id) self = &o;
+  return diffBridge(desired[which], self, host, ctx);
+}
+
+TEST(NetlinkDiff, ConvergedBridgeHasNoChangesAfterNormalisation) {
+  BridgeSpec s;
+  s.ports = {"eth1"};
+  s.addresses = {"10.0.0.1/24"};
+  s.stp.helloTime = Millis(1'230);  // the kernel shows 1.22s: one centisecond below
+  Diff d = diffOf({bridge("br0", s)}, 0, sampleHost());
+  EXPECT_TRUE(d.problems.empty());
+  EXPECT_TRUE(d.changes.empty()) << d.changes[0].field;
+}
+
+TEST(NetlinkDiff, UnsetMtuAndMacAreNotCompared) {
+  BridgeSpec s;
+  s.ports = {"eth1"};
+  s.addresses = {"10.0.0.1/24"};
+  s.stp.helloTime = Millis(1'220);
+  s.mtu = 9000;
+  s.macAddress = "02:00:00:00:00:02";
+  Diff d = diffOf({bridge("br0", s)}, 0, sampleHost());
+  ASSERT_EQ(d.changes.size(), 2u);
+  EXPECT_EQ(d.changes[0].field, "mtu");
+  EXPECT_EQ(d.changes[1].field, "macAddress");
+}
+
+TEST(NetlinkDiff, PortMovingBetweenDeclaredBridgesIsNoProblem) {
+  BridgeSpec a, b;
+  b.ports = {"eth2"};  // from "other", which is declared and no longer lists it
+  std::vector<Resource> desired{bridge("other", a), bridge("br1", b)};
+  EXPECT_TRUE(diffOf(desired, 1, sampleHost()).problems.empty());
+  // …but from an undeclared bridge it is.
+  Diff d = diffOf({bridge("br1", b)}, 0, sampleHost());
+  ASSERT_EQ(d.problems.size(), 1u);
+  EXPECT_EQ(d.problems[0].field, "spec.ports[0]");
+}
+
+TEST(NetlinkDiff, ProblemsNameTheirFields) {
+  BridgeSpec s;
+  s.ports = {"eth1", "missing0", "vnet0", "other"};
+  s.addresses = {"10.0.0.1/24", "10.9.0.1/16", "fe80::2/64"};
+  Diff d = diffOf({bridge("br0", s)}, 0, sampleHost());
+  std::vector<std::string> fields;
+  for (const auto& p : d.problems) fields.push_back(p.field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"spec.ports[1]", "spec.ports[2]", "spec.ports[3]", "spec.addresses[1]",
+                                              "spec.addresses[2]"}));
+  BridgeSpec clash;
+  Diff name = diffOf({bridge("v0", clash)}, 0, sampleHost());
+  ASSERT_EQ(name.problems.size(), 1u);
+  EXPECT_EQ(name.problems[0].message,
+            "An interface named v0 already exists on the host as a veth device, not a bridge; hostform will not "
+            "replace it.");
+}
+
+}  // namespace
+}  // namespace hostform::netlink
