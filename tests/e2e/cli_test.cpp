@@ -1,55 +1,25 @@
 // The hostform binary end to end: flags, output streams and exit codes as a
-// user (or a script) sees them. Nothing here touches the host: the commands
-// used are validate, version, help, and plan/apply on kinds whose providers
-// are not built in yet (which must fail cleanly before reading anything).
-
-#include <sys/wait.h>
-#include <unistd.h>
+// user (or a script) sees them. Nothing here changes the host: the commands
+// used are validate, version, help, plan/apply of invalid manifests (refused
+// before anything is read), and plan of a kind no provider serves yet.
+// Providers have their own end-to-end tests under tests/integration/.
 
 #include <gtest/gtest.h>
 
-#include <array>
 #include <filesystem>
 #include <sstream>
-#include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "tests/support/manifests.h"
+#include "tests/support/process.h"
 
 namespace hostform {
 namespace {
 
-struct Outcome {
-  int code = -1;
-  std::string out, err;
-};
+using Outcome = testing::ProcessResult;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-/// Runs the binary with `args` (no shell), capturing both streams.
-Outcome hostform(const std::vector<std::string>& args) {
-  testing::TempDir dir;
-  const std::string outFile = dir.path() + "/out", errFile = dir.path() + "/err";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    FILE* o = freopen(outFile.c_str(), "w", stdout);
-    FILE* e = freopen(errFile.c_str(), "w", stderr);
-    if (!o || !e) _exit(127);
-    std::vector<char*> argv{const_cast<char*>(HOSTFORM_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(HOSTFORM_BINARY, argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(outFile), slurp(errFile)};
-}
+Outcome hostform(const std::vector<std::string>& args) { return testing::runProgram(HOSTFORM_BINARY, args); }
 
 const char* kBridge = "apiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: br0}\nspec: {mtu: 9000}\n";
 

@@ -9,13 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/manifests.h"
+#include "tests/support/process.h"
 
 namespace hostform::lvmtest {
 
-struct Outcome {
-  int code = -1;
-  std::string out, err;
-};
+using Outcome = testing::ProcessResult;
 
 /// Runs `argv` (no shell) with this process's environment; both streams captured.
 Outcome run(const std::vector<std::string>& argv);

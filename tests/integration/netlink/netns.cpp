@@ -1,11 +1,6 @@
 #include "tests/integration/netlink/netns.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 
 #include <gtest/gtest.h>
 
@@ -14,11 +9,6 @@
 namespace hostform::nltest {
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 nlohmann::json ipJson(const std::vector<std::string>& args) {
   Outcome r = run(IP_BINARY, args);
@@ -29,22 +19,7 @@ nlohmann::json ipJson(const std::vector<std::string>& args) {
 }  // namespace
 
 Outcome run(const std::string& program, const std::vector<std::string>& args) {
-  testing::TempDir dir;
-  const std::string outFile = dir.path() + "/out", errFile = dir.path() + "/err";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    FILE* o = freopen(outFile.c_str(), "w", stdout);
-    FILE* e = freopen(errFile.c_str(), "w", stderr);
-    if (!o || !e) _exit(127);
-    std::vector<char*> argv{const_cast<char*>(program.c_str())};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(outFile), slurp(errFile)};
+  return testing::runProgram(program, args);
 }
 
 Outcome hostform(const std::vector<std::string>& args) { return run(HOSTFORM_BINARY, args); }

@@ -9,15 +9,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/process.h"
+
 namespace hostform::nltest {
 
 /// True when the namespace holds nothing but the loopback device.
 bool inPrivateNamespace();
 
-struct Outcome {
-  int code = -1;
-  std::string out, err;
-};
+using Outcome = testing::ProcessResult;
 
 /// Runs `program` with `args` (argv, no shell), capturing both streams.
 Outcome run(const std::string& program, const std::vector<std::string>& args);
