@@ -104,6 +104,10 @@ class Builder {
     a.live = &o;
     a.provider = provider;
     if (options_.prune == Prune::Yes) {
+      const auto problems = provider->deletionProblems(o, ctx_);
+      for (const Diff::Problem& p : problems)
+        plan_.diagnostics.error({}, o.resource.id.str(), "cannot delete (prune): " + p.message);
+      if (!problems.empty()) return;
       a.op = Op::Delete;
       a.reason = "owned, no longer declared (prune)";
       a.dataLoss = provider->deletionLoss(o, ctx_);

@@ -86,6 +86,11 @@ class Provider {
     return std::nullopt;
   }
 
+  /// Why deleting a live object is impossible, not merely lossy (a volume group
+  /// that still holds volumes hostform will not delete). Reported as plan errors,
+  /// so apply never discovers it. Default: nothing stands in the way.
+  virtual std::vector<Diff::Problem> deletionProblems(const Observed& /*live*/, const PlanContext&) { return {}; }
+
   /// Applies one action. Called from several executor threads at once for
   /// actions that do not share a serialKey().
   virtual Result<void> apply(const Action& action, const ApplyContext& ctx) = 0;

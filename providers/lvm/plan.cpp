@@ -179,4 +179,25 @@ std::optional<std::string> deletionLossOf(const Observed& live, const LvmState& 
   return "deleting " + r.id.str() + " destroys its " + std::to_string(count) + " logical volume(s): " + lvs;
 }
 
+std::vector<Diff::Problem> deletionProblemsOf(const Observed& live, const LvmState& state, const PlanContext& ctx) {
+  const Resource& r = live.resource;
+  const bool vg = r.kind() == Kind::VolumeGroup;
+  if (!vg && r.as<LogicalVolumeSpec>().type != LvType::ThinPool) return {};
+  const std::string& vgName = vg ? r.id.name : r.id.scope;
+  // The volumes inside: every visible LV of the VG, or the thin LVs of the pool.
+  std::string staying;
+  for (const LogicalVolumeInfo& lv : state.logicalVolumes) {
+    if (lv.volumeGroup != vgName || lv.hidden || (!vg && lv.pool != r.id.name)) continue;
+    const ResourceId id{Kind::LogicalVolume, vgName, lv.name};
+    const Observed* o = ctx.findObserved(id);
+    // Pruning deletes only undeclared volumes of this owner; anything else stays.
+    const bool deleted = o && o->owner == ctx.owner && !ctx.findDesired(id);
+    if (!deleted) staying += (staying.empty() ? "" : ", ") + lv.name;
+  }
+  if (staying.empty()) return {};
+  return {{"", std::string(vg ? "volume group " : "thin pool ") + (vg ? vgName : vgName + "/" + r.id.name) +
+                   " still holds logical volumes this run does not delete (" + staying +
+                   "): they are made by hand, owned by another owner, or still declared"}};
+}
+
 }  // namespace hostform::lvm

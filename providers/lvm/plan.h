@@ -35,4 +35,9 @@ Diff planLogicalVolume(const Resource& desired, const Observed* live, const Plan
 /// What deleting a live VG or LV loses: the LVs it holds, the LV's size.
 std::optional<std::string> deletionLossOf(const Observed& live, const LvmState& state);
 
+/// What makes deleting `live` impossible: a volume group or thin pool that
+/// still holds volumes this run will not delete (made by hand, another
+/// owner's, still declared, or of a layout hostform does not manage).
+std::vector<Diff::Problem> deletionProblemsOf(const Observed& live, const LvmState& state, const PlanContext& ctx);
+
 }  // namespace hostform::lvm

@@ -73,6 +73,10 @@ std::optional<std::string> LvmProvider::deletionLoss(const Observed& live, const
   return deletionLossOf(live, *snapshot());
 }
 
+std::vector<Diff::Problem> LvmProvider::deletionProblems(const Observed& live, const PlanContext& ctx) {
+  return deletionProblemsOf(live, *snapshot(), ctx);
+}
+
 Result<void> LvmProvider::apply(const Action& action, const ApplyContext& ctx) {
   auto state = snapshot();
   return applyAction(action, ctx, ApplyInputs{*state, timeout_});

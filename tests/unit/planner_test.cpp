@@ -162,6 +162,25 @@ spec: {}
             "Plan: 1 to create, 0 to change, 1 to delete.\n");
 }
 
+TEST(Planner, AnImpossibleDeleteIsAPlanErrorNotAnApplyFailure) {
+  Host host;
+  host.world->put(fake::makeVg("vg9", {"/dev/vdc"}), "default");
+  host.storage->deletionProblemsOf = [](const Observed& o, const PlanContext&) {
+    return std::vector<Diff::Problem>{{"", o.resource.id.name + " still holds volumes made by hand"}};
+  };
+  PlanOptions options;
+  options.prune = Prune::Yes;
+  options.dataLoss = DataLoss::Allow;
+  Plan plan = host.plan("apiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: br0}\nspec: {}\n", options);
+  EXPECT_EQ(testing::messages(plan.diagnostics),
+            (std::vector<std::string>{
+                "error: VolumeGroup/vg9: cannot delete (prune): vg9 still holds volumes made by hand"}));
+  for (const Action& a : plan.actions) EXPECT_NE(a.id.str(), "VolumeGroup/vg9");
+  // Without --prune nothing is deleted, so nothing is in the way: it is an orphan.
+  Plan orphan = host.plan("apiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: br0}\nspec: {}\n");
+  EXPECT_FALSE(orphan.diagnostics.hasErrors());
+}
+
 TEST(Planner, DeletesRunInReverseDependencyOrder) {
   Host host;
   host.world->put(fake::makeVg("vg9", {"/dev/vdc"}), "default");

@@ -148,6 +148,22 @@ TEST_F(LvmE2E, PruneDeletesAnOwnedVolumeGroupAndFreesItsDevices) {
   EXPECT_EQ(box.vgs().count(vg), 1u);
 }
 
+TEST_F(LvmE2E, PruningAVgThatHoldsAHandMadeLvIsRefusedAtPlanTime) {
+  const auto& d = box.devices();
+  const std::string other = vg + "b";
+  ASSERT_EQ(box.hostform({"apply", "-f", box.manifest(vgDoc(vg, {d[0]}) + vgDoc(other, {d[1]}))}).code, 0);
+  ASSERT_EQ(box.lvm({"lvcreate", "-n", "manual", "-L", "8m", vg}).code, 0);
+
+  Outcome r = box.hostform({"apply", "-f", box.manifest(vgDoc(other, {d[1]})), "--prune", "--allow-data-loss"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.err, "error: VolumeGroup/" + vg + ": cannot delete (prune): volume group " + vg +
+                                  " still holds logical volumes this run does not delete (manual)"))
+      << r.err;
+  EXPECT_EQ(r.out, "");  // refused before any plan is printed or applied
+  EXPECT_EQ(box.vgs().count(vg), 1u);
+  EXPECT_EQ(box.lvs(vg).count("manual"), 1u);
+}
+
 TEST_F(LvmE2E, RemovesAnEmptyPvButRefusesAUsedOne) {
   const auto& d = box.devices();
   ASSERT_EQ(box.hostform({"apply", "-f", box.manifest(vgDoc(vg, {d[0], d[1]}) + lvDoc(vg, "data", "8MiB"))}).code, 0);
