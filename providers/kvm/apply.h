@@ -1,0 +1,18 @@
+#pragma once
+#include <libvirt/libvirt.h>
+
+#include "providers/kvm/state.h"
+#include "reconciler/provider.h"
+
+namespace hostform::kvm {
+
+struct ApplyInputs {
+  virConnectPtr conn;
+  const KvmState& state;  ///< as observed for the plan
+};
+
+Result<void> applyPool(const Action& action, const ApplyContext& ctx, ApplyInputs in);
+Result<void> applyVolume(const Action& action, const ApplyContext& ctx, ApplyInputs in);
+Result<void> applyDomain(const Action& action, const ApplyContext& ctx, ApplyInputs in);
+
+}  // namespace hostform::kvm

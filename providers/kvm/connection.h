@@ -1,0 +1,75 @@
+#pragma once
+/// libvirt handles owned by RAII wrappers, and one connection per run.
+///
+/// Every libvirt object hostform holds is a unique_ptr with the matching
+/// vir*Free as its deleter, so no path (error, exception, early return) leaks a
+/// reference. Errors are taken from libvirt's thread-local last error, never
+/// printed by libvirt itself.
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include <memory>
+#include <mutex>
+#include <vector>
+#include <string>
+
+#include "reconciler/result.h"
+
+namespace hostform::kvm {
+
+struct ConnectFree { void operator()(virConnectPtr p) const { virConnectClose(p); } };
+struct DomainFree { void operator()(virDomainPtr p) const { virDomainFree(p); } };
+struct PoolFree { void operator()(virStoragePoolPtr p) const { virStoragePoolFree(p); } };
+struct VolumeFree { void operator()(virStorageVolPtr p) const { virStorageVolFree(p); } };
+struct CharFree { void operator()(char* p) const { free(p); } };  // NOLINT(cppcoreguidelines-no-malloc)
+
+using ConnectHandle = std::unique_ptr<virConnect, ConnectFree>;
+using DomainHandle = std::unique_ptr<virDomain, DomainFree>;
+using PoolHandle = std::unique_ptr<virStoragePool, PoolFree>;
+using VolumeHandle = std::unique_ptr<virStorageVol, VolumeFree>;
+using CString = std::unique_ptr<char, CharFree>;
+
+/// libvirt's message for the last failed call on this thread.
+std::string lastError();
+/// fail("<what>: <libvirt's message>").
+std::unexpected<Error> libvirtFailure(const std::string& what);
+
+/// Takes ownership of a libvirt-allocated string; empty for null.
+std::string takeString(char* s);
+
+/// A list returned by a virConnectListAll*-style call, each element owned.
+template <class Handle, class Raw>
+std::vector<Handle> adoptList(Raw* list, int count) {
+  std::vector<Handle> out;
+  if (count <= 0 || !list) {
+    free(list);  // NOLINT(cppcoreguidelines-no-malloc)
+    return out;
+  }
+  out.reserve(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) out.emplace_back(list[i]);
+  free(list);  // NOLINT(cppcoreguidelines-no-malloc)
+  return out;
+}
+
+/// The URI a run connects to: --libvirt-uri, else $LIBVIRT_DEFAULT_URI, else qemu:///system.
+std::string resolveUri(const std::string& flag);
+
+/// One libvirt connection, opened on first use and shared by every executor
+/// thread (libvirt connections are thread-safe).
+class Connection {
+ public:
+  explicit Connection(std::string uri) : uri_(std::move(uri)) {}
+  const std::string& uri() const { return uri_; }
+  /// Opens the connection if needed; the error names the URI.
+  Result<virConnectPtr> get();
+  /// True when the URI names this host (no remote host part): local paths can be checked.
+  bool local() const;
+
+ private:
+  std::string uri_;
+  std::mutex mutex_;
+  ConnectHandle conn_;
+};
+
+}  // namespace hostform::kvm

@@ -1,0 +1,94 @@
+#pragma once
+/// Domain XML, read and written with pugixml.
+///
+/// Reading keeps only what the manifest model has: any valid libvirt domain
+/// parses, and devices hostform does not model (cdroms, consoles, non-bridge
+/// NICs, SPICE, ...) stay out of the diff. Writing an existing domain patches
+/// its current XML in place, so those devices survive every update.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reconciler/model.h"
+#include "reconciler/result.h"
+
+namespace hostform::kvm {
+
+/// The XML namespace of hostform's element in a domain's <metadata> (SPEC §4).
+inline constexpr std::string_view kMetadataUri = "https://hostform.dev/xmlns/domain/1";
+inline constexpr std::string_view kMetadataPrefix = "hostform";
+
+/// One <disk device='disk'> as the domain has it.
+struct DomainDisk {
+  std::string type;        ///< file | block | volume | network | ...
+  std::string source;      ///< file or dev path; empty for type=volume
+  std::string pool, volume;///< type=volume
+  std::string driverType;  ///< qcow2 | raw | ... (empty: libvirt's default, raw)
+  std::string target;      ///< vda
+  std::string bus;         ///< virtio | sata | scsi | ...
+  bool readOnly = false;
+  bool operator==(const DomainDisk&) const = default;
+};
+
+/// One <interface type='bridge'>.
+struct DomainNic {
+  std::string bridge;
+  std::string mac;    ///< lower case
+  std::string model;  ///< virtio
+  bool operator==(const DomainNic&) const = default;
+};
+
+/// hostform's own element in <metadata>: the owner and the settings libvirt has
+/// no place for.
+struct DomainMetadata {
+  std::string owner;
+  std::optional<Millis> shutdownTimeout;
+  std::optional<RestartPolicy> restartPolicy;
+};
+
+/// What hostform reads from a domain definition.
+struct DomainConfig {
+  std::string name;
+  std::string uuid;
+  std::uint32_t vcpus = 1;
+  std::uint32_t maxVcpus = 1;
+  Bytes memory = 0;
+  Bytes maxMemory = 0;
+  std::string machine;  ///< as libvirt has it: pc-q35-7.2
+  Firmware firmware = Firmware::Bios;
+  CpuMode cpuMode = CpuMode::Default;
+  std::vector<BootDevice> boot{BootDevice::Hd};
+  Graphics graphics = Graphics::None;
+  std::vector<DomainDisk> disks;
+  std::vector<DomainNic> nics;
+  DomainMetadata meta;
+};
+
+/// q35 for any q35 machine type ("pc-q35-7.2"), pc for everything else.
+Machine machineFamily(std::string_view machine);
+
+Result<DomainConfig> parseDomainXml(std::string_view xml);
+
+/// The state hostform writes: the desired spec with every disk and NIC resolved
+/// to what the XML needs (paths, formats, targets, MACs).
+struct DomainWrite {
+  std::string name;
+  const VirtualMachineSpec* spec = nullptr;
+  std::vector<DomainDisk> disks;
+  std::vector<DomainNic> nics;
+  DomainMetadata meta;
+  std::string domainType = "kvm";
+};
+
+/// The definition of a new domain.
+std::string newDomainXml(const DomainWrite& want);
+/// `current` with every modelled part set to `want`; everything else kept.
+Result<std::string> patchDomainXml(std::string_view current, const DomainWrite& want);
+
+/// Device XML for attach/detach.
+std::string diskDeviceXml(const DomainDisk& disk);
+std::string nicDeviceXml(const DomainNic& nic);
+
+}  // namespace hostform::kvm

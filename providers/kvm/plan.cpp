@@ -1,0 +1,585 @@
+#include "providers/kvm/plan.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+#include <set>
+
+namespace hostform::kvm {
+namespace {
+
+std::string str(bool b) { return b ? "true" : "false"; }
+
+std::string trimSlash(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+/// The pool a volume lives in, declared or live.
+struct PoolView {
+  std::optional<PoolType> type;
+  std::string target;      ///< directory (dir, netfs) or /dev/<vg> (logical)
+  std::string volumeGroup; ///< logical
+  bool active = false;
+  bool exists = false;     ///< on the host now
+  Bytes available = 0;
+};
+
+PoolView poolView(const std::string& name, const PlanContext& ctx, const KvmState& state) {
+  PoolView v;
+  if (const PoolInfo* live = state.findPool(name)) {
+    v.type = live->type();
+    v.target = trimSlash(live->config.target);
+    v.volumeGroup = live->config.sourceName;
+    v.active = live->active;
+    v.exists = true;
+    v.available = live->config.available;
+  }
+  if (const Resource* declared = ctx.findDesired(ResourceId{Kind::StoragePool, "", name})) {
+    const auto& s = declared->as<StoragePoolSpec>();
+    v.type = s.type;
+    if (s.type == PoolType::Logical) {
+      v.volumeGroup = s.source.volumeGroup.value_or("");
+      v.target = "/dev/" + v.volumeGroup;
+    } else {
+      v.target = trimSlash(s.target.value_or(""));
+    }
+    v.active = s.active;
+  }
+  return v;
+}
+
+/// The path a volume has or will have.
+std::string volumePath(const VolumeRef& ref, const PlanContext& ctx, const KvmState& state) {
+  if (const VolumeInfo* v = state.findVolume(ref.pool, ref.name)) return v->config.path;
+  PoolView pool = poolView(ref.pool, ctx, state);
+  if (pool.target.empty()) return {};
+  return pool.target + "/" + ref.name;
+}
+
+std::string volumeFormat(const VolumeRef& ref, const PlanContext& ctx, const KvmState& state) {
+  if (const Resource* declared = ctx.findDesired(ResourceId{Kind::Volume, ref.pool, ref.name})) {
+    if (poolView(ref.pool, ctx, state).type == PoolType::Logical) return "raw";
+    return std::string(toString(declared->as<VolumeSpec>().format));
+  }
+  if (const VolumeInfo* v = state.findVolume(ref.pool, ref.name))
+    return v->config.format == "qcow2" ? "qcow2" : "raw";
+  return "raw";
+}
+
+Bytes roundUp(Bytes value, Bytes unit) { return unit == 0 ? value : (value + unit - 1) / unit * unit; }
+
+Bytes extentSizeOf(const std::string& vg, const PlanContext& ctx) {
+  const ResourceId id{Kind::VolumeGroup, "", vg};
+  if (const Observed* live = ctx.findObserved(id)) return live->resource.as<VolumeGroupSpec>().extentSize;
+  if (const Resource* declared = ctx.findDesired(id)) return declared->as<VolumeGroupSpec>().extentSize;
+  return 4 * MiB;
+}
+
+std::string busPrefix(DiskBus bus) { return bus == DiskBus::Virtio ? "vd" : "sd"; }
+
+/// vda, vdb, ..., vdz, vdaa, ...
+std::string targetName(const std::string& prefix, std::size_t index) {
+  std::string suffix;
+  std::size_t n = index;
+  do {
+    suffix.insert(suffix.begin(), static_cast<char>('a' + n % 26));
+    n = n / 26;
+  } while (n-- > 0);
+  return prefix + suffix;
+}
+
+/// Targets of declared disks: explicit ones kept, the rest assigned in order.
+std::vector<std::string> assignTargets(const std::vector<DiskSpec>& disks) {
+  std::set<std::string> used;
+  for (const DiskSpec& d : disks)
+    if (d.target) used.insert(*d.target);
+  std::vector<std::string> out;
+  for (const DiskSpec& d : disks) {
+    if (d.target) {
+      out.push_back(*d.target);
+      continue;
+    }
+    std::string prefix = busPrefix(d.bus);
+    for (std::size_t i = 0;; ++i) {
+      std::string t = targetName(prefix, i);
+      if (used.insert(t).second) {
+        out.push_back(t);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/// The path a domain's disk reads, whatever way the XML names it.
+std::string diskPath(const DomainDisk& d, const KvmState& state) {
+  if (d.type != "volume") return d.source;
+  if (const VolumeInfo* v = state.findVolume(d.pool, d.volume)) return v->config.path;
+  return {};
+}
+
+bool sameSource(const DomainDisk& want, const DomainDisk& have, const KvmState& state, const std::string& wantPath) {
+  if (want.type == "volume" && have.type == "volume") return want.pool == have.pool && want.volume == have.volume;
+  const std::string havePath = diskPath(have, state);
+  return !wantPath.empty() && wantPath == havePath;
+}
+
+std::string describeSource(const DiskSpec& d) {
+  if (auto* v = std::get_if<VolumeRef>(&d.source)) return "volume " + v->pool + "/" + v->name;
+  if (auto* lv = std::get_if<LogicalVolumeRef>(&d.source)) return "logicalVolume " + lv->volumeGroup + "/" + lv->name;
+  return "path " + std::get<std::string>(d.source);
+}
+
+std::string describeDisk(const DiskSpec& d, const DomainDisk& resolved) {
+  return describeSource(d) + " (" + resolved.bus + (resolved.readOnly ? ", read-only" : "") + ")";
+}
+
+std::string describeBoot(const std::vector<BootDevice>& boot) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < boot.size(); ++i) out += (i ? ", " : "") + std::string(toString(boot[i]));
+  return out + "]";
+}
+
+bool hotPluggable(const std::string& bus) { return bus == "virtio" || bus == "scsi"; }
+
+}  // namespace
+
+std::string randomMac(const KvmState& state) {
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  std::set<std::string> used;
+  for (const DomainInfo& d : state.domains)
+    for (const DomainNic& n : d.config.nics) used.insert(n.mac);
+  for (;;) {
+    std::uniform_int_distribution<int> byte(0, 255);
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "52:54:00:%02x:%02x:%02x", byte(rng), byte(rng), byte(rng));
+    if (!used.contains(mac)) return mac;
+  }
+}
+
+Result<DomainDisk> resolveDisk(const DiskSpec& disk, const std::string& target, const PlanContext& ctx,
+                               const KvmState& state) {
+  DomainDisk out;
+  out.target = target;
+  out.bus = std::string(toString(disk.bus));
+  out.readOnly = disk.readOnly;
+  if (auto* v = std::get_if<VolumeRef>(&disk.source)) {
+    out.type = "volume";
+    out.pool = v->pool;
+    out.volume = v->name;
+    out.driverType = volumeFormat(*v, ctx, state);
+  } else if (auto* lv = std::get_if<LogicalVolumeRef>(&disk.source)) {
+    out.type = "block";
+    out.source = "/dev/" + lv->volumeGroup + "/" + lv->name;
+    out.driverType = "raw";
+  } else {
+    const std::string& path = std::get<std::string>(disk.source);
+    out.type = path.starts_with("/dev/") ? "block" : "file";
+    out.source = path;
+    out.driverType = "raw";
+  }
+  return out;
+}
+
+// ---- StoragePool ------------------------------------------------------------
+
+Diff planPool(const Resource& desired, const Observed* live, const PlanContext&, PlanInputs in) {
+  Diff diff;
+  const auto& want = desired.as<StoragePoolSpec>();
+  const std::string& name = desired.id.name;
+  if (!live) {
+    if (const PoolInfo* other = in.state.findPool(name))
+      diff.problems.push_back({"metadata.name", "a storage pool named " + name + " of type " + other->config.type +
+                                                    " exists; hostform manages dir, logical and netfs pools only."});
+    if (in.localHost && want.target && want.type != PoolType::Logical) {
+      std::error_code ec;
+      auto st = std::filesystem::status(*want.target, ec);
+      if (!ec && std::filesystem::exists(st) && !std::filesystem::is_directory(st))
+        diff.problems.push_back({"spec.target", *want.target + " exists and is not a directory."});
+    }
+    return diff;
+  }
+  const auto& have = live->resource.as<StoragePoolSpec>();
+  auto immutable = [&](const std::string& field, const std::string& from, const std::string& to) {
+    if (from == to) return;
+    diff.problems.push_back({"spec." + field, "storage pool " + name + " has " + field + " " + from +
+                                                  " on the host and " + to +
+                                                  " in the manifest; it is fixed when the pool is created."});
+  };
+  immutable("type", std::string(toString(have.type)), std::string(toString(want.type)));
+  if (have.type == want.type) {
+    if (want.type == PoolType::Logical) {
+      immutable("source.volumeGroup", have.source.volumeGroup.value_or(""), want.source.volumeGroup.value_or(""));
+    } else {
+      immutable("target", trimSlash(have.target.value_or("")), trimSlash(want.target.value_or("")));
+    }
+    if (want.type == PoolType::Netfs) {
+      immutable("source.host", have.source.host.value_or(""), want.source.host.value_or(""));
+      immutable("source.path", trimSlash(have.source.path.value_or("")), trimSlash(want.source.path.value_or("")));
+    }
+  }
+  if (have.active != want.active) diff.changes.push_back({"active", str(have.active), str(want.active)});
+  if (have.autostart != want.autostart) diff.changes.push_back({"autostart", str(have.autostart), str(want.autostart)});
+  return diff;
+}
+
+// ---- Volume -------------------------------------------------------------------
+
+Bytes effectiveCapacity(const Resource& volume, const PlanContext& ctx, const KvmState& state) {
+  const auto& spec = volume.as<VolumeSpec>();
+  PoolView pool = poolView(spec.pool, ctx, state);
+  if (pool.type == PoolType::Logical) return roundUp(spec.capacity, extentSizeOf(pool.volumeGroup, ctx));
+  return roundUp(spec.capacity, 512);
+}
+
+Diff planVolume(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in) {
+  Diff diff;
+  const auto& want = desired.as<VolumeSpec>();
+  const std::string id = desired.id.str();
+  PoolView pool = poolView(want.pool, ctx, in.state);
+  const Bytes capacity = effectiveCapacity(desired, ctx, in.state);
+
+  if (pool.type == PoolType::Logical && want.format == VolumeFormat::Qcow2)
+    diff.problems.push_back({"spec.format", "storage pool " + want.pool +
+                                                " is a logical pool: its volumes are logical volumes and always raw; "
+                                                "set format: raw."});
+  if (pool.type == PoolType::Logical && want.backingVolume)
+    diff.problems.push_back({"spec.backingVolume", "volumes of logical pool " + want.pool + " cannot have a backing volume."});
+
+  if (!live) {
+    if (!pool.active)
+      diff.problems.push_back({"spec.pool", "storage pool " + want.pool +
+                                                " is not active (spec.active: false), so volumes cannot be created in it."});
+    const bool full = want.allocation == Allocation::Full || pool.type == PoolType::Logical;
+    if (full && pool.exists && pool.available > 0 && capacity > pool.available)
+      diff.problems.push_back({"spec.capacity", "storage pool " + want.pool + " has " + formatSize(pool.available) +
+                                                    " free, and " + id + " needs " + formatSize(capacity) + "."});
+    if (const VolumeInfo* other = in.state.findVolume(want.pool, desired.id.name); other)
+      diff.problems.push_back({"metadata.name", "storage pool " + want.pool + " holds a volume " + desired.id.name +
+                                                    " that hostform cannot describe."});
+    return diff;
+  }
+
+  const auto& have = live->resource.as<VolumeSpec>();
+  if (have.format != want.format && pool.type != PoolType::Logical)
+    diff.problems.push_back({"spec.format", id + " is " + std::string(toString(have.format)) + " on the host and " +
+                                                std::string(toString(want.format)) +
+                                                " in the manifest; the format is fixed when a volume is created."});
+  auto backingName = [](const std::optional<VolumeRef>& r) { return r ? r->pool + "/" + r->name : std::string("none"); };
+  if (want.backingVolume && have.backingVolume != want.backingVolume)
+    diff.problems.push_back({"spec.backingVolume", id + " has backing volume " + backingName(have.backingVolume) +
+                                                       " on the host and " + backingName(want.backingVolume) +
+                                                       " in the manifest; it is fixed when a volume is created."});
+  // A thin volume the guest has filled is still thin by intent: only "full
+  // declared, thin on the host" is a real difference, and it cannot be applied.
+  if (want.allocation == Allocation::Full && have.allocation == Allocation::Thin && pool.type != PoolType::Logical)
+    diff.problems.push_back({"spec.allocation", id + " is thin on the host; preallocation happens when a volume is "
+                                                     "created and cannot be added later."});
+  if (have.capacity != capacity) {
+    if (pool.type == PoolType::Logical) {
+      diff.problems.push_back({"spec.capacity", "libvirt cannot resize volumes of logical pool " + want.pool +
+                                                    "; declare the logical volume as a LogicalVolume to resize it."});
+    } else {
+      diff.changes.push_back({"capacity", formatSize(have.capacity), formatSize(capacity), ChangeClass::Live});
+      if (capacity < have.capacity)
+        diff.dataLoss = "shrinking " + id + " from " + formatSize(have.capacity) + " to " + formatSize(capacity) +
+                        " discards everything stored beyond " + formatSize(capacity);
+      else if (want.allocation == Allocation::Full && pool.available > 0 && capacity - have.capacity > pool.available)
+        diff.problems.push_back({"spec.capacity", "storage pool " + want.pool + " has " + formatSize(pool.available) +
+                                                      " free; growing " + id + " needs " +
+                                                      formatSize(capacity - have.capacity) + "."});
+    }
+  }
+  return diff;
+}
+
+// ---- VirtualMachine ------------------------------------------------------------
+
+DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const PlanContext& ctx,
+                          const KvmState& state, const std::string& owner, const std::function<std::string()>& newMac) {
+  DomainDelta d;
+  const auto& spec = desired.as<VirtualMachineSpec>();
+  d.want.name = desired.id.name;
+  d.want.spec = &spec;
+  d.want.meta = {owner, spec.shutdownTimeout, spec.restartPolicy};
+
+  const bool running = live && live->active;
+  auto cls = [&](bool liveCapable) { return !running || liveCapable ? ChangeClass::Live : ChangeClass::Restart; };
+  auto change = [&](std::string field, std::string from, std::string to, ChangeClass c) {
+    if (c == ChangeClass::Restart) d.restartNeeded = true;
+    d.changes.push_back({std::move(field), std::move(from), std::move(to), c});
+  };
+
+  // Disks, by target.
+  const std::vector<std::string> targets = assignTargets(spec.disks);
+  std::set<std::string> wanted;
+  for (std::size_t i = 0; i < spec.disks.size(); ++i) {
+    const std::string at = "spec.disks[" + std::to_string(i) + "]";
+    if (!wanted.insert(targets[i]).second) {
+      d.problems.push_back({at + ".target", "two disks use target " + targets[i] + "."});
+      continue;
+    }
+    auto resolved = resolveDisk(spec.disks[i], targets[i], ctx, state);
+    if (!resolved) {
+      d.problems.push_back({at, resolved.error().message});
+      continue;
+    }
+    const std::string wantPath = resolved->type == "volume"
+                                     ? volumePath(std::get<VolumeRef>(spec.disks[i].source), ctx, state)
+                                     : resolved->source;
+    const DomainDisk* have = nullptr;
+    if (live)
+      for (const DomainDisk& h : live->config.disks)
+        if (h.target == targets[i]) have = &h;
+    const std::string field = "disks[" + targets[i] + "]";
+    if (!have) {
+      d.want.disks.push_back(*resolved);
+      d.configChanged = true;
+      const ChangeClass c = cls(hotPluggable(resolved->bus));
+      change(field, "(none)", describeDisk(spec.disks[i], *resolved), c);
+      if (running && c == ChangeClass::Live) d.attachDisks.push_back(*resolved);
+      continue;
+    }
+    if (!sameSource(*resolved, *have, state, wantPath)) {
+      d.want.disks.push_back(*resolved);
+      d.configChanged = true;
+      const ChangeClass c = cls(hotPluggable(resolved->bus) && have->bus == resolved->bus);
+      change(field + ".source", describeSource(diskSpecOf(*have, state)), describeSource(spec.disks[i]), c);
+      d.dataLoss = "replacing disk " + targets[i] + " of " + desired.id.name + " (" +
+                   describeSource(diskSpecOf(*have, state)) + ") detaches what the guest stores on it";
+      if (running && c == ChangeClass::Live) {
+        d.detachDisks.push_back(*have);
+        d.attachDisks.push_back(*resolved);
+      }
+      continue;
+    }
+    // Same storage: keep the domain's own description of it (its node stays as is).
+    DomainDisk kept = *have;
+    if (have->bus != resolved->bus) {
+      change(field + ".bus", have->bus, resolved->bus, cls(false));
+      kept.bus = resolved->bus;
+    }
+    if (have->readOnly != resolved->readOnly) {
+      change(field + ".readOnly", str(have->readOnly), str(resolved->readOnly), cls(false));
+      kept.readOnly = resolved->readOnly;
+    }
+    if (!(kept == *have)) d.configChanged = true;
+    d.want.disks.push_back(kept);
+  }
+  if (live)
+    for (const DomainDisk& h : live->config.disks) {
+      if (wanted.contains(h.target)) continue;
+      d.configChanged = true;
+      const ChangeClass c = cls(hotPluggable(h.bus));
+      change("disks[" + h.target + "]", describeSource(diskSpecOf(h, state)), "(none)", c);
+      if (running && c == ChangeClass::Live) d.detachDisks.push_back(h);
+    }
+
+  // Bridge NICs: by declared MAC, then by bridge in order, then in order.
+  std::vector<const DomainNic*> haveNics;
+  if (live)
+    for (const DomainNic& n : live->config.nics) haveNics.push_back(&n);
+  std::vector<const DomainNic*> match(spec.interfaces.size(), nullptr);
+  std::vector<bool> taken(haveNics.size(), false);
+  auto claim = [&](std::size_t i, auto pred) {
+    for (std::size_t j = 0; j < haveNics.size(); ++j)
+      if (!taken[j] && pred(*haveNics[j])) {
+        taken[j] = true;
+        match[i] = haveNics[j];
+        return;
+      }
+  };
+  for (std::size_t i = 0; i < spec.interfaces.size(); ++i)
+    if (spec.interfaces[i].macAddress) claim(i, [&](const DomainNic& n) { return n.mac == *spec.interfaces[i].macAddress; });
+  for (std::size_t i = 0; i < spec.interfaces.size(); ++i)
+    if (!spec.interfaces[i].macAddress && !match[i])
+      claim(i, [&](const DomainNic& n) { return n.bridge == spec.interfaces[i].bridge; });
+  for (std::size_t i = 0; i < spec.interfaces.size(); ++i)
+    if (!spec.interfaces[i].macAddress && !match[i]) claim(i, [](const DomainNic&) { return true; });
+
+  for (std::size_t i = 0; i < spec.interfaces.size(); ++i) {
+    const InterfaceSpec& want = spec.interfaces[i];
+    const std::string field = "interfaces[" + std::to_string(i) + "]";
+    if (!match[i]) {
+      DomainNic nic{want.bridge, want.macAddress ? *want.macAddress : newMac(), want.model};
+      d.want.nics.push_back(nic);
+      d.configChanged = true;
+      change(field, "(none)", want.bridge + (want.macAddress ? " " + *want.macAddress : std::string()), ChangeClass::Live);
+      if (running) d.attachNics.push_back(nic);
+      continue;
+    }
+    DomainNic nic = *match[i];
+    if (nic.bridge != want.bridge) {
+      change(field + ".bridge", nic.bridge, want.bridge, ChangeClass::Live);
+      nic.bridge = want.bridge;
+      d.configChanged = true;
+      if (running) d.retargetNics.push_back(nic);
+    }
+    if (nic.model != want.model) {
+      change(field + ".model", nic.model.empty() ? "(default)" : nic.model, want.model, cls(false));
+      nic.model = want.model;
+      d.configChanged = true;
+    }
+    d.want.nics.push_back(nic);
+  }
+  for (std::size_t j = 0; j < haveNics.size(); ++j) {
+    if (taken[j]) continue;
+    d.configChanged = true;
+    change("interfaces[" + haveNics[j]->mac + "]", haveNics[j]->bridge + " " + haveNics[j]->mac, "(none)",
+           ChangeClass::Live);
+    if (running) d.detachNics.push_back(*haveNics[j]);
+  }
+
+  if (!live) {
+    d.configChanged = true;
+    return d;
+  }
+
+  // Scalars.
+  const DomainConfig& have = live->config;
+  const bool maxMemoryChanges = have.maxMemory != spec.maxMemory;
+  const bool maxVcpusChanges = have.maxVcpus != spec.maxVcpus;
+  if (have.vcpus != spec.vcpus) {
+    const ChangeClass c = cls(!maxVcpusChanges);
+    change("vcpus", std::to_string(have.vcpus), std::to_string(spec.vcpus), c);
+    if (running && c == ChangeClass::Live) d.liveVcpus = spec.vcpus;
+  }
+  if (maxVcpusChanges) change("maxVcpus", std::to_string(have.maxVcpus), std::to_string(spec.maxVcpus), cls(false));
+  if (have.memory != spec.memory) {
+    const ChangeClass c = cls(!maxMemoryChanges);
+    change("memory", formatSize(have.memory), formatSize(spec.memory), c);
+    if (running && c == ChangeClass::Live) d.liveMemory = spec.memory;
+  }
+  if (maxMemoryChanges) change("maxMemory", formatSize(have.maxMemory), formatSize(spec.maxMemory), cls(false));
+  if (machineFamily(have.machine) != spec.machine)
+    change("machine", std::string(toString(machineFamily(have.machine))), std::string(toString(spec.machine)),
+           cls(false));
+  if (have.firmware != spec.firmware)
+    change("firmware", std::string(toString(have.firmware)), std::string(toString(spec.firmware)), cls(false));
+  if (have.cpuMode != spec.cpuMode)
+    change("cpuMode", std::string(toString(have.cpuMode)), std::string(toString(spec.cpuMode)), cls(false));
+  if (have.boot != spec.boot) change("boot", describeBoot(have.boot), describeBoot(spec.boot), cls(false));
+  if (have.graphics != spec.graphics)
+    change("graphics", std::string(toString(have.graphics)), std::string(toString(spec.graphics)), cls(false));
+  const Millis haveTimeout = have.meta.shutdownTimeout.value_or(VirtualMachineSpec{}.shutdownTimeout);
+  if (haveTimeout != spec.shutdownTimeout)
+    change("shutdownTimeout", formatDuration(haveTimeout), formatDuration(spec.shutdownTimeout), ChangeClass::Live);
+  const RestartPolicy havePolicy = have.meta.restartPolicy.value_or(RestartPolicy::Never);
+  if (havePolicy != spec.restartPolicy)
+    change("restartPolicy", std::string(toString(havePolicy)), std::string(toString(spec.restartPolicy)),
+           ChangeClass::Live);
+  if (!d.changes.empty()) d.configChanged = true;
+  // The owner mark is written with the definition (adoption adds it).
+  if (have.meta.owner != owner) d.configChanged = true;
+
+  if (live->autostart != spec.autostart)
+    change("autostart", str(live->autostart), str(spec.autostart), ChangeClass::Live);
+  const std::string haveState = live->paused ? "paused" : live->active ? "running" : "stopped";
+  if (haveState != toString(spec.state)) change("state", haveState, std::string(toString(spec.state)), ChangeClass::Live);
+  if (d.restartNeeded && spec.restartPolicy == RestartPolicy::Auto && spec.state == VmState::Running)
+    d.changes.push_back({"restart", "pending", "now (restartPolicy: auto)", ChangeClass::Live});
+  // Settings first, then disks and interfaces, then autostart and state: the
+  // order an operator reads a VM's definition in.
+  auto rank = [](const FieldChange& c) {
+    if (c.field.starts_with("disks")) return 1;
+    if (c.field.starts_with("interfaces")) return 2;
+    if (c.field == "autostart") return 3;
+    if (c.field == "state") return 4;
+    if (c.field == "restart") return 5;
+    return 0;
+  };
+  std::ranges::stable_sort(d.changes, {}, rank);
+  return d;
+}
+
+Diff planDomain(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in) {
+  const auto& spec = desired.as<VirtualMachineSpec>();
+  const DomainInfo* info = live ? in.state.findDomain(desired.id.name) : nullptr;
+  DomainDelta delta = compareDomain(desired, info, ctx, in.state, ctx.owner, [] { return std::string("(generated)"); });
+  Diff diff;
+  diff.problems = std::move(delta.problems);
+  diff.dataLoss = std::move(delta.dataLoss);
+
+  if (in.state.hostMemory > 0 && spec.maxMemory > in.state.hostMemory)
+    diff.problems.push_back({"spec.maxMemory", desired.id.str() + " asks for " + formatSize(spec.maxMemory) +
+                                                   " of memory and the host has " + formatSize(in.state.hostMemory) + "."});
+  if (in.localHost)
+    for (std::size_t i = 0; i < spec.disks.size(); ++i)
+      if (auto* path = std::get_if<std::string>(&spec.disks[i].source)) {
+        std::error_code ec;
+        if (!std::filesystem::exists(*path, ec))
+          diff.problems.push_back({"spec.disks[" + std::to_string(i) + "].path", *path + " does not exist."});
+      }
+
+  if (!live) return diff;
+  if (live->owner.empty() && !delta.changes.empty()) {
+    std::string fields;
+    for (const FieldChange& c : delta.changes) fields += (fields.empty() ? "" : ", ") + c.field;
+    diff.problems.push_back({"metadata.name", "the name " + desired.id.name +
+                                                  " is taken by a domain hostform did not create, and it differs from "
+                                                  "the manifest in: " + fields +
+                                                  ". hostform changes nothing on a VM it does not own. To adopt it, "
+                                                  "declare it as `hostform export --kind VirtualMachine` shows it, "
+                                                  "apply, then change it; or choose another name."});
+    return diff;
+  }
+  diff.changes = std::move(delta.changes);
+  return diff;
+}
+
+// ---- deletion -----------------------------------------------------------------
+
+namespace {
+
+/// A live object about to be pruned along with the one being checked.
+bool prunedToo(const ResourceId& id, const PlanContext& ctx) {
+  const Observed* o = ctx.findObserved(id);
+  return o && o->owner == ctx.owner && !ctx.findDesired(id);
+}
+
+}  // namespace
+
+std::optional<std::string> deletionLossOf(const Observed& live, const PlanContext&, const KvmState& state) {
+  if (live.resource.kind() != Kind::Volume) return std::nullopt;
+  const VolumeInfo* v = state.findVolume(live.resource.id.scope, live.resource.id.name);
+  const Bytes capacity = live.resource.as<VolumeSpec>().capacity;
+  return "deleting volume " + live.resource.id.scope + "/" + live.resource.id.name + " destroys its " +
+         formatSize(capacity) + " of contents" +
+         (v ? " (" + formatSize(v->config.allocation) + " allocated)" : std::string());
+}
+
+std::vector<Diff::Problem> deletionProblemsOf(const Observed& live, const PlanContext& ctx, const KvmState& state) {
+  std::vector<Diff::Problem> out;
+  const ResourceId& id = live.resource.id;
+  if (id.kind == Kind::Volume) {
+    const VolumeInfo* v = state.findVolume(id.scope, id.name);
+    const std::string path = v ? v->config.path : std::string();
+    for (const DomainInfo& d : state.domains) {
+      const ResourceId vm{Kind::VirtualMachine, "", d.config.name};
+      if (prunedToo(vm, ctx)) continue;
+      for (const DomainDisk& disk : d.config.disks)
+        if ((disk.type == "volume" && disk.pool == id.scope && disk.volume == id.name) ||
+            (!path.empty() && diskPath(disk, state) == path))
+          out.push_back({"", "domain " + d.config.name + " uses it as disk " + disk.target + "."});
+    }
+    for (const VolumeInfo& other : state.volumes)
+      if (!path.empty() && other.config.backingPath == path &&
+          !prunedToo(ResourceId{Kind::Volume, other.pool, other.config.name}, ctx))
+        out.push_back({"", "volume " + other.pool + "/" + other.config.name + " is an overlay on it."});
+  } else if (id.kind == Kind::StoragePool) {
+    std::vector<std::string> kept;
+    for (const VolumeInfo& v : state.volumes)
+      if (v.pool == id.name && !prunedToo(ResourceId{Kind::Volume, v.pool, v.config.name}, ctx))
+        kept.push_back(v.config.name);
+    if (!kept.empty()) {
+      std::string names;
+      for (const std::string& n : kept) names += (names.empty() ? "" : ", ") + n;
+      out.push_back({"", "it holds volumes hostform does not delete (" + names +
+                             "); hostform removes only pools that are empty."});
+    }
+  }
+  return out;
+}
+
+}  // namespace hostform::kvm

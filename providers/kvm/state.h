@@ -1,0 +1,55 @@
+#pragma once
+/// The KVM provider's picture of the host: every storage pool, volume and
+/// domain, as read from libvirt in one observe.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "providers/kvm/domain_xml.h"
+#include "providers/kvm/storage_xml.h"
+#include "reconciler/plan.h"
+
+namespace hostform::kvm {
+
+struct PoolInfo {
+  PoolConfig config;
+  bool active = false;
+  bool autostart = false;
+  /// dir, logical, netfs: the types of the manifest. Others are left out.
+  std::optional<PoolType> type() const;
+};
+
+struct VolumeInfo {
+  std::string pool;
+  VolumeConfig config;
+};
+
+struct DomainInfo {
+  DomainConfig config;  ///< from the persistent definition
+  bool active = false;  ///< running or paused
+  bool paused = false;
+  bool autostart = false;
+};
+
+struct KvmState {
+  std::vector<PoolInfo> pools;      ///< sorted by name
+  std::vector<VolumeInfo> volumes;  ///< sorted by pool, name
+  std::vector<DomainInfo> domains;  ///< sorted by name
+  Bytes hostMemory = 0;             ///< the host's RAM (virNodeGetInfo)
+
+  const PoolInfo* findPool(std::string_view name) const;
+  const VolumeInfo* findVolume(std::string_view pool, std::string_view name) const;
+  const VolumeInfo* volumeByPath(std::string_view path) const;
+  const DomainInfo* findDomain(std::string_view name) const;
+
+  /// The state in the manifest model, with owners of domains (pools and
+  /// volumes are owned through the ledger).
+  std::vector<Observed> toObserved() const;
+};
+
+/// The disk as the manifest model describes it: a pool volume when the path is
+/// one, a logical volume when it is /dev/<vg>/<lv>, else a path.
+DiskSpec diskSpecOf(const DomainDisk& disk, const KvmState& state);
+
+}  // namespace hostform::kvm
