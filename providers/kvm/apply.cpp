@@ -297,7 +297,9 @@ Result<void> deleteDomain(const Action& a, const ApplyContext& ctx, ApplyInputs 
   const unsigned flags = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
                          VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_NVRAM;
   if (virDomainUndefineFlags(dom->get(), flags) < 0) {
-    if (virGetLastErrorCode() != VIR_ERR_NO_SUPPORT || virDomainUndefine(dom->get()) < 0)
+    // Drivers without NVRAM or snapshots refuse the flags; plain undefine is all they need.
+    const int code = virGetLastErrorCode();
+    if ((code != VIR_ERR_NO_SUPPORT && code != VIR_ERR_INVALID_ARG) || virDomainUndefine(dom->get()) < 0)
       return libvirtFailure("cannot undefine domain " + name);
   }
   return {};

@@ -1,0 +1,192 @@
+// The whole KVM provider through the engine, against libvirt's in-process
+// test:///default driver: the real libvirt API (the same calls, the same XML,
+// the same errors) without a daemon. Its state lives as long as this process,
+// so every test uses names of its own and removes what it made.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "providers/kvm/connection.h"
+#include "reconciler/engine.h"
+#include "tests/support/manifests.h"
+
+namespace hostform::kvm {
+namespace {
+
+constexpr const char* kUri = "test:///default";
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+class TestDriver : public ::testing::Test {
+ protected:
+  TestDriver() : prefix_("hft" + std::to_string(::getpid()) + "x" + std::to_string(counter_++)) {
+    conn_.reset(virConnectOpen(kUri));
+  }
+  ~TestDriver() override {
+    // Everything this test's owner made, pruned the way an operator would.
+    RunOptions o = options("");
+    o.prune = Prune::Yes;
+    o.dataLoss = DataLoss::Allow;
+    run(runApply, o);
+  }
+
+  std::string name(const std::string& suffix) const { return prefix_ + suffix; }
+
+  RunOptions options(const std::string& yaml, const std::string& owner = "tdriver") {
+    RunOptions o;
+    o.files = {dir_.write("m" + std::to_string(files_++) + ".yaml", yaml)};
+    o.owner = owner;
+    o.stateDir = dir_.path() + "/state";
+    return o;
+  }
+
+  int run(int (*command)(const RunOptions&, ProviderSet&, const Console&), const RunOptions& o) {
+    ProviderSet providers(ProviderOptions{kUri, o.owner, o.stateDir});
+    std::ostringstream out, err;
+    Console console{out, err, Color::Off};
+    int code = command(o, providers, console);
+    out_ = out.str();
+    err_ = err.str();
+    return code;
+  }
+  int plan(const RunOptions& o) { return run(runPlan, o); }
+  int apply(const RunOptions& o) { return run(runApply, o); }
+
+  std::string storage() const {
+    return "apiVersion: hostform/v1\nkind: StoragePool\nmetadata: {name: " + name("pool") +
+           "}\nspec: {type: dir, target: /" + name("pool") +
+           "}\n---\napiVersion: hostform/v1\nkind: Volume\nmetadata: {name: disk.qcow2}\nspec: {pool: " + name("pool") +
+           ", capacity: 1GiB}\n---\n";
+  }
+  std::string vm(const std::string& extra = "") const {
+    return "apiVersion: hostform/v1\nkind: VirtualMachine\nmetadata: {name: " + name("vm") +
+           "}\nspec:\n  memory: 64MiB\n  shutdownTimeout: 1s\n  disks: [{volume: {pool: " + name("pool") +
+           ", name: disk.qcow2}}]\n" + extra;
+  }
+
+  static inline int counter_ = 0;
+  std::string prefix_;
+  testing::TempDir dir_;
+  int files_ = 0;
+  std::string out_, err_;
+  struct ConnClose {
+    void operator()(virConnectPtr c) const { virConnectClose(c); }
+  };
+  std::unique_ptr<virConnect, ConnClose> conn_;
+};
+
+TEST_F(TestDriver, CreatesPoolVolumeAndVmThenConverges) {
+  RunOptions o = options(storage() + vm());
+  ASSERT_EQ(apply(o), kExitOk) << out_ << err_;
+  EXPECT_TRUE(contains(out_, "Apply complete: 3 done.")) << out_;
+
+  DomainHandle dom(virDomainLookupByName(conn_.get(), name("vm").c_str()));
+  ASSERT_TRUE(dom);
+  EXPECT_EQ(virDomainIsActive(dom.get()), 1);
+  int autostart = 0;
+  virDomainGetAutostart(dom.get(), &autostart);
+  EXPECT_EQ(autostart, 1);
+  const std::string xml = takeString(virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE));
+  EXPECT_TRUE(contains(xml, "<hostform:owner>tdriver</hostform:owner>")) << xml;
+  EXPECT_TRUE(contains(xml, "volume='disk.qcow2'")) << xml;
+
+  o.detailedExitCode = DetailedExitCode::Yes;
+  EXPECT_EQ(plan(o), kExitOk) << out_ << err_;
+  EXPECT_EQ(out_, "No changes. Host matches the manifests.\n");
+}
+
+TEST_F(TestDriver, ChangesToAStoppedVmAreNotRestartClass) {
+  ASSERT_EQ(apply(options(storage() + vm("  state: stopped\n"))), kExitOk) << out_ << err_;
+  RunOptions o = options(storage() + vm("  state: stopped\n  machine: pc\n  vcpus: 2\n"));
+  ASSERT_EQ(plan(o), kExitOk) << err_;
+  EXPECT_TRUE(contains(out_, "vcpus 1 -> 2, maxVcpus 1 -> 2, machine q35 -> pc\n")) << out_;
+  EXPECT_FALSE(contains(out_, "(restart)")) << out_;
+}
+
+TEST_F(TestDriver, RestartClassChangesOnARunningVmSayRestart) {
+  ASSERT_EQ(apply(options(storage() + vm())), kExitOk) << out_ << err_;
+  RunOptions o = options(storage() + vm("  machine: pc\n  maxMemory: 128MiB\n"));
+  ASSERT_EQ(plan(o), kExitOk) << err_;
+  EXPECT_TRUE(contains(out_, "maxMemory 64MiB -> 128MiB (restart), machine q35 -> pc (restart)")) << out_;
+  ASSERT_EQ(apply(o), kExitOk) << out_ << err_;
+  DomainHandle dom(virDomainLookupByName(conn_.get(), name("vm").c_str()));
+  const std::string persistent = takeString(virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE));
+  EXPECT_TRUE(contains(persistent, "machine='pc'")) << persistent;
+  EXPECT_TRUE(contains(persistent, "<memory unit='KiB'>131072</memory>")) << persistent;
+  EXPECT_EQ(virDomainIsActive(dom.get()), 1);
+  o.detailedExitCode = DetailedExitCode::Yes;
+  EXPECT_EQ(plan(o), kExitOk) << out_;
+}
+
+TEST_F(TestDriver, PruneDeletesOwnedObjectsAndNeverTheDriversOwn) {
+  ASSERT_EQ(apply(options(storage() + vm())), kExitOk) << out_ << err_;
+  RunOptions o = options(storage());
+  o.prune = Prune::Yes;
+  ASSERT_EQ(apply(o), kExitOk) << out_ << err_;
+  EXPECT_TRUE(contains(out_, "- VirtualMachine/" + name("vm"))) << out_;
+  EXPECT_FALSE(contains(out_, "VirtualMachine/test ")) << out_;  // the driver's own domain: not ours
+  EXPECT_FALSE(virDomainLookupByName(conn_.get(), name("vm").c_str()));
+  DomainHandle theirs(virDomainLookupByName(conn_.get(), "test"));
+  EXPECT_TRUE(theirs);
+  // The VM's disk stays: volumes are never deleted as a side effect.
+  PoolHandle pool(virStoragePoolLookupByName(conn_.get(), name("pool").c_str()));
+  ASSERT_TRUE(pool);
+  VolumeHandle vol(virStorageVolLookupByName(pool.get(), "disk.qcow2"));
+  EXPECT_TRUE(vol);
+}
+
+TEST_F(TestDriver, ExportedObjectsApplyAsNoChange) {
+  ASSERT_EQ(apply(options(storage() + vm("  vcpus: 2\n  maxVcpus: 4\n  autostart: false\n"))), kExitOk) << err_;
+  std::ostringstream out, err;
+  ProviderSet providers(ProviderOptions{kUri, "tdriver", dir_.path() + "/state"});
+  Console console{out, err, Color::Off};
+  ASSERT_EQ(runExport({Kind::StoragePool, Kind::Volume, Kind::VirtualMachine}, providers, console), kExitOk)
+      << err.str();
+  // Keep this test's documents (the driver has objects of its own).
+  std::string mine;
+  std::istringstream docs(out.str());
+  std::string line, doc;
+  auto flush = [&] {
+    if (contains(doc, prefix_)) mine += doc + "---\n";
+    doc.clear();
+  };
+  while (std::getline(docs, line)) {
+    if (line == "---") flush();
+    else doc += line + "\n";
+  }
+  flush();
+  EXPECT_TRUE(contains(mine, "vcpus: 2")) << mine;
+  EXPECT_TRUE(contains(mine, "maxVcpus: 4")) << mine;
+  RunOptions o = options(mine);
+  o.detailedExitCode = DetailedExitCode::Yes;
+  EXPECT_EQ(plan(o), kExitOk) << out_ << err_ << mine;
+  EXPECT_EQ(out_, "No changes. Host matches the manifests.\n") << mine;
+}
+
+TEST_F(TestDriver, AnUnownedDomainIsNeverChangedButCanBeAdoptedAsItIs) {
+  // The driver's "test" domain: 8 GiB, 2 vCPUs, running. Declared differently: refused.
+  RunOptions differs = options(
+      "apiVersion: hostform/v1\nkind: VirtualMachine\nmetadata: {name: test}\nspec: {memory: 1GiB}\n");
+  EXPECT_EQ(plan(differs), kExitError);
+  EXPECT_TRUE(contains(err_, "error: metadata.name: the name test is taken by a domain hostform did not create, and "
+                             "it differs from the manifest in: ")) << err_;
+  EXPECT_EQ(apply(differs), kExitError);
+  DomainHandle dom(virDomainLookupByName(conn_.get(), "test"));
+  const std::string xml = takeString(virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE));
+  EXPECT_FALSE(contains(xml, "hostform")) << xml;
+}
+
+TEST_F(TestDriver, UnreachableLibvirtIsAClearErrorNamingTheUri) {
+  RunOptions o = options(vm());
+  ProviderSet providers(ProviderOptions{"qemu+unix:///system?socket=/nonexistent/libvirt-sock", o.owner, o.stateDir});
+  std::ostringstream out, err;
+  Console console{out, err, Color::Off};
+  EXPECT_EQ(runPlan(o, providers, console), kExitError);
+  EXPECT_TRUE(contains(err.str(), "cannot connect to libvirt at qemu+unix:///system?socket=/nonexistent/libvirt-sock"))
+      << err.str();
+}
+
+}  // namespace
+}  // namespace hostform::kvm
