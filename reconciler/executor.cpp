@@ -52,6 +52,18 @@ std::string doneMessage(Op op) {
   return {};
 }
 
+/// Restart-class changes the provider did not restart for (restartPolicy: never):
+/// the definition has them, the running object not yet.
+std::string pendingRestart(const Action& a) {
+  if (!a.needsRestart()) return {};
+  std::string fields;
+  for (const FieldChange& c : a.changes) {
+    if (c.field == "restart") return {};  // restarted now
+    if (c.cls == ChangeClass::Restart) fields += (fields.empty() ? "" : ", ") + c.field;
+  }
+  return "; restart it to apply " + fields;
+}
+
 bool writesDesired(Op op) { return op == Op::Create || op == Op::Update || op == Op::Replace; }
 
 /// One execution of a plan. All scheduling state is guarded by `mutex_`;
@@ -297,7 +309,7 @@ class Run {
       if (auto forgotten = ledger->forget(a.id); !forgotten)
         return failed(id + " was deleted, but " + forgotten.error().message);
     }
-    return {Outcome::Done, doneMessage(a.op)};
+    return {Outcome::Done, doneMessage(a.op) + pendingRestart(a)};
   }
 
   const Plan& plan_;

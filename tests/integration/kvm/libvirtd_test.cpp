@@ -120,7 +120,9 @@ TEST_F(Libvirtd, RestartClassChangesWaitForARestartUnlessThePolicySaysAuto) {
   Outcome plan = box.hostform({"plan", "-f", never});
   EXPECT_TRUE(contains(plan.out, "~ VirtualMachine/" + vm)) << plan.out;
   EXPECT_TRUE(contains(plan.out, "machine q35 -> pc (restart)\n")) << plan.out;
-  ASSERT_EQ(apply(never).code, 0);
+  Outcome applied = apply(never);
+  ASSERT_EQ(applied.code, 0) << applied.out << applied.err;
+  EXPECT_TRUE(contains(applied.out, "VirtualMachine/" + vm + ": updated; restart it to apply machine\n")) << applied.out;
   EXPECT_EQ(box.domainId(vm), id);
   EXPECT_TRUE(contains(box.domainXml(vm), "machine='pc-q35-")) << "the running VM keeps its machine";
   EXPECT_TRUE(contains(box.domainXml(vm, VIR_DOMAIN_XML_INACTIVE), "machine='pc-i440fx-"));
