@@ -209,6 +209,12 @@ TEST_F(Libvirtd, VolumesGrowInUseAndShrinkOnlyWithPermission) {
   EXPECT_EQ(refused.code, 3) << refused.out << refused.err;
   EXPECT_TRUE(contains(refused.err, "shrinking Volume/" + pool + "/vm.qcow2 from 160MiB to 100MiB discards")) << refused.err;
   EXPECT_EQ(box.volumeCapacity(pool, "vm.qcow2"), 160u << 20);
+
+  Outcome allowed = apply(file, {"--allow-data-loss"});
+  ASSERT_EQ(allowed.code, 0) << allowed.out << allowed.err;
+  EXPECT_EQ(box.volumeCapacity(pool, "vm.qcow2"), 100u << 20);
+  EXPECT_EQ(box.diskCapacity(vm, "vda"), 100u << 20);
+  box.expectConverged(file);
 }
 
 TEST_F(Libvirtd, BadReferencesAndBadStateChangeNothing) {

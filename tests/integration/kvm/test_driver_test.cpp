@@ -178,6 +178,47 @@ TEST_F(TestDriver, AnUnownedDomainIsNeverChangedButCanBeAdoptedAsItIs) {
   EXPECT_FALSE(contains(xml, "hostform")) << xml;
 }
 
+TEST_F(TestDriver, FixedFieldsAreRefusedAtPlanTime) {
+  ASSERT_EQ(apply(options(storage())), kExitOk) << out_ << err_;
+  std::string moved = storage();
+  moved.replace(moved.find("target: /"), 9, "target: /elsewhere/");
+  moved.replace(moved.find("capacity: 1GiB"), 14, "capacity: 1GiB, format: raw");
+  RunOptions o = options(moved);
+  EXPECT_EQ(apply(o), kExitError);
+  EXPECT_TRUE(contains(err_, "error: spec.target: storage pool " + name("pool") + " has target /" + name("pool") +
+                             " on the host and /elsewhere/" + name("pool") +
+                             " in the manifest; it is fixed when the pool is created.")) << err_;
+  EXPECT_TRUE(contains(err_, "error: spec.format: Volume/" + name("pool") +
+                             "/disk.qcow2 is qcow2 on the host and raw in the manifest; the format is fixed when a "
+                             "volume is created.")) << err_;
+  EXPECT_TRUE(contains(err_, "nothing was changed")) << err_;
+}
+
+TEST_F(TestDriver, PreallocatedVolumesAreFullAndPruningVolumesNeedsPermission) {
+  RunOptions o = options(storage() + "apiVersion: hostform/v1\nkind: Volume\nmetadata: {name: thick.raw}\nspec: {pool: " +
+                         name("pool") + ", capacity: 64MiB, format: raw, allocation: full}\n");
+  ASSERT_EQ(apply(o), kExitOk) << out_ << err_;
+  PoolHandle pool(virStoragePoolLookupByName(conn_.get(), name("pool").c_str()));
+  VolumeHandle vol(virStorageVolLookupByName(pool.get(), "thick.raw"));
+  virStorageVolInfo info{};
+  ASSERT_EQ(virStorageVolGetInfo(vol.get(), &info), 0);
+  EXPECT_EQ(info.capacity, 64u << 20);
+  EXPECT_EQ(info.allocation, 64u << 20);
+
+  // Pruning the volumes loses data: refused without --allow-data-loss, and the
+  // pool cannot go while they stay.
+  RunOptions none = options("");
+  none.prune = Prune::Yes;
+  EXPECT_EQ(apply(none), kExitRefused) << out_ << err_;
+  EXPECT_TRUE(contains(err_, "refused: deleting volume " + name("pool") + "/thick.raw destroys its 64MiB of contents")) << err_;
+  EXPECT_TRUE(VolumeHandle(virStorageVolLookupByName(pool.get(), "thick.raw")));
+  none.dataLoss = DataLoss::Allow;
+  ASSERT_EQ(apply(none), kExitOk) << out_ << err_;
+  EXPECT_TRUE(contains(out_, "Plan: 0 to create, 0 to change, 3 to delete.")) << out_;
+  EXPECT_FALSE(PoolHandle(virStoragePoolLookupByName(conn_.get(), name("pool").c_str())));
+  EXPECT_TRUE(PoolHandle(virStoragePoolLookupByName(conn_.get(), "default-pool"))) << "not ours: never touched";
+}
+
 TEST_F(TestDriver, UnreachableLibvirtIsAClearErrorNamingTheUri) {
   RunOptions o = options(vm());
   ProviderSet providers(ProviderOptions{"qemu+unix:///system?socket=/nonexistent/libvirt-sock", o.owner, o.stateDir});
