@@ -1,6 +1,7 @@
 #include "reconciler/planner.h"
 
 #include <algorithm>
+#include <future>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -184,12 +185,25 @@ std::vector<Kind> kindsToObserve(const std::vector<Resource>& desired, Prune pru
 
 Result<std::vector<Observed>> observe(ProviderSet& providers, const std::vector<Kind>& kinds, const Ledger* ledger) {
   std::vector<Provider*> seen;
-  std::vector<Observed> all;
   for (Kind kind : kinds) {
     Provider* p = providers.forKind(kind);
-    if (!p || std::find(seen.begin(), seen.end(), p) != seen.end()) continue;
-    seen.push_back(p);
-    auto live = p->observe();
+    if (p && std::find(seen.begin(), seen.end(), p) == seen.end()) seen.push_back(p);
+  }
+  // Providers read different backends (the kernel, lvm2, libvirtd): read them
+  // all at once, so an observe costs the slowest, not the sum.
+  std::vector<std::future<Result<std::vector<Observed>>>> reads;
+  for (Provider* p : seen)
+    reads.push_back(std::async(seen.size() > 1 ? std::launch::async : std::launch::deferred, [p] {
+      try {
+        return p->observe();
+      } catch (const std::exception& e) {
+        return Result<std::vector<Observed>>(fail(e.what()));
+      }
+    }));
+  std::vector<Observed> all;
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    Provider* p = seen[i];
+    auto live = reads[i].get();
     if (!live) return fail(std::string(p->name()) + ": cannot read the host's state: " + live.error().message);
     for (Observed& o : *live) {
       if (p->ownershipMark(o.resource.kind()) == OwnershipMark::Ledger)

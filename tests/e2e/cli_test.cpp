@@ -109,9 +109,11 @@ TEST(Cli, LogFormatJsonWritesOneObjectPerLine) {
   testing::TempDir dir;
   const std::string file = dir.write(
       "ok.yaml", "apiVersion: hostform/v1\nkind: VirtualMachine\nmetadata: {name: web1}\nspec: {memory: 1GiB}\n");
-  Outcome r = hostform({"plan", "-f", file, "--log-format", "json", "--log-level", "debug"});
-  // No provider for VirtualMachine is built in yet: a clean plan-time error, after JSON logs.
-  EXPECT_EQ(r.code, 1);
+  // libvirt's in-process test driver: a real plan, read-only, no daemon.
+  Outcome r = hostform({"plan", "-f", file, "--log-format", "json", "--log-level", "debug", "--libvirt-uri",
+                        "test:///default", "--state-dir", dir.path()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "+ VirtualMachine/web1           create\nPlan: 1 to create, 0 to change, 0 to delete.\n");
   std::istringstream lines(r.err);
   std::string line;
   std::size_t jsonLines = 0;
