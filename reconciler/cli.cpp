@@ -21,6 +21,7 @@ struct GlobalFlags {
   std::string owner = "default";
   std::string logLevel = "warn";
   std::string logFormat = "text";
+  std::string color = "auto";
   bool noColor = false;
 };
 
@@ -41,7 +42,12 @@ void addGlobalFlags(CLI::App& app, GlobalFlags& g) {
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--log-format", g.logFormat, "text|json")->capture_default_str()->check(CLI::IsMember({"text", "json"}));
-  app.add_flag("--no-color", g.noColor, "never colour the plan (NO_COLOR is honoured too)");
+  auto* color = app.add_option("--color", g.color,
+                               "colour the plan: auto (when stdout is a terminal and NO_COLOR is unset or empty), "
+                               "always, never")
+                    ->capture_default_str()
+                    ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_flag("--no-color", g.noColor, "never colour the plan; the same as --color never")->excludes(color);
 }
 
 void addFiles(CLI::App& cmd, std::vector<std::string>& files) {
@@ -121,8 +127,13 @@ int runCli(int argc, const char* const* argv) {
   run.dryRun = dryRun ? DryRun::Yes : DryRun::No;
   run.lockTimeout = *parseDuration(lockTimeout);
 
-  const bool color = !g.noColor && std::getenv("NO_COLOR") == nullptr && isatty(STDOUT_FILENO);
-  Console console{std::cout, std::cerr, color ? Color::On : Color::Off};
+  const ColorMode colorMode = g.noColor ? ColorMode::Never : *parseColorMode(g.color);
+  const char* term = std::getenv("TERM");
+  const bool dumb = term && std::string_view(term) == "dumb";  // no cursor movement there either
+  Console console{std::cout, std::cerr,
+                  chooseColor(colorMode, isatty(STDOUT_FILENO) ? Terminal::Yes : Terminal::No,
+                              std::getenv("NO_COLOR"), term),
+                  isatty(STDERR_FILENO) && !dumb ? Terminal::Yes : Terminal::No, terminalColumns(STDERR_FILENO)};
   ProviderOptions providerOptions{g.libvirtUri, g.owner, g.stateDir};
 
   try {

@@ -152,19 +152,23 @@ int runApply(const RunOptions& options, ProviderSet& providers, const Console& c
   }
 
   std::mutex printing;
+  ProgressLine progress(console.err, console.errIsTerminal, console.errColumns);
   ExecuteOptions exec;
   exec.jobs = options.jobs;
   exec.owner = options.owner;
   exec.ledger = planned.ledger ? &*planned.ledger : nullptr;
   exec.onStart = [&](const Action& a) { spdlog::info("{}: {} started", a.id.str(), toString(a.op)); };
+  exec.onProgress = [&](const Action& a, const std::string& message) { progress.update(a.id.str(), message); };
   exec.onFinish = [&](const Action& a, const ActionOutcome& o) {
     std::lock_guard guard(printing);
+    progress.clear();  // the outcome line must not start after a half-rewritten progress line
     // Done says what happened ("created"); failures and skips say which and why.
     if (o.status == Outcome::Done) console.out << a.id.str() << ": " << o.message << "\n";
     else console.out << a.id.str() << ": " << toString(o.status) << ": " << o.message << "\n";
     console.out.flush();
   };
   ApplyReport report = execute(plan, exec);
+  progress.clear();
   verify(plan, report, exec);
   for (const std::string& f : report.verifyFailures) console.err << "error: verify: " << f << "\n";
   warnOrphans(plan, console);

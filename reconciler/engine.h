@@ -12,6 +12,7 @@
 #include "reconciler/planner.h"
 #include "reconciler/provider.h"
 #include "reconciler/render.h"
+#include "reconciler/terminal.h"
 
 namespace hostform {
 
@@ -32,7 +33,9 @@ enum class DetailedExitCode { No, Yes };
 struct Console {
   std::ostream& out;
   std::ostream& err;
-  Color color = Color::Off;
+  Color color = Color::Off;                 ///< colour the text plan on `out`
+  Terminal errIsTerminal = Terminal::No;    ///< progress as one line rewritten in place on `err`
+  std::size_t errColumns = 0;               ///< the terminal's width; 0: unknown
 };
 
 struct RunOptions {

@@ -247,6 +247,17 @@ class Run {
     }
   }
 
+  /// A provider's progress report, passed on at once under the callback lock.
+  void progress(const Action& a, const std::string& message) {
+    if (!options_.onProgress) return;
+    std::lock_guard callbacks(callbackMutex_);
+    try {
+      options_.onProgress(a, message);
+    } catch (const std::exception& ex) {
+      spdlog::error("progress callback for {} failed: {}", a.id.str(), ex.what());
+    }
+  }
+
   void started(std::size_t i) {
     {
       std::lock_guard lock(mutex_);
@@ -287,6 +298,7 @@ class Run {
     try {
       ApplyContext ctx;
       ctx.owner = options_.owner;
+      ctx.progress = [this, &a](const std::string& message) { progress(a, message); };
       applied = provider.apply(a, ctx);
     } catch (const std::exception& e) {
       applied = fail("unexpected error from the " + std::string(provider.name()) + " provider: " + e.what());

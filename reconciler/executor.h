@@ -30,6 +30,12 @@ struct ExecuteOptions {
   /// Calls to onStart and onFinish never overlap, and an action's onFinish
   /// comes before the onStart of anything that depends on it.
   std::function<void(const Action&, const ActionOutcome&)> onFinish;
+  /// Called with what a provider reports through ApplyContext::progress while
+  /// an action runs ("waiting for ACPI shutdown, 12s of 60s"); may be empty.
+  /// Made on the thread running the action, immediately (a long wait must show
+  /// while it lasts), never overlapping onStart, onFinish or another call; an
+  /// action's progress comes after its onStart and before its onFinish.
+  std::function<void(const Action&, const std::string&)> onProgress;
 };
 
 struct ApplyReport {

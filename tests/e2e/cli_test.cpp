@@ -1,7 +1,8 @@
 // The hostform binary end to end: flags, output streams and exit codes as a
 // user (or a script) sees them. Nothing here changes the host: the commands
 // used are validate, version, help, plan/apply of invalid manifests (refused
-// before anything is read), and plan of a kind no provider serves yet.
+// before anything is read), plan of a kind no provider serves yet, and plan
+// of a bridge no host has (read-only: the netlink provider lists links).
 // Providers have their own end-to-end tests under tests/integration/.
 
 #include <gtest/gtest.h>
@@ -123,6 +124,76 @@ TEST(Cli, LogFormatJsonWritesOneObjectPerLine) {
       EXPECT_TRUE(line.ends_with("}")) << line;
     }
   EXPECT_GE(jsonLines, 1u) << r.err;
+}
+
+// ---- colour: the plan of a bridge this host does not have ------------------------------
+// A fresh --owner, so no orphans of an earlier run can appear; plan never writes.
+
+struct ColourCase {
+  testing::TempDir dir;
+  std::string file = dir.write("br.yaml", "apiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: hfcolor0}\nspec: {}\n");
+  std::vector<std::string> plan(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"plan", "-f", file, "--owner", "e2e-colour", "--state-dir", dir.path() + "/state"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+};
+
+const std::string kGreenCreate = "\033[32m+ Bridge/hfcolor0               create\033[0m";
+const testing::EnvChanges kPlainTerminal = {{"TERM", "xterm"}, {"NO_COLOR", std::nullopt}};
+
+TEST(Colour, APlanOnATerminalIsColoured) {
+  ColourCase c;
+  Outcome r = testing::runOnTerminal(HOSTFORM_BINARY, c.plan(), kPlainTerminal);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, kGreenCreate + "\r\nPlan: 1 to create, 0 to change, 0 to delete.\r\n");
+  EXPECT_FALSE(std::filesystem::exists(c.dir.path() + "/state"));
+}
+
+TEST(Colour, APlanThroughAPipeOrFileIsPlain) {
+  ColourCase c;
+  Outcome r = hostform(c.plan());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "+ Bridge/hfcolor0               create\nPlan: 1 to create, 0 to change, 0 to delete.\n");
+}
+
+TEST(Colour, NoColorAndDashDashNoColorTurnItOffOnATerminal) {
+  ColourCase c;
+  for (const auto& [args, env] : std::vector<std::pair<std::vector<std::string>, testing::EnvChanges>>{
+           {c.plan(), {{"TERM", "xterm"}, {"NO_COLOR", "1"}}},
+           {c.plan({"--no-color"}), kPlainTerminal},
+           {c.plan({"--color", "never"}), kPlainTerminal},
+           {c.plan(), {{"TERM", "dumb"}, {"NO_COLOR", std::nullopt}}}}) {
+    Outcome r = testing::runOnTerminal(HOSTFORM_BINARY, args, env);
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out, "+ Bridge/hfcolor0               create\r\nPlan: 1 to create, 0 to change, 0 to delete.\r\n")
+        << args.back();
+  }
+  // An empty NO_COLOR is unset (no-color.org).
+  Outcome empty = testing::runOnTerminal(HOSTFORM_BINARY, c.plan(), {{"TERM", "xterm"}, {"NO_COLOR", ""}});
+  EXPECT_TRUE(empty.out.starts_with(kGreenCreate)) << empty.out;
+}
+
+TEST(Colour, ColorAlwaysForcesItThroughAPipeAndOverNoColor) {
+  ColourCase c;
+  Outcome r = hostform(c.plan({"--color", "always"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, kGreenCreate + "\nPlan: 1 to create, 0 to change, 0 to delete.\n");
+  Outcome json = hostform(c.plan({"--color", "always", "-o", "json"}));
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_EQ(json.out.find('\033'), std::string::npos) << "JSON is for programs: never coloured";
+  Outcome overNoColor = testing::runOnTerminal(HOSTFORM_BINARY, c.plan({"--color=always"}), {{"NO_COLOR", "1"}});
+  EXPECT_TRUE(overNoColor.out.starts_with(kGreenCreate)) << overNoColor.out;
+}
+
+TEST(Colour, ContradictoryOrUnknownColourFlagsAreRefused) {
+  ColourCase c;
+  Outcome both = hostform(c.plan({"--color", "always", "--no-color"}));
+  EXPECT_EQ(both.code, 1);
+  EXPECT_NE(both.err.find("--color excludes --no-color"), std::string::npos) << both.err;
+  Outcome unknown = hostform(c.plan({"--color", "yes"}));
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.err.find("--color: yes not in {auto,always,never}"), std::string::npos) << unknown.err;
 }
 
 }  // namespace

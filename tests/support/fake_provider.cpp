@@ -261,6 +261,7 @@ Resource FakeProvider::appliedState(const Action& action) const {
 Result<void> FakeProvider::apply(const Action& action, const ApplyContext& ctx) {
   InFlight inFlight(*this, serialKey(action));
   if (delay.count() > 0) std::this_thread::sleep_for(delay);
+  for (const std::string& report : progressReports) ctx.progress(report);
   if (failOn.contains(action.id)) return fail("injected failure");
 
   switch (action.op) {

@@ -64,6 +64,9 @@ class FakeProvider : public Provider {
   std::set<ResourceId> failOn;            ///< apply() fails with "injected failure", changing nothing
   std::set<std::string> ignoreFields;     ///< an update or replace silently keeps the live value
   std::chrono::milliseconds delay{0};     ///< apply() sleeps this long (to observe parallelism)
+  /// apply() reports each, as given, through ApplyContext::progress before
+  /// changing the world (or failing).
+  std::vector<std::string> progressReports;
   std::function<std::string(const Action&)> serialKeyOf;  ///< empty: no serialisation
   std::set<Kind> ledgerKinds;             ///< kinds whose ownership mark is the ledger
 

@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "reconciler/lock.h"
 #include "tests/support/fake_provider.h"
 #include "tests/support/manifests.h"
@@ -239,6 +241,38 @@ TEST(Engine, SecondWriterFailsClearlyWhileTheLockIsHeld) {
   EXPECT_EQ(f.apply(o), kExitError);
   EXPECT_NE(f.err.str().find("holds the lock on " + o.stateDir.string() + "/lock"), std::string::npos) << f.err.str();
   EXPECT_EQ(f.world->size(), 0u);
+}
+
+TEST(Engine, ApplyShowsProgressOnATerminalAsOneLineErasedBeforeEachOutcome) {
+  const auto level = spdlog::get_level();
+  spdlog::set_level(spdlog::level::warn);  // the CLI's default; at info, reports are logged instead
+  Fixture f;
+  f.storage->progressReports = {"step 1", "step 2"};
+  RunOptions o = f.options("apiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: br0}\nspec: {}\n");
+  std::ostringstream out, err;
+  Console console{out, err, Color::Off, Terminal::Yes, 100};
+  EXPECT_EQ(runApply(o, *f.providers, console), kExitOk);
+  spdlog::set_level(level);
+  EXPECT_EQ(err.str(), "\r\033[KBridge/br0: step 1\r\033[KBridge/br0: step 2\r\033[K");
+  EXPECT_EQ(out.str(),
+            "+ Bridge/br0                    create\n"
+            "Plan: 1 to create, 0 to change, 0 to delete.\n"
+            "Bridge/br0: created\n"
+            "Apply complete: 1 done.\n");
+}
+
+TEST(Engine, ApplyWritesNoProgressLineWhenStderrIsNotATerminal) {
+  const auto level = spdlog::get_level();
+  spdlog::set_level(spdlog::level::warn);
+  Fixture f;
+  f.storage->progressReports = {"step 1"};
+  std::ostringstream out, err;
+  Console console{out, err, Color::Off, Terminal::No, 100};
+  EXPECT_EQ(runApply(f.options("apiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: br0}\nspec: {}\n"),
+                     *f.providers, console),
+            kExitOk);
+  spdlog::set_level(level);
+  EXPECT_EQ(err.str(), "");
 }
 
 TEST(Engine, ValidateNeverTouchesTheHostAndCountsResources) {

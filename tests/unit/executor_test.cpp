@@ -187,6 +187,41 @@ TEST_F(ExecutorTest, OneJobRunsInPlanOrderWhereDependenciesAllow) {
   EXPECT_THAT(started, ElementsAre(plan.desired[0].id, plan.desired[1].id, plan.desired[2].id));
 }
 
+TEST_F(ExecutorTest, ProgressReportsReachTheCallbackBetweenStartAndFinish) {
+  Plan plan;
+  plan.desired = {fake::makeVm("web1", 2, 2 * GiB), fake::makeBridge("br0")};
+  plan.actions = {create(plan.desired[0], kvm_), create(plan.desired[1], net_)};
+  kvm_.progressReports = {"waiting for ACPI shutdown, 1s of 60s", "waiting for ACPI shutdown, 2s of 60s"};
+
+  std::vector<std::string> events;  // callbacks never overlap, so no lock needed
+  ExecuteOptions options;
+  options.jobs = 2;
+  options.onStart = [&](const Action& a) { events.push_back("start " + a.id.str()); };
+  options.onProgress = [&](const Action& a, const std::string& m) { events.push_back(a.id.str() + ": " + m); };
+  options.onFinish = [&](const Action& a, const ActionOutcome&) { events.push_back("finish " + a.id.str()); };
+  ApplyReport report = execute(plan, options);
+  ASSERT_TRUE(report.ok());
+
+  std::vector<std::string> web1;
+  for (const auto& e : events)
+    if (e.find("web1") != std::string::npos) web1.push_back(e);
+  EXPECT_THAT(web1, ElementsAre("start VirtualMachine/web1",
+                                "VirtualMachine/web1: waiting for ACPI shutdown, 1s of 60s",
+                                "VirtualMachine/web1: waiting for ACPI shutdown, 2s of 60s",
+                                "finish VirtualMachine/web1"));
+  EXPECT_EQ(events.size(), 6u);  // br0 reports nothing: only its start and finish
+}
+
+TEST_F(ExecutorTest, ProgressWithoutACallbackIsHarmless) {
+  Plan plan;
+  plan.desired = {fake::makeBridge("br0")};
+  plan.actions = {create(plan.desired[0], net_)};
+  net_.progressReports = {"setting MTU"};
+  ApplyReport report = execute(plan, {});
+  EXPECT_TRUE(report.ok());
+  EXPECT_TRUE(world_->contains(plan.desired[0].id));
+}
+
 TEST_F(ExecutorTest, SameSerialKeyNeverRunsAtOnceWhileOtherKeysRunInParallel) {
   Plan plan;
   for (const char* vg : {"vg0", "vg1"})

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/integration/lvm/sandbox.h"
+#include "tests/support/process.h"
 
 namespace hostform::lvmtest {
 namespace {
@@ -78,6 +79,30 @@ TEST_F(LvmE2E, GrowsAnLvAndExtendsTheVgWithANewPv) {
   EXPECT_EQ(box.pvs().at(d[1]), vg);
   EXPECT_EQ(box.lvs(vg)["data"].size, 200 * MiB);  // more than one 128MiB device: needs the new PV
   expectConverged(grown);
+}
+
+TEST_F(LvmE2E, EachLvmCommandIsReportedAsProgress) {
+  const std::string created = box.manifest(vgDoc(vg, {box.devices()[0]}) + lvDoc(vg, "data", "8MiB"));
+  // Not a terminal, default level: progress stays out of stderr.
+  Outcome quiet = box.hostform({"apply", "-f", created});
+  ASSERT_EQ(quiet.code, 0) << quiet.out << quiet.err;
+  EXPECT_FALSE(contains(quiet.err, "lvm ")) << quiet.err;
+
+  // Not a terminal, --log-level info: one log line per command.
+  const std::string grown = box.manifest(vgDoc(vg, {box.devices()[0]}) + lvDoc(vg, "data", "16MiB"));
+  Outcome logged = box.hostform({"apply", "-f", grown, "--log-level", "info"});
+  ASSERT_EQ(logged.code, 0) << logged.out << logged.err;
+  EXPECT_TRUE(contains(logged.err, "info: LogicalVolume/" + vg + "/data: lvm lvextend ")) << logged.err;
+
+  // On a terminal: the line is rewritten in place, then erased before the outcome line.
+  const std::string again = box.manifest(vgDoc(vg, {box.devices()[0]}) + lvDoc(vg, "data", "24MiB"));
+  Outcome shown = testing::runOnTerminal(
+      HOSTFORM_BINARY, {"apply", "-f", again, "--state-dir", box.stateDir(), "--owner", box.owner()},
+      {{"TERM", "xterm"}, {"NO_COLOR", std::nullopt}});
+  ASSERT_EQ(shown.code, 0) << shown.out;
+  EXPECT_TRUE(contains(shown.out, "\r\033[KLogicalVolume/" + vg + "/data: lvm lvextend ")) << shown.out;
+  EXPECT_TRUE(contains(shown.out, "\r\033[KLogicalVolume/" + vg + "/data: updated\r\n")) << shown.out;
+  EXPECT_EQ(box.lvs(vg)["data"].size, 24 * MiB);
 }
 
 TEST_F(LvmE2E, ShrinkIsRefusedWithExitThreeThenAllowed) {

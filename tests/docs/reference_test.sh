@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# docs/reference.md is generated from schemas/ (tools/reference_doc.cpp):
+#   1. the committed copy equals what the build generated from the current schemas;
+#   2. the generator refuses a schema it cannot document fully, instead of
+#      leaving a rule out of the page.
+#
+# usage: reference_test.sh SOURCE_DIR GENERATED_REFERENCE GENERATOR
+set -uo pipefail
+src=$1 generated=$2 generator=$3
+failures=0
+fail() {
+  echo "FAIL: $*"
+  ((failures++))
+}
+
+if ! diff -u "$src/docs/reference.md" "$generated"; then
+  fail "docs/reference.md is out of date with schemas/ (diff above: - committed, + generated)." \
+    "Run: cmake --build build --target update-reference, and commit docs/reference.md"
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# refuses SED_EXPRESSION FILE MESSAGE: after editing a copy of the schemas, the
+# generator exits 1 and says MESSAGE.
+refuses() {
+  rm -rf "$work/schemas" && cp -r "$src/schemas" "$work/schemas"
+  sed -i -e "$1" "$work/schemas/$2"
+  local out code
+  out=$("$generator" "$work/schemas" "$work/out.md" 2>&1)
+  code=$?
+  [ "$code" = 1 ] || fail "after '$1' on $2: expected exit 1, got $code"
+  [[ $out == *"$3"* ]] || fail "after '$1' on $2: expected the message [$3], got [$out]"
+}
+refuses 's/"uniqueItems": true,/"uniqueItems": true, "maxItems": 8,/' bridge.schema.json \
+  'keyword "maxItems" is not documented by tools/reference_doc.cpp; teach it first'
+refuses 's/"description": "Administrative state of the device.",//' bridge.schema.json \
+  'bridge.schema.json#/properties/spec/state: a field without a description'
+refuses 's/"x-expected": "a disk target name such as vda, sdb or hdc"/"description": "x"/' virtual-machine.schema.json \
+  'a string pattern without x-expected to say it in words'
+
+"$generator" "$src/schemas" "$work/again.md" && cmp -s "$work/again.md" "$generated" ||
+  fail "two runs of the generator on the same schemas differ"
+
+echo "reference: $((4 - failures)) passed, $failures failed"
+((failures == 0))
