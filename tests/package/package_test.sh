@@ -58,7 +58,7 @@ expected_files() {
     echo share/doc/hostform/README.md
     (cd "$src" && find docs -type f -name '*.md') | sed 's|^|share/doc/hostform/|'
     (cd "$src/schemas" && find . -type f) | sed 's|^\./|share/hostform/schemas/|'
-    (cd "$src/examples" && find . -type f) | sed 's|^\./|share/hostform/examples/|'
+    (cd "$src/examples" && find . -type f -o -type l) | sed 's|^\./|share/hostform/examples/|'
     if [ -d "$src/packaging/systemd" ]; then
       (cd "$src/packaging/systemd" && find . -maxdepth 1 -type f -name '*.service') | sed 's|^\./|lib/systemd/system/|'
     fi
@@ -68,7 +68,7 @@ expected_files > "$work/expected"
 
 step "cmake --install lays out exactly the promised files"
 cmake --install "$build" --prefix "$work/tree" >/dev/null
-(cd "$work/tree" && find . -type f | sed 's|^\./||' | LC_ALL=C sort) > "$work/installed"
+(cd "$work/tree" && find . -type f -o -type l | sed 's|^\./||' | LC_ALL=C sort) > "$work/installed"
 diff -u "$work/expected" "$work/installed" || fail "cmake --install: the installed files differ from the layout (above)"
 
 step "cpack builds one .deb"
@@ -104,7 +104,7 @@ for soname in $(objdump -p "$build/hostform" | awk '/NEEDED/ {print $2}'); do
 done
 
 step "the .deb holds exactly the promised files under /usr"
-dpkg-deb -c "$deb" | awk '$1 ~ /^-/ {print $6}' | sed 's|^\./usr/||' | LC_ALL=C sort > "$work/packaged"
+dpkg-deb -c "$deb" | awk '$1 ~ /^[-l]/ {print $6}' | sed 's|^\./usr/||' | LC_ALL=C sort > "$work/packaged"
 diff -u "$work/expected" "$work/packaged" || fail "the package's files differ from the layout (above)"
 dpkg-deb -e "$deb" "$work/control"
 for script in postinst prerm postrm; do
@@ -126,16 +126,16 @@ out=$(/usr/bin/hostform version) || fail "/usr/bin/hostform version exited $?"
 
 step "the installed examples validate, and their \$schema lines resolve"
 examples=/usr/share/hostform/examples
-out=$(/usr/bin/hostform validate -f "$examples" 2>&1) || fail "validate -f $examples: $out"
-[ "$out" = "$("$build/hostform" validate -f "$src/examples" 2>&1)" ] || fail "validate -f $examples printed: $out"
-for dir in "$examples"/*/; do
-  /usr/bin/hostform validate -f "$dir" >/dev/null || fail "validate -f $dir exited non-zero"
+# One host's manifests per directory (a fleet repository: one per hosts/<name>).
+for rel in $(cd "$src/examples" && { ls -d */ | grep -v '^fleet/$'; ls -d fleet/hosts/*/; }); do
+  out=$(/usr/bin/hostform validate -f "$examples/$rel" 2>&1) || fail "validate -f $examples/$rel: $out"
+  [ "$out" = "$("$build/hostform" validate -f "$src/examples/$rel" 2>&1)" ] || fail "validate -f $examples/$rel printed: $out"
 done
 while IFS= read -r file; do
   ref=$(sed -n 's/^# yaml-language-server: \$schema=//p' "$file" | head -n1)
   [ -n "$ref" ] || continue
   [ -f "$(dirname "$file")/$ref" ] || fail "$file: its \$schema=$ref does not exist"
-done < <(find "$examples" -name '*.yaml')
+done < <(find "$examples" -name '*.yaml' -type f)
 
 step "the completion and the units are the repository's"
 cmp "$src/packaging/bash-completion/hostform" /usr/share/bash-completion/completions/hostform

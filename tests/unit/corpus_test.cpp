@@ -99,14 +99,24 @@ TEST_P(Examples, EveryFileNamesTheSchemaForEditors) {
     std::ifstream in(file);
     std::string first;
     std::getline(in, first);
-    EXPECT_EQ(first, "# yaml-language-server: $schema=../../schemas/manifest.schema.json") << file;
+    // Relative to where the file really is (a fleet host links shared files).
+    const fs::path schema =
+        fs::relative(kSource / "schemas" / "manifest.schema.json", fs::canonical(file).parent_path());
+    EXPECT_EQ(first, "# yaml-language-server: $schema=" + schema.string()) << file;
   }
 }
 
 std::vector<fs::path> exampleDirectories() {
   std::vector<fs::path> dirs;
-  for (const auto& e : fs::directory_iterator(kSource / "examples"))
-    if (e.is_directory()) dirs.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(kSource / "examples")) {
+    if (!e.is_directory()) continue;
+    if (fs::is_directory(e.path() / "hosts")) {
+      // A fleet repository: each host's directory is one host's manifests.
+      for (const auto& host : fs::directory_iterator(e.path() / "hosts")) dirs.push_back(host.path());
+    } else {
+      dirs.push_back(e.path());
+    }
+  }
   std::sort(dirs.begin(), dirs.end());
   return dirs;
 }
