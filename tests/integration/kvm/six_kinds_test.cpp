@@ -97,6 +97,67 @@ TEST(SixKinds, OneManifestBuildsTheHostAndItsExportReadsBackAsNoChange) {
   box.expectConverged(box.manifest(mine));
 }
 
+TEST(SixKinds, AHandMadeHostIsAdoptedThroughExport) {
+  lvmtest::Sandbox lvm(1);
+  KvmBox box;
+  const std::string vg = lvm.name("vg"), br = box.name("br"), pool = box.name("pool"), vm = box.name("vm");
+  // What an operator made by hand, with the usual tools.
+  ASSERT_EQ(testing::runProgram("/usr/sbin/ip", {"link", "add", br, "type", "bridge"}).code, 0);
+  ASSERT_EQ(lvm.lvm({"vgcreate", vg, lvm.devices()[0]}).code, 0);
+  ASSERT_EQ(lvm.lvm({"lvcreate", "-n", "data", "-L", "8m", vg}).code, 0);
+  const std::string poolXml = "<pool type='dir'><name>" + pool + "</name><target><path>" + box.dir().path() + "/" +
+                              pool + "</path></target></pool>";
+  virStoragePoolPtr p = virStoragePoolDefineXML(box.conn(), poolXml.c_str(), 0);
+  ASSERT_TRUE(p);
+  ASSERT_EQ(virStoragePoolBuild(p, 0), 0);
+  ASSERT_EQ(virStoragePoolCreate(p, 0), 0);
+  const std::string volXml = "<volume><name>disk.qcow2</name><capacity unit='MiB'>64</capacity>"
+                             "<target><format type='qcow2'/></target></volume>";
+  virStorageVolPtr v = virStorageVolCreateXML(p, volXml.c_str(), 0);
+  ASSERT_TRUE(v);
+  virStorageVolFree(v);
+  virStoragePoolFree(p);
+  const std::string domXml = "<domain type='kvm'><name>" + vm + "</name><memory unit='MiB'>64</memory>"
+                             "<os><type arch='x86_64'>hvm</type></os><devices><disk type='file' device='disk'>"
+                             "<driver name='qemu' type='qcow2'/><source file='" + box.dir().path() + "/" + pool +
+                             "/disk.qcow2'/><target dev='vda' bus='virtio'/></disk><interface type='bridge'>"
+                             "<source bridge='" + br + "'/><model type='virtio'/></interface></devices></domain>";
+  virDomainPtr d = virDomainDefineXML(box.conn(), domXml.c_str());
+  ASSERT_TRUE(d);
+  virDomainFree(d);
+
+  Outcome exported = box.hostform({"export"});
+  ASSERT_EQ(exported.code, 0) << exported.err;
+  const std::string mine = documentsMentioning(exported.out, {box.prefix(), vg});
+  // The VM's disk is exported as the pool volume its path is.
+  EXPECT_TRUE(contains(mine, "volume:\n        pool: " + pool + "\n        name: disk.qcow2") ||
+              contains(mine, "volume: {pool: " + pool + ", name: disk.qcow2}")) << mine;
+  const std::string file = box.manifest(mine);
+
+  // Nothing to change but ownership: every object is adopted, none rebuilt.
+  Outcome plan = box.hostform({"plan", "-f", file});
+  ASSERT_EQ(plan.code, 0) << plan.out << plan.err;
+  for (const std::string& id : {"Bridge/" + br, "VolumeGroup/" + vg, "LogicalVolume/" + vg + "/data",
+                                "StoragePool/" + pool, "Volume/" + pool + "/disk.qcow2", "VirtualMachine/" + vm})
+    EXPECT_TRUE(contains(plan.out, "~ " + id)) << id << "\n" << plan.out;
+  EXPECT_TRUE(contains(plan.out, "Plan: 0 to create, 6 to change, 0 to delete.")) << plan.out;
+  std::istringstream lines(plan.out);
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with("~ ")) EXPECT_TRUE(line.ends_with("owner (none) -> " + box.owner())) << line;
+
+  Outcome apply = box.hostform({"apply", "-f", file});
+  ASSERT_EQ(apply.code, 0) << apply.out << apply.err;
+  box.expectConverged(file);
+  // Owned now, each where its backend keeps the mark.
+  EXPECT_TRUE(contains(box.domainXml(vm, VIR_DOMAIN_XML_INACTIVE), "<hostform:owner>" + box.owner()));
+  EXPECT_EQ(lvm.vgs().at(vg), "hostform_owner_" + box.owner());
+  EXPECT_TRUE(contains(testing::runProgram("/usr/sbin/ip", {"-d", "link", "show", br}).out,
+                       "alias hostform:owner=" + box.owner()));
+  // Adopted objects are hostform's now: once undeclared, --prune deletes them.
+  Outcome pruned = box.hostform({"plan", "-f", box.manifest(documentsMentioning(mine, {"kind: Bridge"})), "--prune"});
+  EXPECT_TRUE(contains(pruned.out, "- VirtualMachine/" + vm + " ")) << pruned.out;
+}
+
 TEST(SixKinds, AnNfsPoolIsDefinedAndItsStartFailureNamed) {
   KvmBox box;
   const std::string pool = box.name("nfs");
