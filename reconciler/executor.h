@@ -30,6 +30,10 @@ struct ExecuteOptions {
   /// Calls to onStart and onFinish never overlap, and an action's onFinish
   /// comes before the onStart of anything that depends on it.
   std::function<void(const Action&, const ActionOutcome&)> onFinish;
+  /// Asked before each action starts; may be empty. Once it returns true, no
+  /// further action starts: each is Skipped ("not started: hostform is
+  /// stopping"), while the ones already running finish (watch on SIGTERM).
+  std::function<bool()> stopRequested;
 };
 
 struct ApplyReport {
