@@ -75,7 +75,7 @@ TEST(Cli, UsageErrorsExitOneAndHelpExitsZero) {
   EXPECT_NE(unknown.err.find("--no-such-flag"), std::string::npos) << unknown.err;
   Outcome noCommand = hostform({});
   EXPECT_EQ(noCommand.code, 1);
-  for (const char* cmd : {"validate", "plan", "apply", "export", "version"}) {
+  for (const char* cmd : {"validate", "plan", "apply", "export", "watch", "version"}) {
     Outcome help = hostform({cmd, "--help"});
     EXPECT_EQ(help.code, 0) << cmd;
     EXPECT_NE(help.out.find("Usage"), std::string::npos) << cmd << ": " << help.out;
@@ -121,6 +121,39 @@ TEST(Cli, LogFormatJsonWritesOneObjectPerLine) {
       EXPECT_TRUE(line.ends_with("}")) << line;
     }
   EXPECT_GE(jsonLines, 1u) << r.err;
+}
+
+TEST(Cli, WatchRefusesBadFlagsWithOneSentenceBeforeTouchingAnything) {
+  testing::TempDir dir;
+  const std::string state = dir.path() + "/state";
+  const std::string empty = dir.write("empty-token", "\n");
+  const std::string secret = dir.write("secret", "s\n");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"--interval", "0s"}, "--interval 0s: the shortest interval is 1s."},
+      {{"--path", "/etc/hostform"}, "--path /etc/hostform: give a path inside the repository, not an absolute one."},
+      {{"--path", "hosts/../.."}, "--path hosts/../..: \"..\" cannot leave the repository."},
+      {{"--path", "hosts/{fqdn}"}, "--path hosts/{fqdn}: the only placeholder is {hostname}."},
+      {{"--branch", "a..b"}, "--branch a..b: not a valid branch name."},
+      {{"--listen", "9100"}, "--listen 9100: expected HOST:PORT, such as 127.0.0.1:9100."},
+      {{"--listen", "127.0.0.1:0", "--once"}, "--listen has nothing to serve with --once, which exits after one cycle."},
+      {{"--webhook-secret-file", secret}, "--webhook-secret-file needs --listen, which serves the webhook."},
+      {{"--token-env", "HOSTFORM_NO_SUCH_VARIABLE"},
+       "--token-env HOSTFORM_NO_SUCH_VARIABLE: the environment variable is not set or empty."},
+      {{"--token-file", empty}, "--token-file " + empty + ": the file is empty."},
+      {{"--ssh-key", dir.path() + "/no-key"}, "--ssh-key " + dir.path() + "/no-key: cannot read the key file."},
+  };
+  for (const auto& [flags, message] : cases) {
+    std::vector<std::string> args{"watch", "--repo", dir.path() + "/repo.git", "--state-dir", state};
+    args.insert(args.end(), flags.begin(), flags.end());
+    Outcome r = hostform(args);
+    EXPECT_EQ(r.code, 1) << flags.front();
+    EXPECT_EQ(r.err, "error: " + message + "\n");
+    EXPECT_EQ(r.out, "");
+  }
+  Outcome noRepo = hostform({"watch", "--state-dir", state});
+  EXPECT_EQ(noRepo.code, 1);
+  EXPECT_NE(noRepo.err.find("--repo is required"), std::string::npos) << noRepo.err;
+  EXPECT_FALSE(std::filesystem::exists(state));
 }
 
 }  // namespace
