@@ -268,8 +268,8 @@ class Watcher {
     if (target.empty() && !state_.targetCommit.empty()) {
       // The last good commit stays in force (and is self-healed).
       if (!git_.hasCommit(state_.targetCommit)) {
-        err << "error: commit " << state_.targetCommit << ", in force until now, is no longer in the clone "
-            << (state_.lastSeenCommit.empty() ? "" : "; ") << "nothing is applied until a valid commit is fetched.\n";
+        err << "error: commit " << state_.targetCommit << ", in force until now, is no longer in the clone; "
+            << "nothing is applied until a valid commit is fetched.\n";
       } else {
         LoadResult loaded = timedLoad(state_.targetCommit);
         if (loaded.diagnostics.hasErrors()) {

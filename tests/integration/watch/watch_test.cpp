@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <regex>
 #include <stdexcept>
 #include <sstream>
@@ -487,6 +488,44 @@ TEST_F(Watch, CredentialsNeverReachTheLogsOrTheStateFile) {
     EXPECT_EQ(text.find("p4ss-in-url"), std::string::npos) << text;
     EXPECT_EQ(text.find("tok-9f8e7d-secret"), std::string::npos) << text;
   }
+}
+
+TEST_F(Watch, ATokenIsOfferedOnceAsBasicAuthAndARefusalEndsTheFetch) {
+  // A server that refuses everyone, recording what libgit2 offered it. Plain
+  // http (no certificate to set up); https goes through the same credential
+  // callback once TLS is up.
+  httplib::Server server;
+  std::mutex mutex;
+  std::vector<std::string> offered;
+  server.Get(".*", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mutex);
+    offered.push_back(req.get_header_value("Authorization"));
+    res.status = 401;
+    res.set_header("WWW-Authenticate", "Basic realm=\"fleet\"");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { server.listen_after_bind(); });
+  struct Stop {
+    httplib::Server& s;
+    std::thread& t;
+    ~Stop() {
+      while (!s.is_running() && t.joinable()) std::this_thread::sleep_for(1ms);
+      s.stop();
+      t.join();
+    }
+  } stop{server, serving};
+
+  const std::string tokenFile = dir_.write("token", "tok-5ecret\n");
+  Outcome r = nltest::hostform({"watch", "--repo", "http://127.0.0.1:" + std::to_string(port) + "/fleet.git",
+                                "--state-dir", state_, "--owner", owner_, "--token-file", tokenFile, "--once"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("authentication failed: the server refused the token"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("tok-5ecret"), std::string::npos) << r.err;
+  std::lock_guard lock(mutex);
+  // "x-access-token:tok-5ecret", base64: offered once, after the first 401.
+  EXPECT_EQ(std::count(offered.begin(), offered.end(), "Basic eC1hY2Nlc3MtdG9rZW46dG9rLTVlY3JldA=="), 1)
+      << ::testing::PrintToString(offered);
 }
 
 TEST_F(Watch, HostnameInThePathLetsOneRepositoryServeAFleet) {
