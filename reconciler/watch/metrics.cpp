@@ -39,6 +39,11 @@ class Writer {
     out_ += "# HELP " + std::string(name) + " " + std::string(help) + "\n";
     out_ += "# TYPE " + std::string(name) + " " + std::string(type) + "\n";
   }
+  /// A family of one series without labels.
+  void single(std::string_view name, std::string_view type, std::string_view help, double value) {
+    family(name, type, help);
+    sample(name, value);
+  }
   void sample(std::string_view name, double value, std::string_view labels = {}) {
     out_ += std::string(name);
     if (!labels.empty()) out_ += "{" + std::string(labels) + "}";
@@ -122,23 +127,20 @@ std::string Metrics::render() const {
              "trigger=\"" + std::string(t) + "\"");
   }
 
-  w.family("hostform_watch_last_cycle_timestamp_seconds", "gauge", "When the last cycle ended, in Unix time.");
-  w.sample("hostform_watch_last_cycle_timestamp_seconds", lastCycle_);
+  w.single("hostform_watch_last_cycle_timestamp_seconds", "gauge", "When the last cycle ended, in Unix time.",
+           lastCycle_);
 
   w.family("hostform_watch_last_result", "gauge", "The last cycle's result: 1 for the current one, 0 for the others.");
   for (std::string_view r : kResults)
     w.sample("hostform_watch_last_result", r == lastResult_ ? 1 : 0, "result=\"" + std::string(r) + "\"");
 
-  w.family("hostform_watch_last_exit_code", "gauge", "The exit code hostform apply would have had in the last cycle.");
-  w.sample("hostform_watch_last_exit_code", lastExitCode_);
-
-  w.family("hostform_watch_last_apply_timestamp_seconds", "gauge",
-           "When the last cycle that changed the host ended, in Unix time; 0: none yet.");
-  w.sample("hostform_watch_last_apply_timestamp_seconds", lastApply_);
-
-  w.family("hostform_watch_last_apply_success", "gauge",
-           "1 when the last cycle that changed the host converged it, 0 when some action failed or was not verified.");
-  w.sample("hostform_watch_last_apply_success", lastApplySuccess_);
+  w.single("hostform_watch_last_exit_code", "gauge", "The exit code hostform apply would have had in the last cycle.",
+           lastExitCode_);
+  w.single("hostform_watch_last_apply_timestamp_seconds", "gauge",
+           "When the last cycle that changed the host ended, in Unix time; 0: none yet.", lastApply_);
+  w.single("hostform_watch_last_apply_success", "gauge",
+           "1 when the last cycle that changed the host converged it, 0 when some action failed or was not verified.",
+           lastApplySuccess_);
 
   w.family("hostform_watch_actions_total", "counter", "Actions the watcher ran, by operation and outcome.");
   for (Op op : kOps)
@@ -148,32 +150,26 @@ std::string Metrics::render() const {
                "op=\"" + std::string(toString(op)) + "\",outcome=\"" + std::string(toString(o)) + "\"");
     }
 
-  w.family("hostform_watch_drift_total", "counter",
-           "Resources found changed on the host after their commit had been applied (self-healed unless --dry-run).");
-  w.sample("hostform_watch_drift_total", driftTotal_);
-  w.family("hostform_watch_drifted_resources", "gauge", "Resources that had drifted at the last cycle.");
-  w.sample("hostform_watch_drifted_resources", driftLast_);
-
-  w.family("hostform_watch_fetches_total", "counter", "Fetches of the branch attempted.");
-  w.sample("hostform_watch_fetches_total", fetches_);
-  w.family("hostform_watch_fetch_errors_total", "counter", "Fetches of the branch that failed.");
-  w.sample("hostform_watch_fetch_errors_total", fetchErrors_);
-  w.family("hostform_watch_last_fetch_success_timestamp_seconds", "gauge",
-           "When the branch was last fetched successfully, in Unix time; 0: not since start.");
-  w.sample("hostform_watch_last_fetch_success_timestamp_seconds", lastFetchSuccess_);
-
-  w.family("hostform_watch_rejected_commits_total", "counter", "Branch tips not applied because their manifests are invalid.");
-  w.sample("hostform_watch_rejected_commits_total", rejected_);
-
-  w.family("hostform_watch_plan_duration_seconds", "gauge",
-           "How long the last plan took: reading the commit's manifests, validating, observing the host, planning.");
-  w.sample("hostform_watch_plan_duration_seconds", planSeconds_);
+  w.single("hostform_watch_drift_total", "counter",
+           "Resources found changed on the host after their commit had been applied (self-healed unless --dry-run).",
+           driftTotal_);
+  w.single("hostform_watch_drifted_resources", "gauge", "Resources that had drifted at the last cycle.", driftLast_);
+  w.single("hostform_watch_fetches_total", "counter", "Fetches of the branch attempted.", fetches_);
+  w.single("hostform_watch_fetch_errors_total", "counter", "Fetches of the branch that failed.", fetchErrors_);
+  w.single("hostform_watch_last_fetch_success_timestamp_seconds", "gauge",
+           "When the branch was last fetched successfully, in Unix time; 0: not since start.", lastFetchSuccess_);
+  w.single("hostform_watch_rejected_commits_total", "counter",
+           "Branch tips not applied because their manifests are invalid.", rejected_);
+  w.single("hostform_watch_plan_duration_seconds", "gauge",
+           "How long the last plan took: reading the commit's manifests, validating, observing the host, planning.",
+           planSeconds_);
 
   w.family("hostform_watch_commit_info", "gauge",
            "The commit the host is converged to (role target) and the last one applied in full (role applied).");
-  if (!targetCommit_.empty()) w.sample("hostform_watch_commit_info", 1, "role=\"target\",commit=\"" + targetCommit_ + "\"");
+  if (!targetCommit_.empty())
+    w.sample("hostform_watch_commit_info", 1, "role=\"target\",commit=\"" + label(targetCommit_) + "\"");
   if (!appliedCommit_.empty())
-    w.sample("hostform_watch_commit_info", 1, "role=\"applied\",commit=\"" + appliedCommit_ + "\"");
+    w.sample("hostform_watch_commit_info", 1, "role=\"applied\",commit=\"" + label(appliedCommit_) + "\"");
   return w.take();
 }
 

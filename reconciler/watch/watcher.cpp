@@ -244,8 +244,8 @@ class Watcher {
       if (loaded.diagnostics.hasErrors()) {
         rejected = true;
         print(loaded.diagnostics, err);
-        const std::string fallback =
-            state_.targetCommit.empty() ? "no earlier commit was valid" : "commit " + state_.targetCommit + " stays in force";
+        const std::string fallback = state_.targetCommit.empty() ? "no earlier commit was valid"
+                                                                 : "commit " + state_.targetCommit + " stays in force";
         err << loaded.diagnostics.errorCount() << " error(s) in commit " << candidate << "; it is not applied, "
             << fallback << ".\n";
         metrics_.rejectedCommit();
@@ -343,7 +343,8 @@ class Watcher {
     };
     hooks.onFinish = [&](const Action& a, const ActionOutcome& o) {
       metrics_.action(a.op, o.status);
-      const std::string what = o.status == Outcome::Done ? o.message : std::string(toString(o.status)) + ": " + o.message;
+      const std::string what =
+          o.status == Outcome::Done ? o.message : std::string(toString(o.status)) + ": " + o.message;
       logWith(o.status == Outcome::Done ? spdlog::level::info : spdlog::level::err, a.id.str() + ": " + what,
               {{"commit", target}, {"resource", a.id.str()}, {"op", toString(a.op)}, {"outcome", toString(o.status)}});
     };
@@ -382,8 +383,10 @@ class Watcher {
       state_.lastAppliedCommit = target;
       state_.lastAppliedAt = nowRfc3339();
     }
-    const auto level = applied.exitCode == kExitOk ? (changes > 0 || newCommit ? spdlog::level::info : spdlog::level::debug)
-                                                   : spdlog::level::err;
+    const bool news = changes > 0 || newCommit;
+    const auto level = applied.exitCode != kExitOk ? spdlog::level::err
+                       : news                      ? spdlog::level::info
+                                                   : spdlog::level::debug;
     logWith(level, "cycle done: " + record.result, {{"commit", target}, {"exitCode", applied.exitCode}});
     return applied.exitCode;
   }
@@ -441,7 +444,8 @@ Result<std::string> resolveWatchPath(std::string_view pattern, std::string_view 
     }
     path += pattern[i++];
   }
-  if (path.starts_with('/')) return fail("--path " + std::string(pattern) + ": give a path inside the repository, not an absolute one.");
+  if (path.starts_with('/'))
+    return fail("--path " + std::string(pattern) + ": give a path inside the repository, not an absolute one.");
   std::string clean;
   std::size_t start = 0;
   while (start <= path.size()) {

@@ -130,7 +130,8 @@ TEST(WatchStateFile, ACorruptFileIsAnErrorNamingIt) {
   const std::string file = dir.write("watch-state.json", "{\"version\": 1, \"repo\": 3}");
   auto loaded = loadWatchState(file);
   ASSERT_FALSE(loaded);
-  EXPECT_TRUE(loaded.error().message.starts_with("the watch state " + file + " is corrupt: ")) << loaded.error().message;
+  EXPECT_TRUE(loaded.error().message.starts_with("the watch state " + file + " is corrupt: "))
+      << loaded.error().message;
 }
 
 }  // namespace

@@ -138,7 +138,8 @@ Exposition parsePrometheusText(std::string_view text) {
     if (!parseValue(valueText, s.value)) error("invalid value \"" + valueText + "\"");
     if (space != std::string::npos) {
       const std::string ts = rest.substr(space + 1);
-      if (ts.empty() || ts.find_first_not_of("-0123456789") != std::string::npos) error("invalid timestamp \"" + ts + "\"");
+      if (ts.empty() || ts.find_first_not_of("-0123456789") != std::string::npos)
+        error("invalid timestamp \"" + ts + "\"");
     }
     const std::string family = familyOf(s.name, out.types);
     if (!out.types.contains(family)) error("sample of " + family + " without a TYPE line before it");
