@@ -2,15 +2,19 @@
 
 #include <unistd.h>
 
+#include <climits>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "reconciler/engine.h"
 #include "reconciler/log.h"
+#include "reconciler/watch/watcher.h"
 
 namespace hostform {
 namespace {
@@ -63,6 +67,74 @@ CLI::Validator durationValidator() {
       "DURATION");
 }
 
+/// watch's own flags, before they are checked.
+struct WatchFlags {
+  std::string repo, branch = "main", path = ".", interval = "30s", listen;
+  bool once = false;
+  std::string sshKey, tokenEnv, tokenFile, webhookSecretFile;
+};
+
+/// A secret from a file, without the trailing newline editors add. Never
+/// echoed: errors name the file only.
+Result<std::string> readSecretFile(const std::string& flag, const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return fail(flag + " " + file + ": cannot read the file.");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string secret = text.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' '))
+    secret.pop_back();
+  if (secret.empty()) return fail(flag + " " + file + ": the file is empty.");
+  return secret;
+}
+
+/// Checks watch's flags and turns them into WatchOptions; errors are whole sentences.
+Result<watch::WatchOptions> watchOptions(const WatchFlags& f) {
+  watch::WatchOptions w;
+  if (f.repo.empty()) return fail("--repo: give the repository's URL or local path.");
+  w.repo = watch::normalizeRepoUrl(f.repo);
+  if (!watch::isValidBranchName(f.branch)) return fail("--branch " + f.branch + ": not a valid branch name.");
+  w.branch = f.branch;
+  char host[HOST_NAME_MAX + 1] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return fail("cannot read this host's name for {hostname}.");
+  auto path = watch::resolveWatchPath(f.path, host);
+  if (!path) return std::unexpected(path.error());
+  w.path = *path;
+  auto interval = parseDuration(f.interval);
+  if (!interval) return fail("--interval " + f.interval + ": " + interval.error().message);
+  if (*interval < std::chrono::seconds(1)) return fail("--interval " + f.interval + ": the shortest interval is 1s.");
+  w.interval = *interval;
+  w.once = f.once;
+  if (!f.listen.empty()) {
+    if (f.once) return fail("--listen has nothing to serve with --once, which exits after one cycle.");
+    auto address = watch::parseListen(f.listen);
+    if (!address) return std::unexpected(address.error());
+    w.listen = *address;
+  }
+  if (!f.webhookSecretFile.empty()) {
+    if (f.listen.empty()) return fail("--webhook-secret-file needs --listen, which serves the webhook.");
+    auto secret = readSecretFile("--webhook-secret-file", f.webhookSecretFile);
+    if (!secret) return std::unexpected(secret.error());
+    w.webhookSecret = *secret;
+  }
+  if (!f.sshKey.empty()) {
+    std::ifstream key(f.sshKey);
+    if (!key) return fail("--ssh-key " + f.sshKey + ": cannot read the key file.");
+    w.credentials.sshKey = std::filesystem::absolute(f.sshKey);
+  }
+  if (!f.tokenEnv.empty()) {
+    const char* token = std::getenv(f.tokenEnv.c_str());
+    if (!token || !*token) return fail("--token-env " + f.tokenEnv + ": the environment variable is not set or empty.");
+    w.credentials.token = token;
+  }
+  if (!f.tokenFile.empty()) {
+    auto token = readSecretFile("--token-file", f.tokenFile);
+    if (!token) return std::unexpected(token.error());
+    w.credentials.token = *token;
+  }
+  return w;
+}
+
 }  // namespace
 
 int runCli(int argc, const char* const* argv) {
@@ -103,9 +175,36 @@ int runCli(int argc, const char* const* argv) {
   exportCmd->add_option("--kind", kinds, "only this kind (repeatable)")
       ->check(CLI::IsMember({"Bridge", "VolumeGroup", "LogicalVolume", "StoragePool", "Volume", "VirtualMachine"}));
 
+  WatchFlags wf;
+  auto* watchCmd = app.add_subcommand("watch", "apply a git repository's manifests continuously (GitOps)");
+  watchCmd->add_option("--repo", wf.repo, "repository: local path, file://, https:// or ssh:// URL")->required();
+  watchCmd->add_option("--branch", wf.branch, "branch to follow")->capture_default_str();
+  watchCmd->add_option("--path", wf.path, "manifests directory (or file) in the repository; {hostname} is replaced")
+      ->capture_default_str();
+  watchCmd->add_option("--interval", wf.interval, "fetch and re-plan this often (with ±10% jitter)")
+      ->capture_default_str()
+      ->check(durationValidator());
+  watchCmd->add_flag("--prune", prune, "delete owned resources that are no longer declared");
+  watchCmd->add_flag("--dry-run", dryRun, "plan and report, never change the host");
+  watchCmd->add_flag("--allow-data-loss", allowLoss, "allow shrinking and deleting objects that hold data");
+  watchCmd->add_flag("--once", wf.once, "run one cycle and exit with apply's exit codes");
+  watchCmd->add_option("--listen", wf.listen, "serve /healthz, /metrics and POST /hooks/git on HOST:PORT");
+  watchCmd->add_option("--ssh-key", wf.sshKey, "private key file for ssh:// (default: ssh-agent)");
+  auto* tokenEnv =
+      watchCmd->add_option("--token-env", wf.tokenEnv, "environment variable holding an HTTPS access token");
+  auto* tokenFile = watchCmd->add_option("--token-file", wf.tokenFile, "file holding an HTTPS access token");
+  tokenEnv->excludes(tokenFile);
+  watchCmd->add_option("--webhook-secret-file", wf.webhookSecretFile,
+                       "file holding the shared secret POST /hooks/git must be signed with");
+  watchCmd->add_option("-j,--jobs", run.jobs, "independent actions run in parallel (default: number of cores)")
+      ->check(CLI::Range(1, 256));
+  watchCmd->add_option("--lock-timeout", lockTimeout,
+                       "wait this long for a running apply before skipping a cycle (default: skip at once)")
+      ->check(durationValidator());
+
   auto* version = app.add_subcommand("version", "print the version and the providers built in");
 
-  for (CLI::App* sub : {validate, plan, apply, exportCmd, version}) sub->fallthrough();
+  for (CLI::App* sub : {validate, plan, apply, exportCmd, watchCmd, version}) sub->fallthrough();
 
   try {
     app.parse(argc, argv);
@@ -114,6 +213,9 @@ int runCli(int argc, const char* const* argv) {
     return code == 0 ? kExitOk : kExitError;
   }
 
+  // A watcher is a daemon: its log is its report, so it says what it does
+  // unless told to be quieter.
+  if (*watchCmd && app.get_option("--log-level")->count() == 0) g.logLevel = "info";
   if (auto logging = setupLogging(g.logLevel, g.logFormat == "json" ? LogFormat::Json : LogFormat::Text); !logging) {
     std::cerr << "error: " << logging.error().message << "\n";
     return kExitError;
@@ -147,6 +249,14 @@ int runCli(int argc, const char* const* argv) {
         std::cout << "\n";
       }
       return kExitOk;
+    }
+    if (*watchCmd) {
+      auto options = watchOptions(wf);
+      if (!options) {
+        std::cerr << "error: " << options.error().message << "\n";
+        return kExitError;
+      }
+      return watch::runWatch(*options, run, providerOptions, console);
     }
     ProviderSet providers(providerOptions);
     if (*plan) return runPlan(run, providers, console);

@@ -7,7 +7,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "reconciler/executor.h"
 #include "reconciler/ledger.h"
 #include "reconciler/loader.h"
 #include "reconciler/lock.h"
@@ -50,12 +49,13 @@ std::optional<Ledger> readLedger(const RunOptions& options, DryRun mode, std::st
 struct Planned {
   Plan plan;
   std::optional<Ledger> ledger;
+  std::chrono::steady_clock::duration duration{};  ///< observe + plan
 };
 
 /// observe → plan, printing the plan. Returns an exit code when the command
 /// ends here (errors, refusals), or nullopt with the plan to go on with.
 std::optional<int> makePlan(std::vector<Resource> desired, const RunOptions& options, ProviderSet& providers,
-                            const Console& console, DryRun mode, Planned& planned) {
+                            const Console& console, DryRun mode, Planned& planned, const ApplyHooks& hooks = {}) {
   std::string ledgerError;
   planned.ledger = readLedger(options, mode, ledgerError);
   if (!ledgerError.empty()) {
@@ -72,7 +72,9 @@ std::optional<int> makePlan(std::vector<Resource> desired, const RunOptions& opt
   spdlog::debug("observed {} objects in {} ms", observed->size(),
                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
   planned.plan = computePlan(std::move(desired), std::move(*observed), providers, options.planOptions());
+  planned.duration = std::chrono::steady_clock::now() - started;
   const Plan& plan = planned.plan;
+  if (hooks.onPlanned) hooks.onPlanned(plan);
   if (plan.diagnostics.hasErrors()) {
     printDiagnostics(plan.diagnostics, console.err, Severity::Error);
     console.err << plan.diagnostics.errorCount() << " error(s); nothing was changed.\n";
@@ -128,27 +130,37 @@ int runPlan(const RunOptions& options, ProviderSet& providers, const Console& co
   return kExitOk;
 }
 
-int runApply(const RunOptions& options, ProviderSet& providers, const Console& console) {
+ApplyResult applyResources(std::vector<Resource> desired, const RunOptions& options, ProviderSet& providers,
+                           const Console& console, const ApplyHooks& hooks) {
+  ApplyResult result;
+  Planned planned;
   if (options.dryRun == DryRun::Yes) {
-    RunOptions asPlan = options;
-    asPlan.detailedExitCode = DetailedExitCode::No;
-    return runPlan(asPlan, providers, console);
+    if (auto code = makePlan(std::move(desired), options, providers, console, DryRun::Yes, planned, hooks))
+      result.exitCode = *code;
+    result.planned = result.exitCode == kExitOk || result.exitCode == kExitRefused;
+    result.summary = planned.plan.summary();
+    result.planDuration = planned.duration;
+    return result;
   }
-  // Validate before taking the lock: bad input must not wait for, or block, anyone.
-  auto desired = loadOrReport(options, console);
-  if (!desired) return kExitError;
   auto lock = StateLock::acquire(options.stateDir, options.lockTimeout);
   if (!lock) {
     console.err << "error: " << lock.error().message << "\n";
-    return kExitError;
+    result.exitCode = kExitError;
+    return result;
   }
-  Planned planned;
-  if (auto code = makePlan(std::move(*desired), options, providers, console, DryRun::No, planned)) return *code;
+  const auto code = makePlan(std::move(desired), options, providers, console, DryRun::No, planned, hooks);
   const Plan& plan = planned.plan;
-  const PlanSummary summary = plan.summary();
+  result.summary = plan.summary();
+  result.planDuration = planned.duration;
+  result.planned = !code || *code == kExitRefused;
+  if (code) {
+    result.exitCode = *code;
+    return result;
+  }
+  const PlanSummary& summary = result.summary;
   if (summary.create + summary.update + summary.replace + summary.remove == 0) {
     warnOrphans(plan, console);
-    return kExitOk;
+    return result;
   }
 
   std::mutex printing;
@@ -157,24 +169,32 @@ int runApply(const RunOptions& options, ProviderSet& providers, const Console& c
   exec.jobs = options.jobs;
   exec.owner = options.owner;
   exec.ledger = planned.ledger ? &*planned.ledger : nullptr;
+  exec.stopRequested = hooks.stopRequested;
   exec.onStart = [&](const Action& a) { spdlog::info("{}: {} started", a.id.str(), toString(a.op)); };
   exec.onProgress = [&](const Action& a, const std::string& message) { progress.update(a.id.str(), message); };
   exec.onFinish = [&](const Action& a, const ActionOutcome& o) {
-    std::lock_guard guard(printing);
-    progress.clear();  // the outcome line must not start after a half-rewritten progress line
-    // Done says what happened ("created"); failures and skips say which and why.
-    if (o.status == Outcome::Done) console.out << a.id.str() << ": " << o.message << "\n";
-    else console.out << a.id.str() << ": " << toString(o.status) << ": " << o.message << "\n";
-    console.out.flush();
+    {
+      std::lock_guard guard(printing);
+      progress.clear();  // the outcome line must not start after a half-rewritten progress line
+      // Done says what happened ("created"); failures and skips say which and why.
+      if (o.status == Outcome::Done) console.out << a.id.str() << ": " << o.message << "\n";
+      else console.out << a.id.str() << ": " << toString(o.status) << ": " << o.message << "\n";
+      console.out.flush();
+    }
+    if (hooks.onFinish) hooks.onFinish(a, o);
   };
   ApplyReport report = execute(plan, exec);
   progress.clear();
   verify(plan, report, exec);
+  result.done = report.done();
+  result.failed = report.failed();
+  result.skipped = report.skipped();
+  result.notVerified = report.verifyFailures.size();
   for (const std::string& f : report.verifyFailures) console.err << "error: verify: " << f << "\n";
   warnOrphans(plan, console);
   if (report.ok()) {
     console.out << "Apply complete: " << report.done() << " done.\n";
-    return kExitOk;
+    return result;
   }
   console.out << "Apply incomplete: " << report.done() << " done, " << report.failed() << " failed, "
               << report.skipped() << " skipped";
@@ -184,7 +204,20 @@ int runApply(const RunOptions& options, ProviderSet& providers, const Console& c
     if (report.outcomes[i].status == Outcome::Failed || report.outcomes[i].status == Outcome::Skipped)
       console.out << "  " << plan.actions[i].id.str() << ": " << toString(report.outcomes[i].status) << ": "
                   << report.outcomes[i].message << "\n";
-  return kExitPartial;
+  result.exitCode = kExitPartial;
+  return result;
+}
+
+int runApply(const RunOptions& options, ProviderSet& providers, const Console& console) {
+  if (options.dryRun == DryRun::Yes) {
+    RunOptions asPlan = options;
+    asPlan.detailedExitCode = DetailedExitCode::No;
+    return runPlan(asPlan, providers, console);
+  }
+  // Validate before taking the lock: bad input must not wait for, or block, anyone.
+  auto desired = loadOrReport(options, console);
+  if (!desired) return kExitError;
+  return applyResources(std::move(*desired), options, providers, console).exitCode;
 }
 
 int runExport(const std::vector<Kind>& kinds, ProviderSet& providers, const Console& console) {

@@ -5,10 +5,12 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
 
+#include "reconciler/executor.h"
 #include "reconciler/planner.h"
 #include "reconciler/provider.h"
 #include "reconciler/render.h"
@@ -51,6 +53,33 @@ struct RunOptions {
   std::size_t jobs = 0;  ///< 0: one per core
   std::chrono::milliseconds lockTimeout{0};
 };
+
+/// What one apply did, for callers that report it beyond the console (watch).
+struct ApplyResult {
+  int exitCode = kExitOk;
+  bool planned = false;  ///< a plan was computed without errors (and printed)
+  PlanSummary summary;   ///< of that plan
+  std::size_t done = 0, failed = 0, skipped = 0, notVerified = 0;
+  std::chrono::steady_clock::duration planDuration{};  ///< observing and planning
+};
+
+/// Observers of one apply; each may be empty.
+struct ApplyHooks {
+  /// After planning, before the plan is printed (watch decides there whether
+  /// a quiet, converged cycle prints anything).
+  std::function<void(const Plan&)> onPlanned;
+  /// After each action, with what the console was told (watch logs the commit).
+  std::function<void(const Action&, const ActionOutcome&)> onFinish;
+  /// ExecuteOptions::stopRequested.
+  std::function<bool()> stopRequested;
+};
+
+/// `apply` for manifests already loaded and validated: takes the lock (unless
+/// options.dryRun), observes, plans, prints, applies and verifies, with
+/// runApply's output and exit codes. With options.dryRun it prints the plan
+/// and changes nothing, as `apply --dry-run`.
+ApplyResult applyResources(std::vector<Resource> desired, const RunOptions& options, ProviderSet& providers,
+                           const Console& console, const ApplyHooks& hooks = {});
 
 int runValidate(const RunOptions& options, const Console& console);
 int runPlan(const RunOptions& options, ProviderSet& providers, const Console& console);

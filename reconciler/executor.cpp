@@ -41,6 +41,8 @@ namespace {
 
 ActionOutcome failed(std::string message) { return {Outcome::Failed, std::move(message)}; }
 
+constexpr std::string_view kStopping = "not started: hostform is stopping";
+
 std::string doneMessage(Op op) {
   switch (op) {
     case Op::Create: return "created";
@@ -198,8 +200,11 @@ class Run {
         if (--waitingOn_[d] == 0 && report_.outcomes[d].status == Outcome::Pending) ready_.insert(d);
       return;
     }
-    // Everything downstream names the action that failed, not the one in between.
-    const std::string message = "skipped: depends on " + plan_.actions[i].id.str() + " which failed";
+    // Everything downstream names the action that failed, not the one in between;
+    // when stopping, nothing more starts, for the same reason.
+    const std::string message = report_.outcomes[i].message == kStopping
+                                    ? std::string(kStopping)
+                                    : "skipped: depends on " + plan_.actions[i].id.str() + " which failed";
     std::vector<std::size_t> stack = dependents_[i];
     while (!stack.empty()) {
       const std::size_t d = stack.back();
@@ -269,6 +274,7 @@ class Run {
   ActionOutcome runAction(std::size_t i) {
     const Action& a = plan_.actions[i];
     const std::string id = a.id.str();
+    if (options_.stopRequested && options_.stopRequested()) return {Outcome::Skipped, std::string(kStopping)};
     // Defence in depth: the CLI refuses such a plan before it gets here.
     if (a.dataLoss && !plan_.allowDataLoss)
       return failed("refused: " + *a.dataLoss + "; pass --allow-data-loss to allow it.");

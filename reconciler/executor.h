@@ -36,6 +36,10 @@ struct ExecuteOptions {
   /// while it lasts), never overlapping onStart, onFinish or another call; an
   /// action's progress comes after its onStart and before its onFinish.
   std::function<void(const Action&, const std::string&)> onProgress;
+  /// Asked before each action starts; may be empty. Once it returns true, no
+  /// further action starts: each is Skipped ("not started: hostform is
+  /// stopping"), while the ones already running finish (watch on SIGTERM).
+  std::function<bool()> stopRequested;
 };
 
 struct ApplyReport {

@@ -1,14 +1,13 @@
 #include "reconciler/ledger.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
+
+#include "reconciler/atomic_file.h"
 
 namespace hostform {
 
@@ -17,23 +16,6 @@ namespace {
 constexpr int kVersion = 1;
 
 std::string lastError() { return std::error_code(errno, std::generic_category()).message(); }
-
-/// Closes a file descriptor on every exit path.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  /// Closes now, so a failing close (a lost write) can be reported.
-  bool close() { return ::close(std::exchange(fd_, -1)) == 0; }
-
- private:
-  int fd_;
-};
 
 std::string corrupt(const std::filesystem::path& file, const std::string& why) {
   return "the ownership ledger " + file.string() + " is corrupt: " + why +
@@ -113,29 +95,7 @@ Result<void> Ledger::forget(const ResourceId& id) {
 
 Result<void> Ledger::persist(const std::map<std::string, std::string>& owners) const {
   const std::string text = nlohmann::json{{"version", kVersion}, {"owners", owners}}.dump(2) + "\n";
-  const std::filesystem::path tmp = file_.string() + ".tmp";
-  auto failed = [&](const std::string& step) {
-    return fail("cannot write the ownership ledger " + file_.string() + " (" + step + "): " + lastError() + ".");
-  };
-
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (fd.get() < 0) return failed("open " + tmp.string());
-  for (std::size_t off = 0; off < text.size();) {
-    const ssize_t n = ::write(fd.get(), text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return failed("write");
-    off += static_cast<std::size_t>(n);
-  }
-  // The data must be on disk before the rename makes it the ledger, or a crash
-  // could leave an empty ledger behind a successful rename.
-  if (::fsync(fd.get()) != 0) return failed("fsync");
-  if (!fd.close()) return failed("close");
-  if (::rename(tmp.c_str(), file_.c_str()) != 0) return failed("rename");
-  // And the rename itself is durable only once the directory is synced.
-  const std::filesystem::path dirPath = file_.has_parent_path() ? file_.parent_path() : ".";
-  Fd dir(::open(dirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() < 0 || ::fsync(dir.get()) != 0) return failed("fsync of the state directory");
-  return {};
+  return writeFileAtomically(file_, text, "the ownership ledger");
 }
 
 }  // namespace hostform

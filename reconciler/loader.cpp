@@ -504,6 +504,14 @@ LoadResult loadManifests(const std::vector<std::string>& paths) {
   return result;
 }
 
+LoadResult loadManifestTexts(const std::vector<ManifestText>& files) {
+  LoadResult result;
+  for (const ManifestText& file : files) loadText(file.text, file.name, result);
+  checkCrossReferences(result);
+  result.diagnostics.sort();
+  return result;
+}
+
 SourcePos locate(const Resource& r, std::string_view fieldPath) {
   for (const FieldPos& p : r.positions)
     if (p.path == fieldPath) return {r.source.file, p.line, p.column};

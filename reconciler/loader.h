@@ -26,6 +26,18 @@ struct LoadResult {
 /// ask the host whether they exist.
 LoadResult loadManifests(const std::vector<std::string>& paths);
 
+/// A manifest file read from somewhere other than the file system (a git
+/// commit's tree). `name` is what diagnostics print: the repository path.
+struct ManifestText {
+  std::string name;
+  std::string text;
+};
+
+/// loadManifests() for files already read, in the order given (callers sort
+/// them as loadManifests() sorts a directory): every check, the same
+/// FILE:LINE:COL diagnostics with `name` as FILE.
+LoadResult loadManifestTexts(const std::vector<ManifestText>& files);
+
 /// Loads one file's text (e.g. read from a git object) into `into`. `fileName`
 /// is what diagnostics print. Cross-document checks are not run.
 void loadText(std::string_view text, const std::string& fileName, LoadResult& into);

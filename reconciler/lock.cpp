@@ -35,11 +35,12 @@ std::optional<long> holderPid(int fd) {
 
 }  // namespace
 
-Result<StateLock> StateLock::acquire(const std::filesystem::path& stateDir, std::chrono::milliseconds wait) {
+Result<StateLock> StateLock::acquire(const std::filesystem::path& stateDir, std::chrono::milliseconds wait,
+                                     std::string_view fileName, std::string_view whenBusy) {
   std::error_code ec;
   std::filesystem::create_directories(stateDir, ec);
   if (ec) return fail("cannot create the state directory " + stateDir.string() + ": " + ec.message() + ".");
-  std::filesystem::path path = stateDir / "lock";
+  std::filesystem::path path = stateDir / fileName;
 
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return fail("cannot open the lock file " + path.string() + ": " + lastError() + ".");
@@ -58,9 +59,8 @@ Result<StateLock> StateLock::acquire(const std::filesystem::path& stateDir, std:
     const auto pid = holderPid(fd);
     if (wait.count() <= 0) {
       return fail(pid ? "another hostform run (pid " + std::to_string(*pid) + ") holds the lock on " + path.string() +
-                            "; wait for it to finish, or pass --lock-timeout to wait for it."
-                      : "another hostform run holds the lock on " + path.string() +
-                            "; wait for it to finish, or pass --lock-timeout to wait for it.");
+                            "; " + std::string(whenBusy) + "."
+                      : "another hostform run holds the lock on " + path.string() + "; " + std::string(whenBusy) + ".");
     }
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {

@@ -1,10 +1,12 @@
 #pragma once
-/// One writer per host (SPEC §4): `apply` and `watch` hold an exclusive flock
-/// on `<stateDir>/lock` for their whole run. The kernel drops the lock when the
-/// process dies, so a crash never leaves a stale lock behind.
+/// One writer per host (SPEC §4): `apply` holds an exclusive flock on
+/// `<stateDir>/lock` for its whole run, `watch` for each cycle that applies.
+/// The kernel drops the lock when the process dies, so a crash never leaves a
+/// stale lock behind.
 
 #include <chrono>
 #include <filesystem>
+#include <string_view>
 
 #include "reconciler/result.h"
 
@@ -15,8 +17,15 @@ class StateLock {
   /// Takes the lock, creating `stateDir` and the lock file if missing, and
   /// writes this process's pid into the file. `wait` zero: fails at once when
   /// another process holds it; otherwise retries until `wait` has passed.
-  /// The error names the holder's pid when it is known.
-  static Result<StateLock> acquire(const std::filesystem::path& stateDir, std::chrono::milliseconds wait);
+  /// The error names the holder's pid when it is known, and ends with
+  /// `whenBusy`, the advice for the user.
+  ///
+  /// `fileName` picks another lock file in `stateDir`: `watch` holds
+  /// "watch.lock" for its lifetime (one watcher per state directory) and
+  /// "lock" only while it plans and applies.
+  static Result<StateLock> acquire(
+      const std::filesystem::path& stateDir, std::chrono::milliseconds wait, std::string_view fileName = "lock",
+      std::string_view whenBusy = "wait for it to finish, or pass --lock-timeout to wait for it");
 
   StateLock(StateLock&& other) noexcept;
   StateLock& operator=(StateLock&& other) noexcept;

@@ -11,6 +11,11 @@
 namespace hostform {
 namespace {
 
+LogFormat currentFormat = LogFormat::Text;
+/// The fields of the logWith() call on this thread, read by JsonFormatter: the
+/// default logger is synchronous, so it formats on the calling thread.
+thread_local const nlohmann::json* currentFields = nullptr;
+
 /// One JSON object per line, with the message properly escaped (a pattern
 /// string cannot escape quotes in messages).
 class JsonFormatter final : public spdlog::formatter {
@@ -21,6 +26,9 @@ class JsonFormatter final : public spdlog::formatter {
     nlohmann::json line = {{"ts", static_cast<double>(millis) / 1000.0},
                            {"level", spdlog::level::to_string_view(msg.level).data()},
                            {"msg", std::string(msg.payload.data(), msg.payload.size())}};
+    if (currentFields && currentFields->is_object())
+      for (const auto& [key, value] : currentFields->items())
+        if (!line.contains(key)) line[key] = value;
     const std::string text = line.dump() + "\n";
     dest.append(text.data(), text.data() + text.size());
   }
@@ -38,7 +46,26 @@ Result<void> setupLogging(const std::string& level, LogFormat format) {
   else logger->set_pattern("%^%l%$: %v");
   logger->set_level(parsed);
   spdlog::set_default_logger(std::move(logger));
+  currentFormat = format;
   return {};
+}
+
+void logWith(spdlog::level::level_enum level, std::string_view message, const nlohmann::json& fields) {
+  if (!spdlog::default_logger_raw()->should_log(level)) return;
+  if (currentFormat == LogFormat::Json) {
+    currentFields = &fields;
+    spdlog::log(level, "{}", message);
+    currentFields = nullptr;
+    return;
+  }
+  std::string text(message);
+  if (fields.is_object())
+    for (const auto& [key, value] : fields.items()) {
+      const std::string shown = value.is_string() ? value.get<std::string>() : value.dump();
+      const bool plain = !shown.empty() && shown.find_first_of(" \t\"=") == std::string::npos;
+      text += " " + key + "=" + (plain ? shown : nlohmann::json(shown).dump());
+    }
+  spdlog::log(level, "{}", text);
 }
 
 }  // namespace hostform

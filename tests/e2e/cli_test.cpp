@@ -31,10 +31,23 @@ TEST(Cli, VersionNamesTheBuiltInProviders) {
 }
 
 TEST(Cli, ValidateAcceptsTheExamples) {
-  Outcome r = hostform({"validate", "-f", HOSTFORM_SOURCE_DIR "/examples"});
-  EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_TRUE(r.out.starts_with("Valid: ")) << r.out;
-  EXPECT_EQ(r.err, "");
+  // Each example is one host's manifests; a fleet repository has one per hosts/<name>.
+  namespace fs = std::filesystem;
+  std::vector<fs::path> hosts;
+  for (const auto& e : fs::directory_iterator(HOSTFORM_SOURCE_DIR "/examples")) {
+    if (!e.is_directory()) continue;
+    if (fs::is_directory(e.path() / "hosts"))
+      for (const auto& h : fs::directory_iterator(e.path() / "hosts")) hosts.push_back(h.path());
+    else
+      hosts.push_back(e.path());
+  }
+  ASSERT_GE(hosts.size(), 8u);
+  for (const fs::path& host : hosts) {
+    Outcome r = hostform({"validate", "-f", host.string()});
+    EXPECT_EQ(r.code, 0) << host << r.err;
+    EXPECT_TRUE(r.out.starts_with("Valid: ")) << r.out;
+    EXPECT_EQ(r.err, "") << host;
+  }
 }
 
 TEST(Cli, InvalidManifestGetsCompilerStyleErrorsAndExitOne) {
@@ -76,7 +89,7 @@ TEST(Cli, UsageErrorsExitOneAndHelpExitsZero) {
   EXPECT_NE(unknown.err.find("--no-such-flag"), std::string::npos) << unknown.err;
   Outcome noCommand = hostform({});
   EXPECT_EQ(noCommand.code, 1);
-  for (const char* cmd : {"validate", "plan", "apply", "export", "version"}) {
+  for (const char* cmd : {"validate", "plan", "apply", "export", "watch", "version"}) {
     Outcome help = hostform({cmd, "--help"});
     EXPECT_EQ(help.code, 0) << cmd;
     EXPECT_NE(help.out.find("Usage"), std::string::npos) << cmd << ": " << help.out;
@@ -194,6 +207,39 @@ TEST(Colour, ContradictoryOrUnknownColourFlagsAreRefused) {
   Outcome unknown = hostform(c.plan({"--color", "yes"}));
   EXPECT_EQ(unknown.code, 1);
   EXPECT_NE(unknown.err.find("--color: yes not in {auto,always,never}"), std::string::npos) << unknown.err;
+}
+
+TEST(Cli, WatchRefusesBadFlagsWithOneSentenceBeforeTouchingAnything) {
+  testing::TempDir dir;
+  const std::string state = dir.path() + "/state";
+  const std::string empty = dir.write("empty-token", "\n");
+  const std::string secret = dir.write("secret", "s\n");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"--interval", "0s"}, "--interval 0s: the shortest interval is 1s."},
+      {{"--path", "/etc/hostform"}, "--path /etc/hostform: give a path inside the repository, not an absolute one."},
+      {{"--path", "hosts/../.."}, "--path hosts/../..: \"..\" cannot leave the repository."},
+      {{"--path", "hosts/{fqdn}"}, "--path hosts/{fqdn}: the only placeholder is {hostname}."},
+      {{"--branch", "a..b"}, "--branch a..b: not a valid branch name."},
+      {{"--listen", "9100"}, "--listen 9100: expected HOST:PORT, such as 127.0.0.1:9100."},
+      {{"--listen", "127.0.0.1:0", "--once"}, "--listen has nothing to serve with --once, which exits after one cycle."},
+      {{"--webhook-secret-file", secret}, "--webhook-secret-file needs --listen, which serves the webhook."},
+      {{"--token-env", "HOSTFORM_NO_SUCH_VARIABLE"},
+       "--token-env HOSTFORM_NO_SUCH_VARIABLE: the environment variable is not set or empty."},
+      {{"--token-file", empty}, "--token-file " + empty + ": the file is empty."},
+      {{"--ssh-key", dir.path() + "/no-key"}, "--ssh-key " + dir.path() + "/no-key: cannot read the key file."},
+  };
+  for (const auto& [flags, message] : cases) {
+    std::vector<std::string> args{"watch", "--repo", dir.path() + "/repo.git", "--state-dir", state};
+    args.insert(args.end(), flags.begin(), flags.end());
+    Outcome r = hostform(args);
+    EXPECT_EQ(r.code, 1) << flags.front();
+    EXPECT_EQ(r.err, "error: " + message + "\n");
+    EXPECT_EQ(r.out, "");
+  }
+  Outcome noRepo = hostform({"watch", "--state-dir", state});
+  EXPECT_EQ(noRepo.code, 1);
+  EXPECT_NE(noRepo.err.find("--repo is required"), std::string::npos) << noRepo.err;
+  EXPECT_FALSE(std::filesystem::exists(state));
 }
 
 }  // namespace

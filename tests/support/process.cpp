@@ -1,6 +1,7 @@
 #include "tests/support/process.h"
 
 #include <pty.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "tests/support/manifests.h"
 
@@ -20,13 +22,9 @@ std::string slurp(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-}  // namespace
-
-ProcessResult runProgram(const std::string& program, const std::vector<std::string>& args) {
-  // Files rather than pipes: nothing to pump while waiting, and no deadlock on
-  // a child that writes a lot to both streams.
-  TempDir dir;
-  const std::string outFile = dir.path() + "/out", errFile = dir.path() + "/err";
+/// Starts `program` with its stdout and stderr going to `outFile` / `errFile`.
+pid_t spawn(const std::string& program, const std::vector<std::string>& args, const std::string& outFile,
+            const std::string& errFile) {
   const pid_t pid = fork();
   if (pid == 0) {
     if (!freopen(outFile.c_str(), "w", stdout) || !freopen(errFile.c_str(), "w", stderr)) _exit(127);
@@ -36,10 +34,63 @@ ProcessResult runProgram(const std::string& program, const std::vector<std::stri
     execv(program.c_str(), argv.data());
     _exit(127);
   }
+  return pid;
+}
+
+int exitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+}  // namespace
+
+ProcessResult runProgram(const std::string& program, const std::vector<std::string>& args) {
+  // Files rather than pipes: nothing to pump while waiting, and no deadlock on
+  // a child that writes a lot to both streams.
+  TempDir dir;
+  const std::string outFile = dir.path() + "/out", errFile = dir.path() + "/err";
+  const pid_t pid = spawn(program, args, outFile, errFile);
   int status = 0;
   waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(outFile), slurp(errFile)};
+  return {exitCode(status), slurp(outFile), slurp(errFile)};
 }
+
+BackgroundProcess::BackgroundProcess(const std::string& program, const std::vector<std::string>& args)
+    : dir_(std::make_unique<TempDir>()) {
+  pid_ = spawn(program, args, dir_->path() + "/out", dir_->path() + "/err");
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (running()) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, &status_, 0);
+  }
+}
+
+bool BackgroundProcess::running() {
+  if (pid_ <= 0 || status_ != -1) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    status_ = status;
+    return false;
+  }
+  return true;
+}
+
+void BackgroundProcess::signal(int signo) {
+  if (running()) ::kill(pid_, signo);
+}
+
+ProcessResult BackgroundProcess::wait(std::chrono::seconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (running() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (running()) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, &status_, 0);
+  }
+  return {status_ == -1 ? -1 : exitCode(status_), out(), err()};
+}
+
+std::string BackgroundProcess::out() const { return slurp(dir_->path() + "/out"); }
+std::string BackgroundProcess::err() const { return slurp(dir_->path() + "/err"); }
 
 ProcessResult runOnTerminal(const std::string& program, const std::vector<std::string>& args,
                             const EnvChanges& env) {

@@ -222,6 +222,24 @@ TEST_F(ExecutorTest, ProgressWithoutACallbackIsHarmless) {
   EXPECT_TRUE(world_->contains(plan.desired[0].id));
 }
 
+TEST_F(ExecutorTest, OnceAskedToStopNothingMoreStartsAndTheRunningActionFinishes) {
+  Plan plan;
+  plan.desired = {fake::makeVg("vg0", {"/dev/vdb"}), fake::makeLv("vg0", "data", GiB), fake::makeBridge("br0")};
+  plan.actions = {create(plan.desired[0], lvm_), create(plan.desired[1], lvm_, {0}), create(plan.desired[2], net_)};
+  bool stop = false;
+  ExecuteOptions options;
+  options.jobs = 1;
+  // The stop request arrives while the first action runs (watch's SIGTERM).
+  options.onStart = [&](const Action&) { stop = true; };
+  options.stopRequested = [&] { return stop; };
+  ApplyReport report = execute(plan, options);
+  EXPECT_THAT(statuses(report), ElementsAre(Outcome::Done, Outcome::Skipped, Outcome::Skipped));
+  EXPECT_EQ(report.outcomes[1].message, "not started: hostform is stopping");
+  EXPECT_EQ(report.outcomes[2].message, "not started: hostform is stopping");
+  EXPECT_TRUE(world_->get(plan.desired[0].id));
+  EXPECT_FALSE(world_->get(plan.desired[2].id));
+}
+
 TEST_F(ExecutorTest, SameSerialKeyNeverRunsAtOnceWhileOtherKeysRunInParallel) {
   Plan plan;
   for (const char* vg : {"vg0", "vg1"})

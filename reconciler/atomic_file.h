@@ -1,0 +1,17 @@
+#pragma once
+/// Replacing a small state file so that a crash at any point leaves either the
+/// old contents or the new ones, never a mix or an empty file.
+
+#include <filesystem>
+#include <string_view>
+
+#include "reconciler/result.h"
+
+namespace hostform {
+
+/// Writes `text` to `<file>.tmp`, fsyncs it, renames it over `file` and fsyncs
+/// the directory. `what` names the file in errors ("the ownership ledger"):
+///   "cannot write <what> <file> (<step>): <reason>."
+Result<void> writeFileAtomically(const std::filesystem::path& file, std::string_view text, std::string_view what);
+
+}  // namespace hostform

@@ -1,0 +1,47 @@
+#pragma once
+/// `watch --listen`: /healthz, /metrics (Prometheus text) and POST /hooks/git
+/// (an immediate fetch), served by cpp-httplib on a thread of its own.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "reconciler/result.h"
+
+namespace hostform::watch {
+
+struct ListenAddress {
+  std::string host;  ///< "127.0.0.1", "::1", "0.0.0.0"…
+  int port = 0;      ///< 0: any free port
+};
+
+/// "HOST:PORT" or "[IPV6]:PORT".
+Result<ListenAddress> parseListen(std::string_view text);
+
+struct HttpHandlers {
+  std::function<std::string()> metrics;  ///< the /metrics body
+  std::function<void()> trigger;         ///< an authentic POST /hooks/git
+  std::string webhookSecret;             ///< empty: POST /hooks/git is not authenticated
+};
+
+class HttpServer {
+ public:
+  /// Binds and starts serving; returns once requests are being accepted.
+  static Result<std::unique_ptr<HttpServer>> start(const ListenAddress& address, HttpHandlers handlers);
+  /// Stops accepting, finishes the requests in flight, joins the thread.
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  /// The port bound (the one chosen when the address asked for 0).
+  int port() const { return port_; }
+
+ private:
+  struct Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl, int port);
+  std::unique_ptr<Impl> impl_;
+  int port_;
+};
+
+}  // namespace hostform::watch

@@ -1,0 +1,48 @@
+#pragma once
+/// `hostform watch` (SPEC §3): a loop of cycles, each one level-based (it
+/// carries no event content, it reads everything it needs):
+///
+///   fetch the branch ─► validate the tip's manifests ─► plan ─► apply ─► record
+///        │ (fails: backoff,         │ (invalid: rejected,
+///        │  keep the last tip)      │  the last valid commit stays in force)
+///
+/// A cycle runs at start, every --interval (with jitter), on POST /hooks/git
+/// and on SIGHUP. Planning reuses applyResources(), so a cycle prints and
+/// exits exactly as `apply` does. docs/watch.md is the user's side of this.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "reconciler/engine.h"
+#include "reconciler/provider.h"
+#include "reconciler/result.h"
+#include "reconciler/watch/git_source.h"
+#include "reconciler/watch/http_server.h"
+
+namespace hostform::watch {
+
+struct WatchOptions {
+  std::string repo;             ///< URL or local path (normalizeRepoUrl)
+  std::string branch = "main";
+  std::string path;             ///< below the repository root, {hostname} already expanded; "" is the root
+  std::chrono::milliseconds interval{30'000};
+  bool once = false;            ///< one cycle, then exit with its code
+  std::optional<ListenAddress> listen;
+  GitCredentials credentials;
+  std::string webhookSecret;    ///< empty: POST /hooks/git is not authenticated
+};
+
+/// `pattern` (--path) with {hostname} replaced, as a clean repository path:
+/// relative, no "..", no "./" or trailing "/"; "" for the root.
+Result<std::string> resolveWatchPath(std::string_view pattern, std::string_view hostname);
+
+/// Runs the watcher until SIGTERM / SIGINT (exit 0), or one cycle with
+/// `watch.once` (apply's exit codes; 1 also when the fetch failed or the tip
+/// was rejected). `run` carries the options shared with apply (state dir,
+/// owner, prune, dry-run, data loss, jobs, lock timeout); `run.files` is unused.
+int runWatch(const WatchOptions& watch, const RunOptions& run, const ProviderOptions& providers,
+             const Console& console);
+
+}  // namespace hostform::watch

@@ -1,0 +1,569 @@
+// `hostform watch` end to end: real git repositories made by the test (git
+// CLI), the hostform binary fetching them with libgit2, and the netlink
+// provider changing the kernel of the test's private network namespace
+// (main.cpp). Nothing is timed: each test waits for what it expects with a
+// generous deadline.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <regex>
+#include <stdexcept>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "reconciler/watch/webhook.h"
+#include "tests/integration/netlink/fixture.h"
+#include "tests/integration/watch/git_repo.h"
+#include "tests/integration/watch/prometheus.h"
+
+namespace hostform::watchtest {
+namespace {
+
+using nlohmann::json;
+using nltest::bridgeDoc;
+using nltest::link;
+using nltest::Outcome;
+using namespace std::chrono_literals;
+
+constexpr auto kDeadline = 60s;
+const std::string kFile = "hosts/h1/bridges.yaml";
+
+/// Polls `condition` until it holds or `limit` passes.
+bool eventually(const std::function<bool()>& condition, std::chrono::seconds limit = kDeadline) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return condition();
+}
+
+std::optional<int> mtuOf(const std::string& name) {
+  auto l = link(name);
+  if (!l) return std::nullopt;
+  return (*l)["mtu"].get<int>();
+}
+
+std::optional<int> ifindexOf(const std::string& name) {
+  auto l = link(name);
+  if (!l) return std::nullopt;
+  return (*l)["ifindex"].get<int>();
+}
+
+/// Documents joined with "---".
+std::string docs(const std::vector<std::string>& documents) {
+  std::string text;
+  for (const auto& d : documents) text += (text.empty() ? "" : "---\n") + d;
+  return text;
+}
+
+/// Every "at" of the state file replaced by "<time>", after checking it is RFC 3339 UTC.
+void normaliseTimes(json& j) {
+  static const std::regex kRfc3339(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)");
+  if (!j.is_object()) return;
+  for (auto& [key, value] : j.items()) {
+    if (key == "at" && value.is_string()) {
+      EXPECT_TRUE(std::regex_match(value.get<std::string>(), kRfc3339)) << value;
+      value = "<time>";
+    } else {
+      normaliseTimes(value);
+    }
+  }
+}
+
+class Watch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(nltest::inPrivateNamespace()) << "a previous test left links behind";
+    nltest::ip({"link", "set", "lo", "up"});  // for --listen
+  }
+  void TearDown() override {
+    watcher_.reset();  // kills a watcher still running
+    nltest::deleteAllLinks();
+  }
+
+  std::vector<std::string> args(const std::vector<std::string>& extra) const {
+    std::vector<std::string> a{"watch", "--repo", repo_.url(), "--path", "hosts/h1", "--state-dir", state_,
+                               "--owner", owner_};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  Outcome once(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> a = args(extra);
+    a.push_back("--once");
+    return nltest::hostform(a);
+  }
+  /// A watcher in the background, logging JSON, every second unless `extra` says otherwise.
+  testing::BackgroundProcess& start(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> a = args({"--log-format", "json"});
+    if (std::find(extra.begin(), extra.end(), "--interval") == extra.end()) a.insert(a.end(), {"--interval", "1s"});
+    a.insert(a.end(), extra.begin(), extra.end());
+    watcher_ = std::make_unique<testing::BackgroundProcess>(HOSTFORM_BINARY, a);
+    return *watcher_;
+  }
+
+  /// eventually(), giving up at once when the background watcher has exited.
+  bool waitFor(const std::function<bool()>& condition) {
+    return eventually([&] {
+      if (condition()) return true;
+      if (!watcher_->running()) throw std::runtime_error("the watcher exited: " + watcher_->err());
+      return false;
+    });
+  }
+
+  /// The state file; null while it does not exist.
+  json state() const {
+    std::ifstream in(state_ + "/watch-state.json");
+    if (!in) return nullptr;
+    return json::parse(in, nullptr, false);
+  }
+  std::string lastApplied() const {
+    const json s = state();
+    return s.is_object() && s["lastApplied"].is_object() ? s["lastApplied"]["commit"].get<std::string>() : "";
+  }
+
+  /// The JSON log lines the background watcher wrote so far.
+  std::vector<json> logLines() const {
+    std::vector<json> lines;
+    std::istringstream in(watcher_->err());
+    for (std::string line; std::getline(in, line);) {
+      json j = json::parse(line, nullptr, false);
+      if (j.is_object()) lines.push_back(std::move(j));
+    }
+    return lines;
+  }
+  /// The port the background watcher listens on (from its log).
+  int port() {
+    int found = 0;
+    EXPECT_TRUE(eventually([&] {
+      for (const json& l : logLines())
+        if (l.contains("listen")) {
+          const std::string address = l["listen"];
+          found = std::stoi(address.substr(address.rfind(':') + 1));
+        }
+      return found != 0;
+    })) << watcher_->err();
+    return found;
+  }
+
+  testing::TempDir dir_;
+  GitRepo repo_{dir_.path() + "/git"};
+  const std::string state_ = dir_.path() + "/state";
+  const std::string owner_ = "watchtest-" + std::to_string(getpid());
+  std::unique_ptr<testing::BackgroundProcess> watcher_;
+};
+
+TEST_F(Watch, FirstSyncAppliesTheTipAndRecordsItInTheStateFile) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  Outcome r = once();
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, "+ Bridge/hfw0                   create\nPlan: 1 to create, 0 to change, 0 to delete.\n"
+                   "Bridge/hfw0: created\nApply complete: 1 done.\n");
+  EXPECT_EQ(mtuOf("hfw0"), 1400);
+  EXPECT_EQ((*link("hfw0"))["ifalias"], "hostform:owner=" + owner_);
+
+  json s = state();
+  normaliseTimes(s);
+  const json expected = {
+      {"version", 1},
+      {"repo", repo_.url()},
+      {"branch", "main"},
+      {"path", "hosts/h1"},
+      {"lastFetch", {{"at", "<time>"}, {"error", nullptr}}},
+      {"lastSeenCommit", a},
+      {"targetCommit", a},
+      {"rejected", nullptr},
+      {"lastApplied", {{"commit", a}, {"at", "<time>"}}},
+      {"lastRun",
+       {{"at", "<time>"},
+        {"trigger", "startup"},
+        {"commit", a},
+        {"result", "applied"},
+        {"exitCode", 0},
+        {"dryRun", false},
+        {"plan", {{"create", 1}, {"update", 0}, {"replace", 0}, {"delete", 0}, {"orphan", 0}}},
+        {"actions", {{"done", 1}, {"failed", 0}, {"skipped", 0}}},
+        {"errors", json::array()}}}};
+  EXPECT_EQ(s, expected) << s.dump(2);
+  // The clone is bare: there is no working tree a fetch could leave half-updated.
+  EXPECT_TRUE(std::filesystem::exists(state_ + "/repo/HEAD"));
+  EXPECT_FALSE(std::filesystem::exists(state_ + "/repo/hosts"));
+}
+
+TEST_F(Watch, ANewCommitIsAppliedByTheRunningWatcher) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  start();
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << watcher_->err();
+  EXPECT_EQ(mtuOf("hfw0"), 1400);
+
+  const std::string b = repo_.commit("jumbo frames", {{kFile, bridgeDoc("hfw0", {{"mtu", "9000"}})}});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == b; })) << watcher_->err();
+  EXPECT_EQ(mtuOf("hfw0"), 9000);
+  EXPECT_EQ(state()["lastRun"]["result"], "applied");
+
+  // The log says which commit each action came from.
+  bool logged = false;
+  for (const json& l : logLines())
+    if (l.value("msg", "") == "Bridge/hfw0: updated") {
+      EXPECT_EQ(l["commit"], b);
+      EXPECT_EQ(l["resource"], "Bridge/hfw0");
+      EXPECT_EQ(l["op"], "update");
+      EXPECT_EQ(l["outcome"], "done");
+      logged = true;
+    }
+  EXPECT_TRUE(logged) << watcher_->err();
+}
+
+TEST_F(Watch, AnInvalidCommitIsHeldBackAndTheNextGoodOneApplied) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  ASSERT_EQ(once().code, 0);
+
+  const std::string bad = repo_.commit("typo", {{kFile, bridgeDoc("hfw0", {{"mtu", "70000"}, {"stpp", "{}"}})}});
+  Outcome r = once();
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(kFile + ":5:8: error: spec.mtu: expected an integer from 68 to 65535, found 70000\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("2 error(s) in commit " + bad + "; it is not applied, commit " + a + " stays in force.\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(mtuOf("hfw0"), 1400);
+  json s = state();
+  EXPECT_EQ(s["lastSeenCommit"], bad);
+  EXPECT_EQ(s["targetCommit"], a);
+  EXPECT_EQ(s["lastApplied"]["commit"], a);
+  EXPECT_EQ(s["rejected"]["commit"], bad);
+  ASSERT_EQ(s["rejected"]["errors"].size(), 2u);
+  EXPECT_EQ(s["rejected"]["errors"][0],
+            kFile + ":5:8: error: spec.mtu: expected an integer from 68 to 65535, found 70000");
+
+  // While the tip is rejected, the last good commit stays in force: drift from it is corrected.
+  nltest::ip({"link", "del", "hfw0"});
+  r = once();
+  EXPECT_EQ(r.code, 1) << "the tip is still rejected";
+  EXPECT_EQ(mtuOf("hfw0"), 1400) << r.out << r.err;
+
+  const std::string fixed = repo_.commit("fix the typo", {{kFile, bridgeDoc("hfw0", {{"mtu", "9000"}})}});
+  r = once();
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(mtuOf("hfw0"), 9000);
+  s = state();
+  EXPECT_EQ(s["lastApplied"]["commit"], fixed);
+  EXPECT_EQ(s["rejected"], nullptr);
+}
+
+TEST_F(Watch, AForcePushReplacesTheBranchTip) {
+  const std::string a = repo_.commit("one bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  repo_.commit("two bridges", {{kFile, docs({bridgeDoc("hfw0", {}), bridgeDoc("hfw1", {})})}});
+  ASSERT_EQ(once({"--prune"}).code, 0);
+  ASSERT_TRUE(link("hfw1"));
+
+  // History rewritten: hfw1 never happened, hfw2 did.
+  repo_.resetTo(a);
+  const std::string c =
+      repo_.commit("rewritten", {{kFile, docs({bridgeDoc("hfw0", {}), bridgeDoc("hfw2", {})})}}, Push::Force);
+  Outcome r = once({"--prune"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_FALSE(link("hfw1"));
+  EXPECT_TRUE(link("hfw2"));
+  EXPECT_TRUE(link("hfw0"));
+  EXPECT_EQ(lastApplied(), c);
+  EXPECT_NE(r.err.find("was rewritten (force-push)"), std::string::npos) << r.err;
+}
+
+TEST_F(Watch, DriftIsCorrectedBetweenCommitsAndCounted) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  start({"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << watcher_->err();
+  const int p = port();
+
+  nltest::ip({"link", "set", "dev", "hfw0", "mtu", "1300"});
+  ASSERT_TRUE(waitFor([&] { return mtuOf("hfw0") == 1400; })) << watcher_->err();
+  httplib::Client client("127.0.0.1", p);
+  double drift = 0;
+  ASSERT_TRUE(eventually([&] {
+    auto res = client.Get("/metrics");
+    if (!res) return false;
+    drift = parsePrometheusText(res->body).value("hostform_watch_drift_total");
+    return drift == 1;
+  })) << drift;
+  EXPECT_EQ(lastApplied(), a);
+}
+
+TEST_F(Watch, DryRunChangesNothing) {
+  repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  Outcome r = once({"--dry-run"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "+ Bridge/hfw0                   create\nPlan: 1 to create, 0 to change, 0 to delete.\n");
+  EXPECT_FALSE(link("hfw0"));
+  json s = state();
+  EXPECT_EQ(s["lastApplied"], nullptr);
+  EXPECT_EQ(s["lastRun"]["result"], "planned");
+  EXPECT_EQ(s["lastRun"]["dryRun"], true);
+
+  // Drift is reported, not corrected.
+  ASSERT_EQ(once().code, 0);
+  nltest::ip({"link", "set", "dev", "hfw0", "mtu", "1300"});
+  r = once({"--dry-run"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "~ Bridge/hfw0                   mtu 1300 -> 1400\nPlan: 0 to create, 1 to change, 0 to delete.\n");
+  EXPECT_EQ(mtuOf("hfw0"), 1300);
+}
+
+TEST_F(Watch, ARestartResumesFromTheStateFile) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  ASSERT_EQ(once().code, 0);
+  const auto ifindex = ifindexOf("hfw0");
+  const std::string appliedAt = state()["lastApplied"]["at"];
+  std::this_thread::sleep_for(1100ms);  // so a second apply would record another time
+
+  // Already applied, no drift: nothing is applied again.
+  Outcome r = once();
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "No changes. Host matches the manifests.\n");
+  EXPECT_EQ(ifindexOf("hfw0"), ifindex);
+  EXPECT_EQ(state()["lastApplied"]["at"], appliedAt);
+  EXPECT_EQ(state()["lastRun"]["result"], "converged");
+
+  // The state says which commit is in force, so a restart with an invalid
+  // tip still heals the host to it.
+  repo_.commit("broken", {{kFile, "kind: [\n"}});
+  nltest::ip({"link", "del", "hfw0"});
+  r = once();
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(kFile + ":"), std::string::npos) << r.err;
+  EXPECT_EQ(mtuOf("hfw0"), 1400) << r.out << r.err;
+  EXPECT_EQ(state()["targetCommit"], a);
+}
+
+TEST_F(Watch, TheWebhookTriggersACycleWhenSignedWithTheSecret) {
+  const std::string secret = "s3cret-for-the-hook";
+  const std::string secretFile = dir_.write("hook-secret", secret + "\n");
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  start({"--interval", "1h", "--listen", "127.0.0.1:0", "--webhook-secret-file", secretFile});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << watcher_->err();
+  httplib::Client client("127.0.0.1", port());
+
+  const std::string b = repo_.commit("jumbo frames", {{kFile, bridgeDoc("hfw0", {{"mtu", "9000"}})}});
+  const std::string body = R"({"ref":"refs/heads/main"})";
+  auto unsigned_ = client.Post("/hooks/git", body, "application/json");
+  ASSERT_TRUE(unsigned_);
+  EXPECT_EQ(unsigned_->status, 401);
+  EXPECT_EQ(unsigned_->body,
+            "missing signature: send X-Hub-Signature-256 (HMAC-SHA256 of the body with the shared secret) or "
+            "X-Gitlab-Token\n");
+  auto forged = client.Post("/hooks/git", {{"X-Hub-Signature-256", "sha256=" + watch::hmacSha256Hex("guess", body)}},
+                            body, "application/json");
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 401);
+  EXPECT_EQ(forged->body, "invalid signature\n");
+  EXPECT_EQ(state()["lastSeenCommit"], a) << "a refused hook triggers nothing";
+
+  auto signed_ = client.Post("/hooks/git", {{"X-Hub-Signature-256", "sha256=" + watch::hmacSha256Hex(secret, body)}},
+                             body, "application/json");
+  ASSERT_TRUE(signed_);
+  EXPECT_EQ(signed_->status, 202);
+  EXPECT_EQ(signed_->body, "fetch queued\n");
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == b; })) << watcher_->err();
+  EXPECT_EQ(mtuOf("hfw0"), 9000);
+  EXPECT_EQ(state()["lastRun"]["trigger"], "webhook");
+  EXPECT_EQ(watcher_->err().find(secret), std::string::npos);
+}
+
+TEST_F(Watch, HealthzAndMetricsAnswerAndMetricsParseAsPrometheusText) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  start({"--interval", "1h", "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << watcher_->err();
+  httplib::Client client("127.0.0.1", port());
+
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->body, "ok\n");
+  auto wrongMethod = client.Get("/hooks/git");
+  ASSERT_TRUE(wrongMethod);
+  EXPECT_EQ(wrongMethod->status, 405);
+  EXPECT_EQ(wrongMethod->get_header_value("Allow"), "POST");
+  auto missing = client.Get("/nothing");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+
+  Exposition m;
+  ASSERT_TRUE(eventually([&] {
+    auto res = client.Get("/metrics");
+    if (!res) return false;
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    m = parsePrometheusText(res->body);
+    return m.value("hostform_watch_last_result", {{"result", "applied"}}) == 1;
+  }));
+  EXPECT_EQ(m.errors, std::vector<std::string>{});
+  EXPECT_EQ(m.types["hostform_watch_actions_total"], "counter");
+  EXPECT_EQ(m.value("hostform_watch_actions_total", {{"op", "create"}, {"outcome", "done"}}), 1);
+  EXPECT_EQ(m.value("hostform_watch_actions_total", {{"op", "update"}, {"outcome", "done"}}), 0);
+  EXPECT_EQ(m.value("hostform_watch_cycles_total", {{"trigger", "startup"}}), 1);
+  EXPECT_EQ(m.value("hostform_watch_last_exit_code"), 0);
+  EXPECT_EQ(m.value("hostform_watch_last_apply_success"), 1);
+  EXPECT_EQ(m.value("hostform_watch_fetches_total"), 1);
+  EXPECT_EQ(m.value("hostform_watch_fetch_errors_total"), 0);
+  EXPECT_EQ(m.value("hostform_watch_drift_total"), 0);
+  EXPECT_EQ(m.value("hostform_watch_rejected_commits_total"), 0);
+  EXPECT_EQ(m.value("hostform_watch_commit_info", {{"role", "applied"}, {"commit", a}}), 1);
+  EXPECT_EQ(m.value("hostform_watch_info", {{"repo", repo_.url()}, {"branch", "main"}, {"path", "hosts/h1"}}), 1);
+  const double now = static_cast<double>(std::time(nullptr));
+  EXPECT_NEAR(m.value("hostform_watch_last_apply_timestamp_seconds"), now, 120);
+  EXPECT_GT(m.value("hostform_watch_plan_duration_seconds"), 0);
+}
+
+TEST_F(Watch, SighupRunsACycleAndSigtermStopsCleanly) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  testing::BackgroundProcess& w = start({"--interval", "1h"});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << w.err();
+
+  const std::string b = repo_.commit("jumbo frames", {{kFile, bridgeDoc("hfw0", {{"mtu", "9000"}})}});
+  w.signal(SIGHUP);
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == b; })) << w.err();
+  EXPECT_EQ(mtuOf("hfw0"), 9000);
+  EXPECT_EQ(state()["lastRun"]["trigger"], "signal");
+
+  w.signal(SIGTERM);
+  testing::ProcessResult r = w.wait(kDeadline);
+  EXPECT_EQ(r.code, 0) << r.err;
+  bool stopped = false;
+  for (const json& l : logLines()) stopped = stopped || l.value("msg", "") == "stopped";
+  EXPECT_TRUE(stopped) << r.err;
+}
+
+TEST_F(Watch, AnUnreachableRepositoryIsReportedAndTheHostKeepsItsState) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  ASSERT_EQ(once().code, 0);
+  const std::string moved = dir_.path() + "/moved.git";
+  std::filesystem::rename(repo_.barePath(), moved);
+
+  nltest::ip({"link", "set", "dev", "hfw0", "mtu", "1300"});
+  Outcome r = once();
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("error: cannot fetch " + repo_.url()), std::string::npos) << r.err;
+  EXPECT_EQ(mtuOf("hfw0"), 1400) << "the last fetched commit stays in force";
+  json s = state();
+  EXPECT_TRUE(s["lastFetch"]["error"].is_string()) << s.dump(2);
+  EXPECT_EQ(s["lastApplied"]["commit"], a);
+
+  std::filesystem::rename(moved, repo_.barePath());
+  r = once();
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(state()["lastFetch"]["error"], nullptr);
+}
+
+TEST_F(Watch, CredentialsNeverReachTheLogsOrTheStateFile) {
+  // Nothing listens on port 9 of the namespace's loopback: the fetch fails at once.
+  ::setenv("HOSTFORM_TEST_TOKEN", "tok-9f8e7d-secret", 1);
+  Outcome r = nltest::hostform({"watch", "--repo", "https://robot:p4ss-in-url@127.0.0.1:9/fleet.git", "--state-dir",
+                                state_, "--owner", owner_, "--token-env", "HOSTFORM_TEST_TOKEN", "--once",
+                                "--log-level", "debug"});
+  ::unsetenv("HOSTFORM_TEST_TOKEN");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot fetch https://robot@127.0.0.1:9/fleet.git"), std::string::npos) << r.err;
+  std::ifstream in(state_ + "/watch-state.json");
+  const std::string stateText{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_NE(stateText.find("\"repo\": \"https://robot@127.0.0.1:9/fleet.git\""), std::string::npos) << stateText;
+  std::ifstream config(state_ + "/repo/config");
+  const std::string configText{std::istreambuf_iterator<char>(config), std::istreambuf_iterator<char>()};
+  for (const std::string& text : {r.out, r.err, stateText, configText}) {
+    EXPECT_EQ(text.find("p4ss-in-url"), std::string::npos) << text;
+    EXPECT_EQ(text.find("tok-9f8e7d-secret"), std::string::npos) << text;
+  }
+}
+
+TEST_F(Watch, ATokenIsOfferedOnceAsBasicAuthAndARefusalEndsTheFetch) {
+  // A server that refuses everyone, recording what libgit2 offered it. Plain
+  // http (no certificate to set up); https goes through the same credential
+  // callback once TLS is up.
+  httplib::Server server;
+  std::mutex mutex;
+  std::vector<std::string> offered;
+  server.Get(".*", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mutex);
+    offered.push_back(req.get_header_value("Authorization"));
+    res.status = 401;
+    res.set_header("WWW-Authenticate", "Basic realm=\"fleet\"");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { server.listen_after_bind(); });
+  struct Stop {
+    httplib::Server& s;
+    std::thread& t;
+    ~Stop() {
+      while (!s.is_running() && t.joinable()) std::this_thread::sleep_for(1ms);
+      s.stop();
+      t.join();
+    }
+  } stop{server, serving};
+
+  const std::string tokenFile = dir_.write("token", "tok-5ecret\n");
+  Outcome r = nltest::hostform({"watch", "--repo", "http://127.0.0.1:" + std::to_string(port) + "/fleet.git",
+                                "--state-dir", state_, "--owner", owner_, "--token-file", tokenFile, "--once"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("authentication failed: the server refused the token"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("tok-5ecret"), std::string::npos) << r.err;
+  std::lock_guard lock(mutex);
+  // "x-access-token:tok-5ecret", base64: offered once, after the first 401.
+  EXPECT_EQ(std::count(offered.begin(), offered.end(), "Basic eC1hY2Nlc3MtdG9rZW46dG9rLTVlY3JldA=="), 1)
+      << ::testing::PrintToString(offered);
+}
+
+TEST_F(Watch, HostnameInThePathLetsOneRepositoryServeAFleet) {
+  char host[HOST_NAME_MAX + 1] = {};
+  ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
+  repo_.commit("two hosts", {{std::string("hosts/") + host + "/bridges.yaml", bridgeDoc("hfw0", {})},
+                             {"hosts/another-host/bridges.yaml", bridgeDoc("hfw9", {})}});
+  Outcome r = nltest::hostform({"watch", "--repo", repo_.url(), "--path", "hosts/{hostname}", "--state-dir", state_,
+                                "--owner", owner_, "--once"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(link("hfw0"));
+  EXPECT_FALSE(link("hfw9"));
+  EXPECT_EQ(state()["path"], std::string("hosts/") + host);
+}
+
+TEST_F(Watch, OneWatcherPerStateDirectory) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  start({"--interval", "1h"});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << watcher_->err();
+  Outcome second = once();
+  EXPECT_EQ(second.code, 1);
+  EXPECT_NE(second.err.find("holds the lock on " + state_ + "/watch.lock; each watcher needs its own --state-dir."),
+            std::string::npos)
+      << second.err;
+}
+
+TEST_F(Watch, AMissingPathOrBranchIsAnErrorAndChangesNothing) {
+  repo_.commit("elsewhere", {{"other/bridges.yaml", bridgeDoc("hfw0", {})}});
+  Outcome r = once();
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("error: --path hosts/h1 does not exist in commit "), std::string::npos) << r.err;
+  EXPECT_FALSE(link("hfw0"));
+
+  r = once({"--branch", "production"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("error: the branch \"production\" does not exist in " + repo_.url() + "."), std::string::npos)
+      << r.err;
+}
+
+}  // namespace
+}  // namespace hostform::watchtest
