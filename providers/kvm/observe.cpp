@@ -80,13 +80,18 @@ Result<void> readPools(virConnectPtr conn, KvmState& state) {
   std::vector<Fetched> poolXml(pools.size());
   std::vector<std::vector<VolumeHandle>> poolVolumes(pools.size());
   std::vector<std::string> listErrors(pools.size());
+  std::vector<int> listErrorCodes(pools.size(), VIR_ERR_OK);
   fetchAll(pools.size(), [&](std::size_t i) {
     poolXml[i] = fetchXml([&] { return virStoragePoolGetXMLDesc(pools[i].get(), 0); });
     if (!active->contains(virStoragePoolGetName(pools[i].get()))) return;
     virStorageVolPtr* rawVols = nullptr;
     int nv = virStoragePoolListAllVolumes(pools[i].get(), &rawVols, 0);
-    if (nv < 0) listErrors[i] = lastError();
-    else poolVolumes[i] = adoptList<VolumeHandle>(rawVols, nv);
+    if (nv < 0) {
+      listErrorCodes[i] = virGetLastErrorCode();
+      listErrors[i] = lastError();
+    } else {
+      poolVolumes[i] = adoptList<VolumeHandle>(rawVols, nv);
+    }
   });
   struct VolumeJob {
     std::size_t pool;
@@ -109,7 +114,10 @@ Result<void> readPools(virConnectPtr conn, KvmState& state) {
       }
       return fail("cannot read the definition of storage pool " + name + ": " + poolXml[i].error);
     }
-    if (!listErrors[i].empty()) return fail("cannot list the volumes of storage pool " + name + ": " + listErrors[i]);
+    if (!listErrors[i].empty()) {
+      if (listErrorCodes[i] == VIR_ERR_NO_STORAGE_POOL) continue;
+      return fail("cannot list the volumes of storage pool " + name + ": " + listErrors[i]);
+    }
     auto config = parsePoolXml(poolXml[i].xml);
     if (!config) return fail("storage pool " + name + ": " + config.error().message);
     state.pools.push_back({std::move(*config), active->contains(name), autostart->contains(name)});
@@ -118,7 +126,8 @@ Result<void> readPools(virConnectPtr conn, KvmState& state) {
     if (poolGone[jobs[j].pool]) continue;
     const std::string pool = virStoragePoolGetName(pools[jobs[j].pool].get());
     if (volXml[j].xml.empty()) {
-      if (volXml[j].errorCode == VIR_ERR_NO_STORAGE_VOL) continue;
+      // Gone since the list, alone or with its pool: not there any more.
+      if (volXml[j].errorCode == VIR_ERR_NO_STORAGE_VOL || volXml[j].errorCode == VIR_ERR_NO_STORAGE_POOL) continue;
       return fail("cannot read volume " + std::string(virStorageVolGetName(jobs[j].vol)) + " of storage pool " + pool +
                   ": " + volXml[j].error);
     }
