@@ -115,7 +115,13 @@ Result<void> readPools(virConnectPtr conn, KvmState& state) {
       return fail("cannot read the definition of storage pool " + name + ": " + poolXml[i].error);
     }
     if (!listErrors[i].empty()) {
+      // Removed since the list: gone. Stopped since the list: active no more,
+      // and an inactive pool lists no volumes.
       if (listErrorCodes[i] == VIR_ERR_NO_STORAGE_POOL) continue;
+      if (listErrorCodes[i] == VIR_ERR_OPERATION_INVALID) {
+        if (auto config = parsePoolXml(poolXml[i].xml)) state.pools.push_back({std::move(*config), false, autostart->contains(name)});
+        continue;
+      }
       return fail("cannot list the volumes of storage pool " + name + ": " + listErrors[i]);
     }
     auto config = parsePoolXml(poolXml[i].xml);
