@@ -63,12 +63,15 @@ std::optional<int> makePlan(std::vector<Resource> desired, const RunOptions& opt
     return kExitError;
   }
   const auto started = std::chrono::steady_clock::now();
+  std::vector<std::string> observeWarnings;
+  const std::vector<Kind> needed = kindsToObserve(desired, Prune::No);
   auto observed = observe(providers, kindsToObserve(desired, options.prune),
-                          planned.ledger ? &*planned.ledger : nullptr);
+                          planned.ledger ? &*planned.ledger : nullptr, &needed, &observeWarnings);
   if (!observed) {
     console.err << "error: " << observed.error().message << "\n";
     return kExitError;
   }
+  for (const std::string& w : observeWarnings) console.err << "warning: " << w << "\n";
   spdlog::debug("observed {} objects in {} ms", observed->size(),
                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
   planned.plan = computePlan(std::move(desired), std::move(*observed), providers, options.planOptions());

@@ -183,7 +183,8 @@ std::vector<Kind> kindsToObserve(const std::vector<Resource>& desired, Prune pru
   return {kinds.begin(), kinds.end()};
 }
 
-Result<std::vector<Observed>> observe(ProviderSet& providers, const std::vector<Kind>& kinds, const Ledger* ledger) {
+Result<std::vector<Observed>> observe(ProviderSet& providers, const std::vector<Kind>& kinds, const Ledger* ledger,
+                                      const std::vector<Kind>* needed, std::vector<std::string>* warnings) {
   std::vector<Provider*> seen;
   for (Kind kind : kinds) {
     Provider* p = providers.forKind(kind);
@@ -204,7 +205,15 @@ Result<std::vector<Observed>> observe(ProviderSet& providers, const std::vector<
   for (std::size_t i = 0; i < seen.size(); ++i) {
     Provider* p = seen[i];
     auto live = reads[i].get();
-    if (!live) return fail(std::string(p->name()) + ": cannot read the host's state: " + live.error().message);
+    if (!live) {
+      const bool pruneOnly = needed && warnings && std::none_of(needed->begin(), needed->end(), [&](Kind k) {
+                               return providers.forKind(k) == p;
+                             });
+      if (!pruneOnly) return fail(std::string(p->name()) + ": cannot read the host's state: " + live.error().message);
+      warnings->push_back(std::string(p->name()) + ": cannot read the host's state (" + live.error().message +
+                          "); nothing it manages is pruned this run");
+      continue;
+    }
     for (Observed& o : *live) {
       if (p->ownershipMark(o.resource.kind()) == OwnershipMark::Ledger)
         o.owner = ledger ? ledger->ownerOf(o.resource.id) : std::string();

@@ -27,7 +27,15 @@ std::vector<Kind> kindsToObserve(const std::vector<Resource>& desired, Prune pru
 
 /// Observes each provider serving `kinds` once. Owners of ledger-marked kinds
 /// come from `ledger` (may be null: then they are unowned).
-Result<std::vector<Observed>> observe(ProviderSet& providers, const std::vector<Kind>& kinds, const Ledger* ledger);
+///
+/// A provider none of whose kinds is in `needed` is read only so that --prune
+/// can find its orphans: if it cannot be read (libvirtd not installed or not
+/// running on a bridges-only host), that is a warning added to `warnings`, and
+/// nothing of it is pruned — deleting less is the safe side. Null `needed`:
+/// every provider is needed.
+Result<std::vector<Observed>> observe(ProviderSet& providers, const std::vector<Kind>& kinds, const Ledger* ledger,
+                                      const std::vector<Kind>* needed = nullptr,
+                                      std::vector<std::string>* warnings = nullptr);
 
 /// Builds the plan. Problems (a reference that resolves nowhere, an infeasible
 /// change, a resource owned by someone else) land in plan.diagnostics.

@@ -244,3 +244,32 @@ TEST(Cli, WatchRefusesBadFlagsWithOneSentenceBeforeTouchingAnything) {
 
 }  // namespace
 }  // namespace hostform
+
+namespace hostform {
+namespace {
+
+TEST(Cli, PruneWithoutLibvirtdWarnsAndPrunesNothingOfIt) {
+  // A bridges-only host has no libvirtd: --prune reads every provider, and the
+  // one it cannot read is left alone (deleting less is the safe side). When a
+  // manifest declares a VM, the same failure is an error.
+  testing::TempDir dir;
+  const std::string uri = "qemu+unix:///system?socket=/nonexistent/libvirt-sock";
+  const std::string bridge = dir.write("br.yaml", "apiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: hfprune0}\nspec: {}\n");
+  Outcome r = hostform({"plan", "-f", bridge, "--prune", "--owner", "e2e-prune", "--state-dir", dir.path() + "/s",
+                        "--libvirt-uri", uri});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(r.out.starts_with("+ Bridge/hfprune0")) << r.out;
+  EXPECT_NE(r.err.find("warning: kvm: cannot read the host's state (cannot connect to libvirt at " + uri), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("nothing it manages is pruned this run"), std::string::npos) << r.err;
+
+  const std::string vm = dir.write("vm.yaml", "apiVersion: hostform/v1\nkind: VirtualMachine\nmetadata: {name: hfprune1}\nspec: {memory: 64MiB}\n");
+  Outcome needed = hostform({"plan", "-f", vm, "--prune", "--owner", "e2e-prune", "--state-dir", dir.path() + "/s",
+                             "--libvirt-uri", uri});
+  EXPECT_EQ(needed.code, 1);
+  EXPECT_NE(needed.err.find("error: kvm: cannot read the host's state: cannot connect to libvirt at " + uri),
+            std::string::npos) << needed.err;
+}
+
+}  // namespace
+}  // namespace hostform
