@@ -124,19 +124,18 @@ Result<void> applyVolume(const Action& a, const ApplyContext& ctx, ApplyInputs i
 
   const auto& spec = a.desired->as<VolumeSpec>();
   const PoolInfo* poolInfo = in.state.findPool(pool);
-  const bool logical = spec.pool.empty() ? false : (poolInfo && poolInfo->type() == PoolType::Logical);
+  const bool logical = poolInfo && poolInfo->type() == PoolType::Logical;
+  // Whole sectors / extents, as the plan computed them.
+  const Bytes capacity = effectiveCapacity(*a.desired, PlanContext{}, in.state);
   if (a.op == Op::Create) {
     auto p = lookupPool(in.conn, pool);
     if (!p) return std::unexpected(p.error());
-    PlanContext none;
     VolumeWrite want;
     want.name = name;
-    want.capacity = spec.capacity;
+    want.capacity = capacity;
     want.format = spec.format;
     want.full = spec.allocation == Allocation::Full || logical;
     want.withFormat = !logical;
-    // Whole sectors / extents, as the plan computed them.
-    want.capacity = effectiveCapacity(*a.desired, none, in.state);
     if (spec.backingVolume) {
       auto base = lookupVolume(in.conn, spec.backingVolume->pool, spec.backingVolume->name);
       if (!base) return std::unexpected(base.error());
@@ -157,8 +156,6 @@ Result<void> applyVolume(const Action& a, const ApplyContext& ctx, ApplyInputs i
     if (!vol) return std::unexpected(vol.error());
     auto have = readVolume(vol->get());
     if (!have) return std::unexpected(have.error());
-    PlanContext none;
-    const Bytes capacity = effectiveCapacity(*a.desired, none, in.state);
     // A disk in use by a running guest is resized through the guest's block
     // layer, so the guest sees the new size at once (and the image lock holds).
     if (auto user = runningUser(in.conn, pool, name, have->path)) {
@@ -201,20 +198,21 @@ Result<void> shutdown(virDomainPtr dom, const std::string& name, Millis timeout,
     return {};
   }
   const auto start = std::chrono::steady_clock::now();
-  if (virDomainShutdown(dom) < 0 && !isOff(domainState(dom)))
+  if (virDomainShutdown(dom) < 0 && !isOff(domainState(dom))) {
     ctx.progress("domain " + name + " refused ACPI shutdown (" + lastError() + "); forcing it off");
-  else
-    for (auto next = start + 1s;; next += 1s) {
-      while (std::chrono::steady_clock::now() < next) {
-        if (isOff(domainState(dom))) return {};
-        if (std::chrono::steady_clock::now() - start >= timeout) break;
-        std::this_thread::sleep_for(100ms);
+  } else {
+    // Poll every 100 ms; say how long it has been once a second.
+    for (Millis waited{0}, reported{0}; waited < timeout;
+         waited = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start)) {
+      if (isOff(domainState(dom))) return {};
+      if (waited - reported >= 1s) {
+        reported = Millis(waited.count() / 1000 * 1000);
+        ctx.progress("waiting for " + name + " to shut down: " + formatDuration(reported) + " of " +
+                     formatDuration(timeout));
       }
-      const auto waited = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start);
-      if (waited >= timeout) break;
-      ctx.progress("waiting for " + name + " to shut down: " + formatDuration(Millis(waited.count() / 1000 * 1000)) +
-                   " of " + formatDuration(timeout));
+      std::this_thread::sleep_for(100ms);
     }
+  }
   if (isOff(domainState(dom))) return {};
   ctx.progress(name + " did not shut down within " + formatDuration(timeout) + "; forcing it off");
   if (virDomainDestroy(dom) < 0 && !isOff(domainState(dom))) return libvirtFailure("cannot force off domain " + name);
