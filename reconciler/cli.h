@@ -1,5 +1,5 @@
 #pragma once
-/// The command line (SPEC §2): flags into RunOptions, then the engine.
+/// The command line (docs/spec.md §2): flags into RunOptions, then the engine.
 
 namespace hostform {
 

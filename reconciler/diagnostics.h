@@ -1,6 +1,6 @@
 #pragma once
 /// Problems with manifests, collected rather than thrown: a user sees every
-/// error of a run at once, compiler style (SPEC §2):
+/// error of a run at once, compiler style (docs/spec.md §2):
 ///   FILE:LINE:COL: error: FIELD.PATH: message
 
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
 /// The commands as functions: load → observe → plan → apply → verify, with
-/// SPEC §2's output and exit codes. The CLI only parses flags into these
+/// docs/spec.md §2's output and exit codes. The CLI only parses flags into these
 /// structs; tests call them directly with their own ProviderSet.
 
 #include <chrono>
@@ -18,7 +18,7 @@
 
 namespace hostform {
 
-/// SPEC §2.
+/// docs/spec.md §2.
 enum ExitCode : int {
   kExitOk = 0,
   kExitError = 1,

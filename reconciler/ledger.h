@@ -1,5 +1,5 @@
 #pragma once
-/// The ownership ledger (SPEC §4): who owns the objects whose backend has no
+/// The ownership ledger (docs/spec.md §4): who owns the objects whose backend has no
 /// place for a mark (OwnershipMark::Ledger), kept in `<stateDir>/ledger.json`:
 ///   {"version":1,"owners":{"StoragePool/images":"default"}}
 ///

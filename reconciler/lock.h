@@ -1,5 +1,5 @@
 #pragma once
-/// One writer per host (SPEC §4): `apply` holds an exclusive flock on
+/// One writer per host (docs/spec.md §4): `apply` holds an exclusive flock on
 /// `<stateDir>/lock` for its whole run, `watch` for each cycle that applies.
 /// The kernel drops the lock when the process dies, so a crash never leaves a
 /// stale lock behind.

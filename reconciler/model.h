@@ -1,5 +1,5 @@
 #pragma once
-/// The manifest model: one typed spec per kind (SPEC §1), with defaults resolved.
+/// The manifest model: one typed spec per kind (docs/spec.md §1), with defaults resolved.
 /// Desired state (from manifests) and observed state (from providers) use the
 /// same types, so comparing them is comparing two values of one schema.
 
@@ -227,7 +227,7 @@ struct Reference {
   std::string field;  ///< "spec.volumeGroup", "spec.disks[1].volume"
 };
 
-/// Every resource `r` refers to (SPEC §1 "References and order").
+/// Every resource `r` refers to (docs/spec.md §1 "References and order").
 std::vector<Reference> references(const Resource& r);
 
 /// One comparable leaf of a spec: its path below `spec` and its value as the

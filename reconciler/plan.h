@@ -22,7 +22,7 @@ struct Observed {
   std::string owner;  ///< owner name from the ownership mark; empty: unowned
 };
 
-/// How a field change reaches a resource (SPEC §1, VirtualMachine).
+/// How a field change reaches a resource (docs/spec.md §1, VirtualMachine).
 enum class ChangeClass {
   Live,     ///< applied in place, to the running object and its persistent config
   Restart,  ///< persistent config updated; takes effect at the next restart

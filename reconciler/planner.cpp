@@ -96,7 +96,7 @@ class Builder {
 
   void planUndeclared(const Observed& o) {
     if (ctx_.findDesired(o.resource.id)) return;
-    // Never change or delete what is not ours (SPEC §4 Ownership).
+    // Never change or delete what is not ours (docs/spec.md §4 Ownership).
     if (o.owner != options_.owner) return;
     Provider* provider = providers_.forKind(o.resource.kind());
     if (!provider) return;

@@ -25,7 +25,7 @@ struct ProviderOptions {
   std::filesystem::path stateDir;
 };
 
-/// Where a provider keeps the ownership mark of a kind (SPEC §4).
+/// Where a provider keeps the ownership mark of a kind (docs/spec.md §4).
 enum class OwnershipMark {
   InBand,  ///< on the object itself (LVM tag, domain <metadata>, bridge ifalias)
   Ledger,  ///< the backend has no place: the engine's ledger under --state-dir

@@ -1,5 +1,5 @@
 #pragma once
-/// Plans as people and programs read them (SPEC §2). `apply --dry-run` and
+/// Plans as people and programs read them (docs/spec.md §2). `apply --dry-run` and
 /// `plan` print through the same functions, so they cannot disagree.
 
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-/// Sizes and durations as manifests write them (SPEC §1).
+/// Sizes and durations as manifests write them (docs/spec.md §1).
 
 #include <chrono>
 #include <cstdint>

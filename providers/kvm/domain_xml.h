@@ -16,7 +16,7 @@
 
 namespace hostform::kvm {
 
-/// The XML namespace of hostform's element in a domain's <metadata> (SPEC §4).
+/// The XML namespace of hostform's element in a domain's <metadata> (docs/spec.md §4).
 inline constexpr std::string_view kMetadataUri = "https://hostform.dev/xmlns/domain/1";
 inline constexpr std::string_view kMetadataPrefix = "hostform";
 

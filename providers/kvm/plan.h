@@ -1,6 +1,6 @@
 #pragma once
 /// Comparing declared pools, volumes and VMs with the host, and checking at
-/// plan time that applying the difference is possible (SPEC §4 "Plan is honest").
+/// plan time that applying the difference is possible (docs/spec.md §4 "Plan is honest").
 
 #include <functional>
 #include <optional>

@@ -19,7 +19,7 @@ bool listed(const std::vector<std::string>& devices, const std::string& device) 
   return std::ranges::any_of(devices, [&](const std::string& d) { return sameDevice(d, device); });
 }
 
-/// A device about to become a PV of `vg` (SPEC §1 VolumeGroup; issue point 3).
+/// A device about to become a PV of `vg` (docs/spec.md §1 VolumeGroup).
 void checkNewDevice(const std::string& device, const Resource& vg, const PlanContext& ctx, PlanInputs in, Diff& diff) {
   const std::string field = "spec.physicalVolumes";
   const std::string& name = vg.id.name;

@@ -1,6 +1,6 @@
 #pragma once
 /// The LVM provider's verdicts: a declared VG or LV against lvm's report, with
-/// every refusal of SPEC §4 decided here, before anything runs (plan is honest).
+/// every refusal of docs/spec.md §4 decided here, before anything runs (plan is honest).
 
 #include <optional>
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
 /// A declared bridge against the kernel: field changes, and the problems that
-/// make a plan impossible (SPEC §4 "Plan is honest"). Pure given the host's
+/// make a plan impossible (docs/spec.md §4 "Plan is honest"). Pure given the host's
 /// state, so every check is unit-tested without a kernel.
 
 #include "providers/netlink/host_state.h"

@@ -1,6 +1,6 @@
 #pragma once
 /// Pure conversions between the manifest's values and the kernel's, chosen so
-/// a converged bridge compares equal (SPEC §4 "Converged means quiet").
+/// a converged bridge compares equal (docs/spec.md §4 "Converged means quiet").
 
 #include <cstdint>
 #include <optional>
@@ -43,7 +43,7 @@ std::string formatMac(const unsigned char* bytes, std::size_t length);
 /// Six bytes from "aa:bb:…"; nullopt when malformed.
 std::optional<std::vector<unsigned char>> parseMac(std::string_view text);
 
-/// The ownership mark in a bridge's ifalias (SPEC §4): "hostform:owner=<owner>".
+/// The ownership mark in a bridge's ifalias (docs/spec.md §4): "hostform:owner=<owner>".
 std::string ownerMark(std::string_view owner);
 /// The owner named by an ifalias; empty when the alias is not a hostform mark.
 std::string ownerFromAlias(std::string_view alias);

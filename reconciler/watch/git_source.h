@@ -1,5 +1,5 @@
 #pragma once
-/// The git side of `watch` (SPEC §3), and the only code that uses libgit2: a
+/// The git side of `watch` (docs/spec.md §3), and the only code that uses libgit2: a
 /// bare clone under the state directory, fetched one branch at a time, and
 /// manifests read from a commit's tree in the object database, never from a
 /// working tree that a fetch could leave half-updated.

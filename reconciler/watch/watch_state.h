@@ -1,5 +1,5 @@
 #pragma once
-/// What `watch` remembers across restarts (SPEC §3), in
+/// What `watch` remembers across restarts (docs/spec.md §3), in
 /// `<stateDir>/watch-state.json`, replaced atomically after every cycle.
 /// docs/watch.md shows the format; every field is always present (null when
 /// there is nothing to say), so tools can read it without guessing.

@@ -1,5 +1,5 @@
 #pragma once
-/// `hostform watch` (SPEC §3): a loop of cycles, each one level-based (it
+/// `hostform watch` (docs/spec.md §3): a loop of cycles, each one level-based (it
 /// carries no event content, it reads everything it needs):
 ///
 ///   fetch the branch ─► validate the tip's manifests ─► plan ─► apply ─► record

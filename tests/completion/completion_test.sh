@@ -104,7 +104,7 @@ for cmd in $binary_commands; do
   expect "$( (flags_of "$cmd"; echo "$globals") | tr '\n' ' ' | sorted | tr ' ' '\n' | uniq | paste -sd' ')" \
     hostform "$cmd" --
 done
-# The completion may know `watch` before the binary has it (SPEC §3); nothing else.
+# The completion may know `watch` before the binary has it (docs/spec.md §3); nothing else.
 for cmd in $_hostform_commands; do
   ((checks++))
   if [[ " $binary_commands " != *" $cmd "* && $cmd != watch ]]; then
