@@ -135,19 +135,37 @@ Result<watch::WatchOptions> watchOptions(const WatchFlags& f) {
   return w;
 }
 
+/// `hostform plan host/`: manifests come after -f. The message that says so,
+/// or empty when the command line has no stray argument of a command with -f.
+std::string positionalManifestHint(CLI::App& app) {
+  CLI::App* sub = app.get_subcommands().empty() ? nullptr : app.get_subcommands().front();
+  if (!sub || !sub->get_option_no_throw("-f")) return {};
+  std::vector<std::string> stray = app.remaining();
+  for (const std::string& r : sub->remaining()) stray.push_back(r);
+  std::string paths, shown;
+  for (const std::string& arg : stray) {
+    if (arg.starts_with("-")) return {};  // an unknown flag: CLI11's message says it best
+    paths += " -f " + arg;
+    shown += (shown.empty() ? "" : " ") + arg;
+  }
+  if (stray.empty()) return {};
+  return "unexpected argument " + shown + "; manifests are given with -f: hostform " + sub->get_name() + paths;
+}
+
 }  // namespace
 
 int runCli(int argc, const char* const* argv) {
   CLI::App app{"hostform: declarative reconciler for KVM hosts (bridges, LVM, libvirt pools, volumes, VMs)",
                "hostform"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);  // none: the help, below
   app.fallthrough();
+  app.set_version_flag("--version", std::string("hostform ") + HOSTFORM_VERSION, "print the version and exit");
   GlobalFlags g;
   addGlobalFlags(app, g);
 
   RunOptions run;
   std::string output = "text";
-  bool detailed = false, prune = false, allowLoss = false, dryRun = false;
+  bool detailed = false, prune = false, allowLoss = false, dryRun = false, allowEmpty = false;
   std::string lockTimeout = "0s";
   std::vector<std::string> kinds;
 
@@ -159,12 +177,14 @@ int runCli(int argc, const char* const* argv) {
   plan->add_option("-o,--output", output, "text|json")->capture_default_str()->check(CLI::IsMember({"text", "json"}));
   plan->add_flag("--detailed-exitcode", detailed, "exit 2 when the plan has changes, orphans included");
   plan->add_flag("--prune", prune, "delete owned resources that are no longer declared");
+  plan->add_flag("--allow-empty", allowEmpty, "with --prune, accept manifests that declare nothing (prunes everything)");
   plan->add_flag("--allow-data-loss", allowLoss, "plan as apply --allow-data-loss would");
 
   auto* apply = app.add_subcommand("apply", "change the host to match the manifests");
   addFiles(*apply, run.files);
   apply->add_flag("--dry-run", dryRun, "print exactly what plan prints and change nothing");
   apply->add_flag("--prune", prune, "delete owned resources that are no longer declared");
+  apply->add_flag("--allow-empty", allowEmpty, "with --prune, accept manifests that declare nothing (prunes everything)");
   apply->add_flag("--allow-data-loss", allowLoss, "allow shrinking and deleting objects that hold data");
   apply->add_option("-j,--jobs", run.jobs, "independent actions run in parallel (default: number of cores)")
       ->check(CLI::Range(1, 256));
@@ -185,6 +205,8 @@ int runCli(int argc, const char* const* argv) {
       ->capture_default_str()
       ->check(durationValidator());
   watchCmd->add_flag("--prune", prune, "delete owned resources that are no longer declared");
+  watchCmd->add_flag("--allow-empty", allowEmpty,
+                     "with --prune, accept a commit that declares nothing (prunes everything)");
   watchCmd->add_flag("--dry-run", dryRun, "plan and report, never change the host");
   watchCmd->add_flag("--allow-data-loss", allowLoss, "allow shrinking and deleting objects that hold data");
   watchCmd->add_flag("--once", wf.once, "run one cycle and exit with apply's exit codes");
@@ -209,8 +231,16 @@ int runCli(int argc, const char* const* argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (auto hint = positionalManifestHint(app); !hint.empty()) {
+      std::cerr << "error: " << hint << "\n";
+      return kExitError;
+    }
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitError;
+  }
+  if (app.get_subcommands().empty()) {
+    std::cout << app.help();
+    return kExitOk;
   }
 
   // A watcher is a daemon: its log is its report, so it says what it does
@@ -227,6 +257,7 @@ int runCli(int argc, const char* const* argv) {
   run.prune = prune ? Prune::Yes : Prune::No;
   run.dataLoss = allowLoss ? DataLoss::Allow : DataLoss::Refuse;
   run.dryRun = dryRun ? DryRun::Yes : DryRun::No;
+  run.allowEmpty = allowEmpty ? AllowEmpty::Yes : AllowEmpty::No;
   run.lockTimeout = *parseDuration(lockTimeout);
 
   const ColorMode colorMode = g.noColor ? ColorMode::Never : *parseColorMode(g.color);

@@ -32,6 +32,12 @@ std::optional<std::vector<Resource>> loadOrReport(const RunOptions& options, con
     console.err << loaded.diagnostics.errorCount() << " error(s); nothing was changed.\n";
     return std::nullopt;
   }
+  std::string where;
+  for (const std::string& f : options.files) where += (where.empty() ? "" : ", ") + f;
+  if (auto refused = refuseEmptyPrune(loaded.resources.size(), options, where)) {
+    console.err << "error: " << *refused << "\n";
+    return std::nullopt;
+  }
   return std::move(loaded.resources);
 }
 
@@ -108,6 +114,12 @@ void warnOrphans(const Plan& plan, const Console& console) {
 }
 
 }  // namespace
+
+std::optional<std::string> refuseEmptyPrune(std::size_t declared, const RunOptions& options, const std::string& where) {
+  if (declared > 0 || options.prune == Prune::No || options.allowEmpty == AllowEmpty::Yes) return std::nullopt;
+  return "no manifests found under " + where + ": with --prune this would delete every object owned by " +
+         options.owner + "; pass --allow-empty if that is what you want";
+}
 
 int runValidate(const RunOptions& options, const Console& console) {
   if (options.files.empty()) {
@@ -228,19 +240,34 @@ int runExport(const std::vector<Kind>& kinds, ProviderSet& providers, const Cons
   if (wanted.empty()) wanted.assign(std::begin(kAllKinds), std::end(kAllKinds));
   std::vector<Provider*> asked;
   std::vector<Resource> resources;
+  // What can be read is exported; a backend that cannot be read (libvirtd not
+  // running, no lvm2) is a warning, and a comment in the output, so a saved
+  // export says itself that it is partial.
+  std::vector<std::string> unread;
   for (Kind kind : wanted) {
     Provider* p = providers.forKind(kind);
     if (!p || std::find(asked.begin(), asked.end(), p) != asked.end()) continue;
     asked.push_back(p);
     auto live = p->exportResources();
     if (!live) {
-      console.err << "error: " << p->name() << ": cannot read the host's state: " << live.error().message << "\n";
-      return kExitError;
+      std::string kinds;
+      for (Kind k : p->kinds())
+        if (std::find(wanted.begin(), wanted.end(), k) != wanted.end())
+          kinds += (kinds.empty() ? "" : ", ") + std::string(kindName(k));
+      unread.push_back(std::string(p->name()) + ": cannot read the host's state (" + live.error().message +
+                       "); not exported: " + kinds);
+      continue;
     }
     for (Resource& r : *live)
       if (std::find(wanted.begin(), wanted.end(), r.kind()) != wanted.end()) resources.push_back(std::move(r));
   }
+  for (const std::string& u : unread) console.err << "warning: " << u << "\n";
+  if (!unread.empty() && unread.size() == asked.size()) {
+    console.err << "error: nothing could be read; nothing was exported.\n";
+    return kExitError;
+  }
   std::sort(resources.begin(), resources.end(), [](const Resource& a, const Resource& b) { return a.id < b.id; });
+  for (const std::string& u : unread) console.out << "# partial export: " << u << "\n";
   console.out << writeManifests(resources);
   return kExitOk;
 }

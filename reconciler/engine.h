@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,8 @@ enum ExitCode : int {
 enum class OutputFormat { Text, Json };
 enum class DryRun { No, Yes };
 enum class DetailedExitCode { No, Yes };
+/// Whether manifests that declare nothing may be applied with --prune.
+enum class AllowEmpty { No, Yes };
 
 /// Where a command writes, and how.
 struct Console {
@@ -50,6 +53,7 @@ struct RunOptions {
   OutputFormat output = OutputFormat::Text;
   DetailedExitCode detailedExitCode = DetailedExitCode::No;
   DryRun dryRun = DryRun::No;
+  AllowEmpty allowEmpty = AllowEmpty::No;
   std::size_t jobs = 0;  ///< 0: one per core
   std::chrono::milliseconds lockTimeout{0};
 };
@@ -80,6 +84,13 @@ struct ApplyHooks {
 /// and changes nothing, as `apply --dry-run`.
 ApplyResult applyResources(std::vector<Resource> desired, const RunOptions& options, ProviderSet& providers,
                            const Console& console, const ApplyHooks& hooks = {});
+
+/// An empty desired state with --prune would delete every object the owner
+/// has: far more often a wrong path or a moved directory than a wish. The
+/// refusal (an error message naming `where` the manifests were looked for),
+/// unless something is declared, prune is off, or --allow-empty was given.
+/// `apply`, `plan` and `watch` all decide here.
+std::optional<std::string> refuseEmptyPrune(std::size_t declared, const RunOptions& options, const std::string& where);
 
 int runValidate(const RunOptions& options, const Console& console);
 int runPlan(const RunOptions& options, ProviderSet& providers, const Console& console);

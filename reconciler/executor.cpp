@@ -9,6 +9,7 @@
 #include <set>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
@@ -204,7 +205,7 @@ class Run {
     // when stopping, nothing more starts, for the same reason.
     const std::string message = report_.outcomes[i].message == kStopping
                                     ? std::string(kStopping)
-                                    : "skipped: depends on " + plan_.actions[i].id.str() + " which failed";
+                                    : "depends on " + plan_.actions[i].id.str() + ", which failed";
     std::vector<std::size_t> stack = dependents_[i];
     while (!stack.empty()) {
       const std::size_t d = stack.back();
@@ -389,32 +390,33 @@ void verify(const Plan& plan, ApplyReport& report, const ExecuteOptions& options
 
   PlanContext ctx;
   ctx.owner = options.owner;
+  ctx.external.insert(plan.external.begin(), plan.external.end());
   for (const Resource& r : plan.desired) ctx.desired[r.id] = &r;
   for (const Observed& o : plan.observed) ctx.observed[o.resource.id] = &o;
+  std::unordered_map<ResourceId, const Observed*> now;  // what each touched provider sees after apply
   for (const auto& [p, objects] : fresh)
-    for (const Observed& o : objects) ctx.observed[o.resource.id] = &o;
+    for (const Observed& o : objects) ctx.observed[o.resource.id] = now[o.resource.id] = &o;
 
   for (std::size_t i = 0; i < plan.actions.size() && i < report.outcomes.size(); ++i) {
     const Action& a = plan.actions[i];
     if (report.outcomes[i].status != Outcome::Done) continue;
-    auto seen = fresh.find(a.provider);
-    if (seen == fresh.end()) continue;  // its observe failed, already reported
-    auto it = std::ranges::find(seen->second, a.id, [](const Observed& o) { return o.resource.id; });
-    const Observed* now = it == seen->second.end() ? nullptr : &*it;
+    if (!fresh.contains(a.provider)) continue;  // its observe failed, already reported
+    auto seen = now.find(a.id);
+    const Observed* after = seen == now.end() ? nullptr : seen->second;
     const std::string id = a.id.str();
 
     if (a.op == Op::Delete) {
-      if (now) report.verifyFailures.push_back(id + ": still on the host after delete");
+      if (after) report.verifyFailures.push_back(id + ": still on the host after delete");
       continue;
     }
     if (!writesDesired(a.op) || !a.desired) continue;
-    if (!now) {
+    if (!after) {
       report.verifyFailures.push_back(id + ": not found on the host after " + std::string(toString(a.op)));
       continue;
     }
     Diff diff;
     try {
-      diff = a.provider->plan(*a.desired, now, ctx);
+      diff = a.provider->plan(*a.desired, after, ctx);
     } catch (const std::exception& e) {
       report.verifyFailures.push_back(id + ": cannot compare with the host after apply: " + e.what());
       continue;
@@ -422,8 +424,8 @@ void verify(const Plan& plan, ApplyReport& report, const ExecuteOptions& options
     for (const FieldChange& c : diff.changes)
       report.verifyFailures.push_back(id + ": " + c.field + " is " + shown(c.from) + " on the host, expected " +
                                       shown(c.to));
-    if (now->owner != options.owner)
-      report.verifyFailures.push_back(id + ": owner is " + (now->owner.empty() ? "unset" : now->owner) +
+    if (after->owner != options.owner)
+      report.verifyFailures.push_back(id + ": owner is " + (after->owner.empty() ? "unset" : after->owner) +
                                       " on the host, expected " + options.owner);
   }
 }

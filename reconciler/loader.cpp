@@ -277,6 +277,7 @@ class Decoder {
     vm.machine = choice(s["machine"], vm.machine);
     vm.firmware = choice(s["firmware"], vm.firmware);
     vm.cpuMode = choice(s["cpuMode"], vm.cpuMode);
+    vm.accelerator = choice(s["accelerator"], vm.accelerator);
     vm.state = choice(s["state"], vm.state);
     vm.autostart = flag(s["autostart"], vm.autostart);
     vm.shutdownTimeout = duration(s["shutdownTimeout"], "spec.shutdownTimeout", vm.shutdownTimeout);
@@ -475,7 +476,16 @@ void checkCrossReferences(LoadResult& result) {
     std::string walk;
     for (std::size_t i : cycle) walk += resources[i].id.str() + " -> ";
     walk += resources[cycle.front()].id.str();
-    result.diagnostics.error(resources[cycle.front()].source, "", "dependency cycle: " + walk);
+    // Reported at the field of the first resource that makes the first step.
+    const Resource& first = resources[cycle.front()];
+    const ResourceId& next = resources[cycle.size() > 1 ? cycle[1] : cycle.front()].id;
+    std::string field;
+    for (const Reference& ref : references(first))
+      if (ref.target == next) {
+        field = ref.field;
+        break;
+      }
+    result.diagnostics.error(locate(first, field), field, "dependency cycle: " + walk);
   }
   // Drop second declarations so later stages see one resource per identity.
   std::size_t out = 0;

@@ -26,12 +26,55 @@ class Builder {
   }
 
   void run() {
-    for (const Resource& r : plan_.desired) planDeclared(r);
+    std::vector<bool> resolved(plan_.desired.size());
+    for (std::size_t i = 0; i < plan_.desired.size(); ++i) resolved[i] = resolveReferences(plan_.desired[i]);
+    closeExternals();
+    for (std::size_t i = 0; i < plan_.desired.size(); ++i)
+      if (resolved[i]) planDeclared(plan_.desired[i]);
     for (const Observed& o : plan_.observed) planUndeclared(o);
     order();
+    plan_.external.assign(ctx_.external.begin(), ctx_.external.end());
   }
 
  private:
+  /// Each reference names a declared resource or a live object (then external);
+  /// false, with an error at the referencing field, when neither.
+  bool resolveReferences(const Resource& r) {
+    bool resolved = true;
+    for (const Reference& ref : references(r)) {
+      if (ctx_.findDesired(ref.target)) continue;
+      if (ctx_.findObserved(ref.target)) {
+        ctx_.external.insert(ref.target);
+        continue;
+      }
+      plan_.diagnostics.error(locate(r, ref.field), ref.field,
+                              "references " + ref.target.str() + ", which is neither declared nor on the host");
+      resolved = false;
+    }
+    return resolved;
+  }
+
+  /// What an external object stands on is kept too: the base image under an
+  /// overlay a VM uses, the volume group of a logical volume it uses.
+  void closeExternals() {
+    std::vector<ResourceId> queue(ctx_.external.begin(), ctx_.external.end());
+    while (!queue.empty()) {
+      const ResourceId id = std::move(queue.back());
+      queue.pop_back();
+      for (const Reference& ref : references(ctx_.findObserved(id)->resource))
+        if (!ctx_.findDesired(ref.target) && ctx_.findObserved(ref.target) && ctx_.external.insert(ref.target).second)
+          queue.push_back(ref.target);
+    }
+  }
+
+  /// Every value a create sets, as `field (none) -> value`: a reviewer sees
+  /// MTUs, sizes and memory before anything exists.
+  static std::vector<FieldChange> creationChanges(const Resource& r) {
+    std::vector<FieldChange> out;
+    for (Field& f : fields(r)) out.push_back({std::move(f.path), std::nullopt, std::move(f.value), ChangeClass::Live});
+    return out;
+  }
+
   void planDeclared(const Resource& r) {
     Provider* provider = providers_.forKind(r.kind());
     if (!provider) {
@@ -39,19 +82,6 @@ class Builder {
                               "no provider for kind " + std::string(kindName(r.kind())) + " is built into this hostform");
       return;
     }
-    bool resolved = true;
-    for (const Reference& ref : references(r)) {
-      if (ctx_.findDesired(ref.target)) continue;
-      if (ctx_.findObserved(ref.target)) {
-        if (std::find(plan_.external.begin(), plan_.external.end(), ref.target) == plan_.external.end())
-          plan_.external.push_back(ref.target);
-        continue;
-      }
-      plan_.diagnostics.error(locate(r, ref.field), ref.field,
-                              "references " + ref.target.str() + ", which is neither declared nor on the host");
-      resolved = false;
-    }
-    if (!resolved) return;
 
     const Observed* live = ctx_.findObserved(r.id);
     if (live && !live->owner.empty() && live->owner != options_.owner) {
@@ -75,7 +105,11 @@ class Builder {
     if (!live) {
       a.op = Op::Create;
       a.reason = "declared, not on the host";
-      a.changes = std::move(diff.changes);
+      // The spec's own values, then what the provider says the create does
+      // beyond the object itself (a port brought up).
+      a.changes = creationChanges(r);
+      a.changes.insert(a.changes.end(), std::make_move_iterator(diff.changes.begin()),
+                       std::make_move_iterator(diff.changes.end()));
       actions_.push_back(std::move(a));
       return;
     }
@@ -96,8 +130,9 @@ class Builder {
 
   void planUndeclared(const Observed& o) {
     if (ctx_.findDesired(o.resource.id)) return;
-    // Never change or delete what is not ours (docs/spec.md §4 Ownership).
-    if (o.owner != options_.owner) return;
+    // Never change or delete what is not ours (docs/spec.md §4 Ownership), nor
+    // what something declared stands on.
+    if (o.owner != options_.owner || ctx_.external.contains(o.resource.id)) return;
     Provider* provider = providers_.forKind(o.resource.kind());
     if (!provider) return;
     Action a;

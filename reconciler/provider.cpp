@@ -58,6 +58,11 @@ const Observed* PlanContext::findObserved(const ResourceId& id) const {
   return it == observed.end() ? nullptr : it->second;
 }
 
+bool PlanContext::prunable(const ResourceId& id) const {
+  const Observed* o = findObserved(id);
+  return o && o->owner == owner && !findDesired(id) && !external.contains(id);
+}
+
 Result<std::vector<Resource>> Provider::exportResources() {
   auto live = observe();
   if (!live) return std::unexpected(live.error());

@@ -6,11 +6,14 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "reconciler/plan.h"
@@ -36,11 +39,50 @@ enum class OwnershipMark {
 struct PlanContext {
   std::unordered_map<ResourceId, const Resource*> desired;
   std::unordered_map<ResourceId, const Observed*> observed;
+  /// Live objects the declared resources reference, directly or through other
+  /// such objects, without declaring them: never changed, never deleted.
+  std::unordered_set<ResourceId> external;
   std::string owner;
 
   const Resource* findDesired(const ResourceId& id) const;
   const Observed* findObserved(const ResourceId& id) const;
+  /// What `--prune` deletes: on the host, owned by this owner, neither declared
+  /// nor referenced by anything declared.
+  bool prunable(const ResourceId& id) const;
+
+  /// A value computed once per plan from the whole context (every declared
+  /// bridge's ports, every LV of a VG in order), so that checks made for each
+  /// resource stay linear in the size of the manifests. `key` names it; `build`
+  /// makes it on first use. Rebuilt if `desired` or `observed` grew since.
+  template <class T, class Build>
+  std::shared_ptr<const T> memo(std::string_view key, Build&& build) const;
+
+ private:
+  struct Memo {
+    std::mutex mutex;
+    std::size_t desired = 0, observed = 0;  ///< sizes the values were built for
+    std::map<std::string, std::shared_ptr<const void>, std::less<>> values;
+  };
+  std::shared_ptr<Memo> memo_ = std::make_shared<Memo>();
 };
+
+template <class T, class Build>
+std::shared_ptr<const T> PlanContext::memo(std::string_view key, Build&& build) const {
+  {
+    std::lock_guard lock(memo_->mutex);
+    if (memo_->desired != desired.size() || memo_->observed != observed.size()) {
+      memo_->values.clear();
+      memo_->desired = desired.size();
+      memo_->observed = observed.size();
+    }
+    if (auto it = memo_->values.find(key); it != memo_->values.end()) return std::static_pointer_cast<const T>(it->second);
+  }
+  // Built without the lock: a builder may ask for another memo.
+  auto value = std::make_shared<const T>(build());
+  std::lock_guard lock(memo_->mutex);
+  auto it = memo_->values.emplace(std::string(key), value).first;  // a racing builder may have won: same value
+  return std::static_pointer_cast<const T>(it->second);
+}
 
 /// A provider's verdict on one declared resource.
 struct Diff {

@@ -52,7 +52,7 @@ std::string describeChanges(const Action& a) {
 std::string describe(const Action& a, bool allowDataLoss) {
   std::string out;
   switch (a.op) {
-    case Op::Create: out = "create"; break;
+    case Op::Create: out = a.changes.empty() ? "create" : "create: " + describeChanges(a); break;
     case Op::Update: out = describeChanges(a); break;
     case Op::Replace: out = "replace: " + describeChanges(a); break;
     case Op::Delete: out = "delete (prune)"; break;
@@ -90,7 +90,12 @@ std::string renderText(const Plan& plan, Color color) {
     if (color == Color::On && !paint.empty()) row += "\033[0m";
     out += row + "\n";
   };
-  for (const Action& a : plan.actions) line(symbol(a.op), colorOf(a.op), a.id.str(), describe(a, plan.allowDataLoss));
+  // A refused action is what stops the apply: painted as an error, whatever its op.
+  constexpr std::string_view kRefused = "\033[1;31m";
+  for (const Action& a : plan.actions) {
+    const bool refused = a.dataLoss && !plan.allowDataLoss && a.op != Op::Orphan;
+    line(symbol(a.op), refused ? kRefused : colorOf(a.op), a.id.str(), describe(a, plan.allowDataLoss));
+  }
   for (const ResourceId& id : plan.external) line("=", "", id.str(), "external (referenced, not declared, on the host)");
   out += summary.empty() ? "No changes. Host matches the manifests.\n" : summaryLine(summary) + "\n";
   return out;

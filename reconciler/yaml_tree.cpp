@@ -54,9 +54,10 @@ Node Node::value(std::size_t i) const {
 
 struct StreamParser::Impl {
   yaml_parser_t parser{};
+  std::string_view input;
   bool ended = false;
 
-  explicit Impl(std::string_view text) {
+  explicit Impl(std::string_view text) : input(text) {
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()), text.size());
   }
@@ -92,9 +93,14 @@ std::optional<Document> StreamParser::next() {
 
   auto fail = [&]() -> std::optional<Document> {
     const yaml_parser_t& p = impl_->parser;
+    const yaml_mark_t& at = p.problem ? p.problem_mark : p.context_mark;
     std::string message = p.problem ? p.problem : "invalid YAML";
     if (p.context) message += " " + std::string(p.context);
-    error_ = ParseError{markOf(p.problem ? p.problem_mark : p.context_mark), message};
+    // libyaml's words for a tab ("found character that cannot start any
+    // token") do not say what to do about it.
+    if (at.index < impl_->input.size() && impl_->input[at.index] == '\t')
+      message = "a tab character; YAML does not allow tabs for indentation: indent with spaces";
+    error_ = ParseError{markOf(at), message};
     return std::nullopt;
   };
   // Adds a node and hangs it under the open container.

@@ -195,17 +195,11 @@ class Watcher {
     }
     for (const std::string& path : skipped)
       result.diagnostics.warning({path, 0, 0}, "", "skipped: symbolic links and submodules are not read");
-    if (files->empty()) {
-      // An empty desired state would delete everything with --prune: far more
-      // likely a moved directory than a wish. An empty manifest file says it.
-      result.diagnostics.error({}, "",
-                               "no *.yaml or *.yml file under " + (watch_.path.empty() ? "." : watch_.path) +
-                                   " in commit " + commit +
-                                   "; to declare nothing on purpose, commit an empty manifest file there");
-      return result;
-    }
     LoadResult loaded = loadManifestTexts(*files);
     loaded.diagnostics.append(result.diagnostics);
+    if (loaded.diagnostics.hasErrors()) return loaded;
+    const std::string where = (watch_.path.empty() ? "." : watch_.path) + " in commit " + commit;
+    if (auto refused = refuseEmptyPrune(loaded.resources.size(), run_, where)) loaded.diagnostics.error({}, "", *refused);
     return loaded;
   }
 

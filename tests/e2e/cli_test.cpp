@@ -87,8 +87,11 @@ TEST(Cli, UsageErrorsExitOneAndHelpExitsZero) {
   Outcome unknown = hostform({"plan", "-f", "x.yaml", "--no-such-flag"});
   EXPECT_EQ(unknown.code, 1);
   EXPECT_NE(unknown.err.find("--no-such-flag"), std::string::npos) << unknown.err;
+  // A bare hostform is someone asking what it is: the help, on stdout.
   Outcome noCommand = hostform({});
-  EXPECT_EQ(noCommand.code, 1);
+  EXPECT_EQ(noCommand.code, 0);
+  EXPECT_NE(noCommand.out.find("Usage"), std::string::npos) << noCommand.out;
+  EXPECT_NE(noCommand.out.find("plan"), std::string::npos) << noCommand.out;
   for (const char* cmd : {"validate", "plan", "apply", "export", "watch", "version"}) {
     Outcome help = hostform({cmd, "--help"});
     EXPECT_EQ(help.code, 0) << cmd;
@@ -98,6 +101,42 @@ TEST(Cli, UsageErrorsExitOneAndHelpExitsZero) {
   EXPECT_EQ(top.code, 0);
   EXPECT_NE(top.out.find("--libvirt-uri"), std::string::npos);
   EXPECT_NE(top.out.find("--log-format"), std::string::npos);
+}
+
+TEST(Cli, DashDashVersionPrintsTheVersion) {
+  Outcome r = hostform({"--version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, "hostform 0.1.0\n");
+}
+
+TEST(Cli, AManifestWithoutDashFIsPointedAtDashF) {
+  Outcome r = hostform({"plan", "host/"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "error: unexpected argument host/; manifests are given with -f: hostform plan -f host/\n");
+  Outcome two = hostform({"apply", "a.yaml", "b.yaml", "--dry-run"});
+  EXPECT_EQ(two.code, 1);
+  EXPECT_EQ(two.err, "error: unexpected argument a.yaml b.yaml; manifests are given with -f: hostform apply -f a.yaml "
+                     "-f b.yaml\n");
+}
+
+TEST(Cli, ATabUsedForIndentationSaysTabsAreNotAllowed) {
+  testing::TempDir dir;
+  const std::string file = dir.write("tab.yaml", "apiVersion: hostform/v1\nkind: Bridge\nmetadata:\n\tname: br0\nspec: {}\n");
+  Outcome r = hostform({"validate", "-f", file});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, file + ":4:1: error: invalid YAML: a tab character; YAML does not allow tabs for indentation: "
+                          "indent with spaces\n1 error(s) in 0 document(s).\n");
+}
+
+TEST(Cli, PlanPruneOfNothingIsRefusedBeforeReadingTheHost) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/host");
+  Outcome r = hostform({"plan", "-f", dir.path() + "/host", "--prune", "--owner", "e2e-empty", "--state-dir",
+                        dir.path() + "/s", "--libvirt-uri", "qemu+unix:///system?socket=/nonexistent/sock"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "error: no manifests found under " + dir.path() +
+                       "/host: with --prune this would delete every object owned by e2e-empty; pass --allow-empty "
+                       "if that is what you want\n");
 }
 
 TEST(Cli, BadFlagValuesAreRefused) {
@@ -127,7 +166,12 @@ TEST(Cli, LogFormatJsonWritesOneObjectPerLine) {
   Outcome r = hostform({"plan", "-f", file, "--log-format", "json", "--log-level", "debug", "--libvirt-uri",
                         "test:///default", "--state-dir", dir.path()});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out, "+ VirtualMachine/web1           create\nPlan: 1 to create, 0 to change, 0 to delete.\n");
+  EXPECT_EQ(r.out,
+            "+ VirtualMachine/web1           create: vcpus (none) -> 1, maxVcpus (none) -> 1, memory (none) -> 1GiB, "
+            "maxMemory (none) -> 1GiB, machine (none) -> q35, firmware (none) -> bios, cpuMode (none) -> default, "
+            "accelerator (none) -> kvm, state (none) -> running, autostart (none) -> true, shutdownTimeout (none) -> "
+            "1m, boot (none) -> [hd], graphics (none) -> none, restartPolicy (none) -> never\n"
+            "Plan: 1 to create, 0 to change, 0 to delete.\n");
   std::istringstream lines(r.err);
   std::string line;
   std::size_t jsonLines = 0;
@@ -152,7 +196,11 @@ struct ColourCase {
   }
 };
 
-const std::string kGreenCreate = "\033[32m+ Bridge/hfcolor0               create\033[0m";
+const std::string kCreateLine =
+    "+ Bridge/hfcolor0               create: state (none) -> up, stp.enabled (none) -> false, stp.priority (none) -> "
+    "32768, stp.forwardDelay (none) -> 15s, stp.helloTime (none) -> 2s, stp.maxAge (none) -> 20s, ports (none) -> [], "
+    "addresses (none) -> []";
+const std::string kGreenCreate = "\033[32m" + kCreateLine + "\033[0m";
 const testing::EnvChanges kPlainTerminal = {{"TERM", "xterm"}, {"NO_COLOR", std::nullopt}};
 
 TEST(Colour, APlanOnATerminalIsColoured) {
@@ -167,7 +215,7 @@ TEST(Colour, APlanThroughAPipeOrFileIsPlain) {
   ColourCase c;
   Outcome r = hostform(c.plan());
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out, "+ Bridge/hfcolor0               create\nPlan: 1 to create, 0 to change, 0 to delete.\n");
+  EXPECT_EQ(r.out, kCreateLine + "\nPlan: 1 to create, 0 to change, 0 to delete.\n");
 }
 
 TEST(Colour, NoColorAndDashDashNoColorTurnItOffOnATerminal) {
@@ -179,7 +227,7 @@ TEST(Colour, NoColorAndDashDashNoColorTurnItOffOnATerminal) {
            {c.plan(), {{"TERM", "dumb"}, {"NO_COLOR", std::nullopt}}}}) {
     Outcome r = testing::runOnTerminal(HOSTFORM_BINARY, args, env);
     EXPECT_EQ(r.code, 0) << r.out;
-    EXPECT_EQ(r.out, "+ Bridge/hfcolor0               create\r\nPlan: 1 to create, 0 to change, 0 to delete.\r\n")
+    EXPECT_EQ(r.out, kCreateLine + "\r\nPlan: 1 to create, 0 to change, 0 to delete.\r\n")
         << args.back();
   }
   // An empty NO_COLOR is unset (no-color.org).

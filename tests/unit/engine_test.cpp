@@ -77,9 +77,9 @@ TEST(Engine, ApplyCreatesThenSecondRunIsANoOp) {
   o.jobs = 1;  // so the progress lines come in plan order
   EXPECT_EQ(f.apply(o), kExitOk) << f.err.str();
   EXPECT_EQ(f.out.str(),
-            "+ VolumeGroup/vg0               create\n"
-            "+ LogicalVolume/vg0/data        create\n"
-            "+ StoragePool/images            create\n"
+            "+ VolumeGroup/vg0               create: physicalVolumes (none) -> [/dev/vdb], extentSize (none) -> 4MiB\n"
+            "+ LogicalVolume/vg0/data        create: volumeGroup (none) -> vg0, type (none) -> linear, size (none) -> 10GiB\n"
+            "+ StoragePool/images            create: type (none) -> dir, target (none) -> /srv/images, autostart (none) -> true, active (none) -> true\n"
             "Plan: 3 to create, 0 to change, 0 to delete.\n"
             "VolumeGroup/vg0: created\n"
             "LogicalVolume/vg0/data: created\n"
@@ -104,7 +104,9 @@ TEST(Engine, LedgerOwnsKindsWithoutAnInBandMark) {
   RunOptions empty = f.options("apiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: br0}\nspec: {}\n");
   EXPECT_EQ(f.plan(empty), kExitOk);
   EXPECT_EQ(f.out.str(),
-            "+ Bridge/br0                    create\n"
+            "+ Bridge/br0                    create: state (none) -> up, stp.enabled (none) -> false, stp.priority (none) -> 32768, "
+            "stp.forwardDelay (none) -> 15s, stp.helloTime (none) -> 2s, stp.maxAge (none) -> 20s, ports (none) -> [], "
+            "addresses (none) -> []\n"
             "? VolumeGroup/vg0               orphaned (not declared; --prune deletes it)\n"
             "? LogicalVolume/vg0/data        orphaned (not declared; --prune deletes it)\n"
             "? StoragePool/images            orphaned (not declared; --prune deletes it)\n"
@@ -217,7 +219,7 @@ TEST(Engine, FailedActionSkipsDependentsAndExitsFour) {
   const std::string out = f.out.str();
   EXPECT_NE(out.find("Apply incomplete: 1 done, 1 failed, 1 skipped.\n"
                      "  VolumeGroup/vg0: failed: injected failure\n"
-                     "  LogicalVolume/vg0/data: skipped: skipped: depends on VolumeGroup/vg0 which failed\n"),
+                     "  LogicalVolume/vg0/data: skipped: depends on VolumeGroup/vg0, which failed\n"),
             std::string::npos)
       << out;
 }
@@ -255,7 +257,9 @@ TEST(Engine, ApplyShowsProgressOnATerminalAsOneLineErasedBeforeEachOutcome) {
   spdlog::set_level(level);
   EXPECT_EQ(err.str(), "\r\033[KBridge/br0: step 1\r\033[KBridge/br0: step 2\r\033[K");
   EXPECT_EQ(out.str(),
-            "+ Bridge/br0                    create\n"
+            "+ Bridge/br0                    create: state (none) -> up, stp.enabled (none) -> false, stp.priority (none) -> 32768, "
+            "stp.forwardDelay (none) -> 15s, stp.helloTime (none) -> 2s, stp.maxAge (none) -> 20s, ports (none) -> [], "
+            "addresses (none) -> []\n"
             "Plan: 1 to create, 0 to change, 0 to delete.\n"
             "Bridge/br0: created\n"
             "Apply complete: 1 done.\n");

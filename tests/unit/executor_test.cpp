@@ -268,8 +268,8 @@ TEST_F(ExecutorTest, FailureSkipsDependentsAndLetsIndependentActionsFinish) {
   ApplyReport report = execute(plan, {});
   EXPECT_THAT(statuses(report), ElementsAre(Outcome::Failed, Outcome::Skipped, Outcome::Skipped, Outcome::Done));
   EXPECT_EQ(report.outcomes[0].message, "injected failure");
-  EXPECT_EQ(report.outcomes[1].message, "skipped: depends on VolumeGroup/vg0 which failed");
-  EXPECT_EQ(report.outcomes[2].message, "skipped: depends on VolumeGroup/vg0 which failed");
+  EXPECT_EQ(report.outcomes[1].message, "depends on VolumeGroup/vg0, which failed");
+  EXPECT_EQ(report.outcomes[2].message, "depends on VolumeGroup/vg0, which failed");
   EXPECT_EQ(report.done(), 1u);
   EXPECT_EQ(report.failed(), 1u);
   EXPECT_EQ(report.skipped(), 2u);

@@ -245,8 +245,11 @@ kind: Volume
 metadata: {name: c}
 spec: {pool: p, capacity: 1GiB, backingVolume: {pool: p, name: c}}
 )");
-  EXPECT_EQ(messages(r), (Strings{"test.yaml:6:1: error: dependency cycle: Volume/p/a -> Volume/p/b -> Volume/p/a",
-                                  "test.yaml:16:1: error: dependency cycle: Volume/p/c -> Volume/p/c"}));
+  // At the referencing field, so an editor jumps to what to change.
+  EXPECT_EQ(messages(r), (Strings{"test.yaml:9:48: error: spec.backingVolume: dependency cycle: Volume/p/a -> "
+                                  "Volume/p/b -> Volume/p/a",
+                                  "test.yaml:19:48: error: spec.backingVolume: dependency cycle: Volume/p/c -> "
+                                  "Volume/p/c"}));
 }
 
 TEST(Loader, ReadsDirectoriesSortedAndReportsMissingPaths) {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include <nlohmann/json.hpp>
+
 #include "reconciler/ledger.h"
 #include "reconciler/render.h"
 #include "tests/support/fake_provider.h"
@@ -62,8 +66,8 @@ TEST(Planner, CreatesInDependencyOrder) {
   EXPECT_EQ(plan.actions[1].after, (std::vector<std::size_t>{0}));
   EXPECT_EQ(plan.actions[0].op, Op::Create);
   EXPECT_EQ(renderText(plan),
-            "+ VolumeGroup/vg0               create\n"
-            "+ LogicalVolume/vg0/data        create\n"
+            "+ VolumeGroup/vg0               create: physicalVolumes (none) -> [/dev/vdb], extentSize (none) -> 4MiB\n"
+            "+ LogicalVolume/vg0/data        create: volumeGroup (none) -> vg0, type (none) -> linear, size (none) -> 10GiB\n"
             "Plan: 2 to create, 0 to change, 0 to delete.\n");
 }
 
@@ -134,7 +138,9 @@ spec: {}
   ASSERT_EQ(plan.actions.size(), 2u);
   EXPECT_EQ(plan.actions[1].op, Op::Orphan);
   EXPECT_EQ(renderText(plan),
-            "+ Bridge/br0                    create\n"
+            "+ Bridge/br0                    create: state (none) -> up, stp.enabled (none) -> false, stp.priority (none) -> 32768, "
+            "stp.forwardDelay (none) -> 15s, stp.helloTime (none) -> 2s, stp.maxAge (none) -> 20s, ports (none) -> [], "
+            "addresses (none) -> []\n"
             "? Bridge/br-old                 orphaned (not declared; --prune deletes it)\n"
             "Plan: 1 to create, 0 to change, 0 to delete, 1 orphaned.\n");
 }
@@ -157,7 +163,9 @@ spec: {}
   EXPECT_EQ(plan.actions[1].id.str(), "Bridge/br-mine");
   EXPECT_FALSE(plan.actions[1].dataLoss);
   EXPECT_EQ(renderText(plan),
-            "+ Bridge/br0                    create\n"
+            "+ Bridge/br0                    create: state (none) -> up, stp.enabled (none) -> false, stp.priority (none) -> 32768, "
+            "stp.forwardDelay (none) -> 15s, stp.helloTime (none) -> 2s, stp.maxAge (none) -> 20s, ports (none) -> [], "
+            "addresses (none) -> []\n"
             "- Bridge/br-mine                delete (prune)\n"
             "Plan: 1 to create, 0 to change, 1 to delete.\n");
 }
@@ -213,11 +221,15 @@ TEST(Planner, ShrinkNeedsAllowDataLoss) {
             "~ LogicalVolume/vg0/data        size 20GiB -> 10GiB; refused without --allow-data-loss: shrinking "
             "LogicalVolume/vg0/data from 20GiB to 10GiB loses the data beyond 10GiB\n"
             "Plan: 0 to create, 1 to change, 0 to delete.\n");
+  // On a terminal the refused line is what stops the apply: painted as an
+  // error (bold red), not as an update (yellow).
+  EXPECT_TRUE(renderText(refused, Color::On).starts_with("\033[1;31m~ LogicalVolume/vg0/data")) << renderText(refused, Color::On);
   PlanOptions allow;
   allow.dataLoss = DataLoss::Allow;
   Plan allowed = host.plan(kStorage, allow);
   EXPECT_TRUE(allowed.refused().empty());
   EXPECT_EQ(allowed.actions.size(), 1u);
+  EXPECT_TRUE(renderText(allowed, Color::On).starts_with("\033[33m~ LogicalVolume/vg0/data")) << renderText(allowed, Color::On);
 }
 
 TEST(Planner, PruningAnObjectThatHoldsDataNeedsAllowDataLoss) {
@@ -245,7 +257,7 @@ spec: {volumeGroup: vg0, size: 1GiB}
   ASSERT_EQ(plan.external.size(), 1u);
   EXPECT_EQ(plan.external[0].str(), "VolumeGroup/vg0");
   EXPECT_EQ(renderText(plan),
-            "+ LogicalVolume/vg0/data        create\n"
+            "+ LogicalVolume/vg0/data        create: volumeGroup (none) -> vg0, type (none) -> linear, size (none) -> 1GiB\n"
             "= VolumeGroup/vg0               external (referenced, not declared, on the host)\n"
             "Plan: 1 to create, 0 to change, 0 to delete.\n");
 }
@@ -396,6 +408,65 @@ TEST(Planner, JsonPlanHasTheSpecShape) {
   }
 }
 )");
+}
+
+TEST(Planner, AnObjectADeclaredResourceReferencesIsExternalAndNeverPruned) {
+  // The bridge and the base volume are ours but no longer declared; a declared
+  // VM uses the bridge, and a declared VM disk is an overlay on the base
+  // (external itself, so what it stands on is kept too).
+  Host host;
+  host.world->put(fake::makeBridge("br-old"), "default");
+  host.world->put(fake::makePool("p"), "default");
+  Resource base = fake::makeVolume("p", "base", 1 * GiB);
+  Resource overlay = fake::makeVolume("p", "vm.qcow2", 2 * GiB);
+  overlay.as<VolumeSpec>().backingVolume = VolumeRef{"p", "base"};
+  host.world->put(base, "default");
+  host.world->put(overlay, "default");
+  host.world->put(fake::makeBridge("br-gone"), "default");  // referenced by nothing: pruned
+  PlanOptions options;
+  options.prune = Prune::Yes;
+  options.dataLoss = DataLoss::Allow;
+  Plan plan = host.plan(R"(apiVersion: hostform/v1
+kind: VirtualMachine
+metadata: {name: web1}
+spec:
+  memory: 1GiB
+  disks: [{volume: {pool: p, name: vm.qcow2}}]
+  interfaces: [{bridge: br-old}]
+)",
+                        options);
+  ASSERT_FALSE(plan.diagnostics.hasErrors());
+  std::vector<std::string> deleted, external;
+  for (const Action& a : plan.actions)
+    if (a.op == Op::Delete || a.op == Op::Orphan) deleted.push_back(a.id.str());
+  for (const ResourceId& id : plan.external) external.push_back(id.str());
+  EXPECT_EQ(deleted, (std::vector<std::string>{"Bridge/br-gone"}));
+  EXPECT_EQ(external, (std::vector<std::string>{"Bridge/br-old", "StoragePool/p", "Volume/p/base", "Volume/p/vm.qcow2"}));
+  // JSON lists each object once: in "actions" or in "external", never both.
+  const auto doc = nlohmann::json::parse(renderJson(plan));
+  std::set<std::string> seen;
+  for (const auto& a : doc["actions"]) EXPECT_TRUE(seen.insert(a["id"].get<std::string>()).second) << a["id"];
+  for (const auto& id : doc["external"]) EXPECT_TRUE(seen.insert(id.get<std::string>()).second) << id;
+}
+
+TEST(Planner, ACreateListsEveryValueItSets) {
+  Host host;
+  Plan plan = host.plan(R"(apiVersion: hostform/v1
+kind: Bridge
+metadata: {name: br0}
+spec: {mtu: 9000, addresses: [10.1.0.1/24]}
+)");
+  ASSERT_EQ(plan.actions.size(), 1u);
+  EXPECT_EQ(renderText(plan),
+            "+ Bridge/br0                    create: state (none) -> up, mtu (none) -> 9000, stp.enabled (none) -> "
+            "false, stp.priority (none) -> 32768, stp.forwardDelay (none) -> 15s, stp.helloTime (none) -> 2s, "
+            "stp.maxAge (none) -> 20s, ports (none) -> [], addresses (none) -> [10.1.0.1/24]\n"
+            "Plan: 1 to create, 0 to change, 0 to delete.\n");
+  const auto doc = nlohmann::json::parse(renderJson(plan));
+  const auto& changes = doc["actions"][0]["changes"];
+  ASSERT_EQ(changes.size(), 9u);
+  EXPECT_EQ(changes[1], (nlohmann::json{{"field", "mtu"}, {"from", nullptr}, {"to", "9000"}, {"class", "live"}}));
+  for (const auto& c : changes) EXPECT_TRUE(c["from"].is_null()) << c;
 }
 
 }  // namespace

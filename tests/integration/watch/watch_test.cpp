@@ -172,7 +172,10 @@ TEST_F(Watch, FirstSyncAppliesTheTipAndRecordsItInTheStateFile) {
   const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
   Outcome r = once();
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_EQ(r.out, "+ Bridge/hfw0                   create\nPlan: 1 to create, 0 to change, 0 to delete.\n"
+  EXPECT_EQ(r.out, "+ Bridge/hfw0                   create: state (none) -> up, mtu (none) -> 1400, stp.enabled (none) -> false, "
+                   "stp.priority (none) -> 32768, stp.forwardDelay (none) -> 15s, stp.helloTime (none) -> 2s, "
+                   "stp.maxAge (none) -> 20s, ports (none) -> [], addresses (none) -> []\n"
+                   "Plan: 1 to create, 0 to change, 0 to delete.\n"
                    "Bridge/hfw0: created\nApply complete: 1 done.\n");
   EXPECT_EQ(mtuOf("hfw0"), 1400);
   EXPECT_EQ((*link("hfw0"))["ifalias"], "hostform:owner=" + owner_);
@@ -267,6 +270,26 @@ TEST_F(Watch, AnInvalidCommitIsHeldBackAndTheNextGoodOneApplied) {
   EXPECT_EQ(s["rejected"], nullptr);
 }
 
+TEST_F(Watch, ACommitThatDeclaresNothingNeverPrunesUnlessAllowed) {
+  repo_.commit("one bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  ASSERT_EQ(once({"--prune"}).code, 0);
+  ASSERT_TRUE(link("hfw0"));
+  // The same rule as apply --prune -f DIR, decided by the same function.
+  const std::string empty = repo_.commit("empty the file", {{kFile, "# nothing here\n"}});
+  Outcome r = once({"--prune"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("error: no manifests found under hosts/h1 in commit " + empty +
+                       ": with --prune this would delete every object owned by " + owner_ +
+                       "; pass --allow-empty if that is what you want"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(link("hfw0"));
+  Outcome allowed = once({"--prune", "--allow-empty"});
+  EXPECT_EQ(allowed.code, 0) << allowed.err;
+  EXPECT_FALSE(link("hfw0"));
+  EXPECT_EQ(lastApplied(), empty);
+}
+
 TEST_F(Watch, AForcePushReplacesTheBranchTip) {
   const std::string a = repo_.commit("one bridge", {{kFile, bridgeDoc("hfw0", {})}});
   repo_.commit("two bridges", {{kFile, docs({bridgeDoc("hfw0", {}), bridgeDoc("hfw1", {})})}});
@@ -309,7 +332,10 @@ TEST_F(Watch, DryRunChangesNothing) {
   repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
   Outcome r = once({"--dry-run"});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out, "+ Bridge/hfw0                   create\nPlan: 1 to create, 0 to change, 0 to delete.\n");
+  EXPECT_EQ(r.out, "+ Bridge/hfw0                   create: state (none) -> up, mtu (none) -> 1400, stp.enabled (none) -> false, "
+                   "stp.priority (none) -> 32768, stp.forwardDelay (none) -> 15s, stp.helloTime (none) -> 2s, "
+                   "stp.maxAge (none) -> 20s, ports (none) -> [], addresses (none) -> []\n"
+                   "Plan: 1 to create, 0 to change, 0 to delete.\n");
   EXPECT_FALSE(link("hfw0"));
   json s = state();
   EXPECT_EQ(s["lastApplied"], nullptr);
