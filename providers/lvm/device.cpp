@@ -30,6 +30,24 @@ std::map<std::string, std::string> exportPairs(const std::string& text) {
 
 }  // namespace
 
+std::optional<std::string> HostDeviceProbe::thinUnsupported() {
+  // lvm creates thin pools only with activation, which needs the kernel's
+  // device-mapper driver ("Driver version" in `lvm version`) and
+  // global/activation on in the lvm.conf it reads.
+  constexpr std::chrono::seconds kTimeout{30};
+  auto version = runCommand({"lvm", "version"}, kTimeout);
+  auto activation = runCommand({"lvm", "config", "--typeconfig", "full", "global/activation"}, kTimeout);
+  if (!version || !activation)
+    return "lvm cannot be run (" + (version ? activation.error().message : version.error().message) + ")";
+  if (version->out.find("Driver version:") == std::string::npos)
+    return "the kernel has no device-mapper driver (lvm version reports none), and lvm2 needs it to activate thin "
+           "pools";
+  if (activation->out.find("activation=0") != std::string::npos)
+    return "activation is off in the lvm.conf lvm reads (global/activation = 0), and lvm2 needs it to create thin "
+           "pools";
+  return std::nullopt;
+}
+
 Result<DeviceInfo> HostDeviceProbe::probe(const std::string& path) {
   DeviceInfo info;
   struct stat st {};

@@ -1,6 +1,8 @@
 #include "providers/lvm/plan.h"
 
 #include <algorithm>
+#include <memory>
+#include <unordered_map>
 
 #include "providers/lvm/space.h"
 
@@ -19,15 +21,35 @@ bool listed(const std::vector<std::string>& devices, const std::string& device) 
   return std::ranges::any_of(devices, [&](const std::string& d) { return sameDevice(d, device); });
 }
 
+/// The declared volume groups of each device (by canonical path), built once
+/// per plan so that checking every new device stays linear.
+using DeclaredDevices = std::unordered_map<std::string, std::vector<ResourceId>>;
+
+std::shared_ptr<const DeclaredDevices> declaredDevices(const PlanContext& ctx) {
+  return ctx.memo<DeclaredDevices>("lvm.declaredDevices", [&] {
+    DeclaredDevices out;
+    for (const auto& [id, r] : ctx.desired)
+      if (id.kind == Kind::VolumeGroup)
+        for (const std::string& device : r->as<VolumeGroupSpec>().physicalVolumes) {
+          auto& vgs = out[canonicalDevice(device)];
+          if (std::ranges::find(vgs, id) == vgs.end()) vgs.push_back(id);
+        }
+    for (auto& [device, vgs] : out) std::ranges::sort(vgs);
+    return out;
+  });
+}
+
 /// A device about to become a PV of `vg` (docs/spec.md §1 VolumeGroup).
 void checkNewDevice(const std::string& device, const Resource& vg, const PlanContext& ctx, PlanInputs in, Diff& diff) {
   const std::string field = "spec.physicalVolumes";
   const std::string& name = vg.id.name;
   // Two declared VGs must not claim one device.
-  for (const auto& [id, other] : ctx.desired)
-    if (id.kind == Kind::VolumeGroup && id != vg.id && listed(other->as<VolumeGroupSpec>().physicalVolumes, device))
-      diff.problems.push_back({field, "device " + device + " is also declared as a physical volume of " + id.str() +
-                                          "; a device can belong to one volume group only."});
+  const auto devices = declaredDevices(ctx);
+  if (auto it = devices->find(canonicalDevice(device)); it != devices->end())
+    for (const ResourceId& id : it->second)
+      if (id != vg.id)
+        diff.problems.push_back({field, "device " + device + " is also declared as a physical volume of " +
+                                            id.str() + "; a device can belong to one volume group only."});
   if (const PhysicalVolumeInfo* pv = in.state.findPhysicalVolume(device)) {
     if (!pv->volumeGroup.empty() && pv->volumeGroup != name)
       diff.problems.push_back({field, "device " + device + " already belongs to volume group " + pv->volumeGroup +
@@ -123,6 +145,10 @@ Diff planLogicalVolume(const Resource& desired, const Observed* live, const Plan
                                                     " exists with layout \"" + other->layout +
                                                     "\", which hostform does not manage (only linear, thin-pool "
                                                     "and thin volumes)."});
+    if (want.type != LvType::Linear)
+      if (auto why = in.devices.thinUnsupported())
+        diff.problems.push_back({"spec.type", "lvm2 cannot create a " + std::string(toString(want.type)) +
+                                                  " volume on this host: " + *why + "."});
     if (want.type == LvType::Thin && want.thinPool) {
       const ResourceId poolId{Kind::LogicalVolume, want.volumeGroup, *want.thinPool};
       const Observed* pool = ctx.findObserved(poolId);
@@ -188,16 +214,14 @@ std::vector<Diff::Problem> deletionProblemsOf(const Observed& live, const LvmSta
   std::string staying;
   for (const LogicalVolumeInfo& lv : state.logicalVolumes) {
     if (lv.volumeGroup != vgName || lv.hidden || (!vg && lv.pool != r.id.name)) continue;
-    const ResourceId id{Kind::LogicalVolume, vgName, lv.name};
-    const Observed* o = ctx.findObserved(id);
-    // Pruning deletes only undeclared volumes of this owner; anything else stays.
-    const bool deleted = o && o->owner == ctx.owner && !ctx.findDesired(id);
-    if (!deleted) staying += (staying.empty() ? "" : ", ") + lv.name;
+    // Pruning deletes only undeclared, unreferenced volumes of this owner; anything else stays.
+    if (!ctx.prunable(ResourceId{Kind::LogicalVolume, vgName, lv.name}))
+      staying += (staying.empty() ? "" : ", ") + lv.name;
   }
   if (staying.empty()) return {};
   return {{"", std::string(vg ? "volume group " : "thin pool ") + (vg ? vgName : vgName + "/" + r.id.name) +
                    " still holds logical volumes this run does not delete (" + staying +
-                   "): they are made by hand, owned by another owner, or still declared"}};
+                   "): they are made by hand, owned by another owner, still declared, or used by something declared"}};
 }
 
 }  // namespace hostform::lvm

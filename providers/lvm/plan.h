@@ -14,7 +14,7 @@ namespace hostform::lvm {
 /// What plan checks may consult besides the manifests.
 struct PlanInputs {
   const LvmState& state;
-  DeviceProbe& devices;
+  DeviceProbe& devices;  ///< also says whether lvm can make thin volumes here
 };
 
 /// `size` rounded up to whole extents, as lvcreate and lvextend round it.

@@ -20,15 +20,23 @@ class CachedProbe final : public DeviceProbe {
     if (it == seen_.end()) it = seen_.emplace(path, inner_->probe(path)).first;
     return it->second;
   }
+  /// Asked once per observe, and only when a plan creates a thin volume.
+  std::optional<std::string> thinUnsupported() override {
+    std::lock_guard guard(mutex_);
+    if (!thin_) thin_ = inner_->thinUnsupported();
+    return *thin_;
+  }
   void forget() {
     std::lock_guard guard(mutex_);
     seen_.clear();
+    thin_.reset();
   }
 
  private:
   std::unique_ptr<DeviceProbe> inner_;
   std::mutex mutex_;
   std::map<std::string, Result<DeviceInfo>> seen_;
+  std::optional<std::optional<std::string>> thin_;
 };
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "providers/lvm/space.h"
 
 #include <algorithm>
+#include <memory>
+#include <unordered_map>
 #include <vector>
 
 namespace hostform::lvm {
@@ -23,6 +25,34 @@ bool hasSpareMetadata(const std::string& vg, const LvmState& state) {
 }
 
 bool sameDevice(const std::string& a, const std::string& b) { return a == b || canonicalDevice(a) == canonicalDevice(b); }
+
+/// One declared LV and the extents it and every LV of its VG before it (in
+/// identity order) grow by.
+struct GrowthSoFar {
+  ResourceId id;
+  std::uint64_t extents = 0;
+};
+using DeclaredGrowth = std::unordered_map<std::string, std::vector<GrowthSoFar>>;
+
+/// Running sums of growth per VG, built once per plan: checking each LV against
+/// its VG's free space is then a lookup, not a pass over every LV.
+std::shared_ptr<const DeclaredGrowth> declaredGrowth(const PlanContext& ctx, const LvmState& state) {
+  return ctx.memo<DeclaredGrowth>("lvm.declaredGrowth", [&] {
+    DeclaredGrowth out;
+    for (const auto& [id, r] : ctx.desired)
+      if (id.kind == Kind::LogicalVolume) out[r->as<LogicalVolumeSpec>().volumeGroup].push_back({id, 0});
+    for (auto& [vg, lvs] : out) {
+      std::ranges::sort(lvs, {}, &GrowthSoFar::id);
+      const Bytes extent = extentSizeOf(vg, ctx, state);
+      std::uint64_t sum = 0;
+      for (GrowthSoFar& g : lvs) {
+        sum += growthInExtents(*ctx.findDesired(g.id), ctx.findObserved(g.id), extent, state);
+        g.extents = sum;
+      }
+    }
+    return out;
+  });
+}
 
 }  // namespace
 
@@ -73,16 +103,10 @@ std::optional<Diff::Problem> checkFreeSpace(const Resource& lv, const Observed* 
 
   // Every declared LV of the VG, in identity order: the first ones to exceed
   // the free space, and all growing ones after them, are the ones refused.
-  std::vector<const Resource*> siblings;
-  for (const auto& [id, r] : ctx.desired)
-    if (id.kind == Kind::LogicalVolume && r->as<LogicalVolumeSpec>().volumeGroup == spec.volumeGroup)
-      siblings.push_back(r);
-  std::ranges::sort(siblings, {}, [](const Resource* r) { return r->id; });
-  std::uint64_t needed = 0;
-  for (const Resource* r : siblings) {
-    needed += growthInExtents(*r, ctx.findObserved(r->id), extent, in.state);
-    if (r->id == lv.id) break;
-  }
+  const auto growth = declaredGrowth(ctx, in.state);
+  const auto& siblings = growth->at(spec.volumeGroup);
+  auto at = std::ranges::lower_bound(siblings, lv.id, {}, &GrowthSoFar::id);
+  const std::uint64_t needed = at != siblings.end() && at->id == lv.id ? at->extents : own;
   const std::uint64_t free = freeExtentsOf(spec.volumeGroup, extent, ctx, in);
   if (needed <= free) return std::nullopt;
   return Diff::Problem{

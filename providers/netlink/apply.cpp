@@ -131,10 +131,39 @@ std::vector<std::string> minus(const std::vector<std::string>& a, const std::vec
   return out;
 }
 
+/// Each declared port as the plan promised (diff.cpp portChanges): its MTU
+/// raised to the bridge's declared one, then brought up. Read now, so a
+/// retry or a change made meanwhile is no error.
+Result<void> preparePorts(nl_sock* sock, const std::string& bridge, const BridgeSpec& want) {
+  if (want.state != AdminState::Up) return {};
+  for (const std::string& port : want.ports) {
+    auto link = readLink(sock, port);
+    if (!link) return std::unexpected(link.error());
+    if (!*link) continue;  // gone since the plan: enslaving it reports that
+    if (want.mtu && (*link)->mtu < *want.mtu) {
+      MessagePtr msg = linkMessage(0, (*link)->index, {});
+      if (!msg || nla_put_u32(msg.get(), IFLA_MTU, *want.mtu) < 0) return fail(kOutOfMemory);
+      if (auto r = request(sock, msg.get(),
+                           "cannot raise the MTU of port " + port + " to bridge " + bridge + "'s " +
+                               std::to_string(*want.mtu));
+          !r)
+        return r;
+    }
+    if (!(*link)->up) {
+      MessagePtr msg = linkMessage(0, (*link)->index, {});
+      if (!msg) return fail(kOutOfMemory);
+      setAdminState(msg.get(), AdminState::Up);
+      if (auto r = request(sock, msg.get(), "cannot bring up port " + port + " of bridge " + bridge); !r) return r;
+    }
+  }
+  return {};
+}
+
 /// Ports and addresses from `have` to `want`; `mtu` re-applied after port
 /// changes, because enslaving lowers a bridge's MTU the user did not set.
 Result<void> convergeMembers(nl_sock* sock, int index, const std::string& bridge, const BridgeSpec& have,
                              const BridgeSpec& want) {
+  if (auto r = preparePorts(sock, bridge, want); !r) return r;
   const auto released = minus(have.ports, want.ports);
   const auto added = minus(want.ports, have.ports);
   for (const std::string& port : released) {
@@ -212,7 +241,8 @@ Result<void> updateBridge(nl_sock* sock, const Action& action, const std::string
     if (state) setAdminState(msg.get(), want.state);
     if (auto r = request(sock, msg.get(), "cannot change bridge " + name); !r) return r;
   }
-  if (!changed.contains("ports") && !changed.contains("addresses")) return {};
+  const bool portsPrepared = std::ranges::any_of(changed, [](const std::string& f) { return f.starts_with("ports["); });
+  if (!changed.contains("ports") && !changed.contains("addresses") && !portsPrepared) return {};
   BridgeSpec from = have, to = want;
   if (!changed.contains("ports")) to.ports = from.ports;
   if (!changed.contains("addresses")) to.addresses = from.addresses;

@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <memory>
+#include <unordered_map>
 
 #include "providers/netlink/normalize.h"
 #include "providers/netlink/observe.h"
@@ -17,25 +19,8 @@ std::vector<std::string> sortedUnique(std::vector<std::string> items) {
   return items;
 }
 
-bool contains(const std::vector<std::string>& list, const std::string& item) {
-  return std::find(list.begin(), list.end(), item) != list.end();
-}
-
-/// The declared bridge other than `self`, lowest identity first, for which
-/// `matches` holds; nullptr when none. A linear pass: plan() runs once per
-/// bridge, so anything more (a sort, a copy) is paid n times over.
-template <class Pred>
-const Resource* otherDeclaredBridge(const Resource& self, const PlanContext& ctx, Pred matches) {
-  const Resource* found = nullptr;
-  for (const auto& [id, r] : ctx.desired)
-    if (id.kind == Kind::Bridge && id != self.id && (!found || id < found->id) && matches(r->template as<BridgeSpec>()))
-      found = r;
-  return found;
-}
-
-/// The address part of a CIDR in canonical form. IPv4 is canonical as the
-/// schema admits it (no leading zeros), so only IPv6 is parsed: this runs
-/// for every address of every other bridge.
+/// The address part of a CIDR in canonical form (IPv6 parsed; IPv4 is
+/// canonical as the schema admits it).
 std::string canonicalIp(const std::string& cidr) {
   const std::string ip = cidr.substr(0, cidr.find('/'));
   if (ip.find(':') == std::string::npos) return ip;
@@ -43,13 +28,43 @@ std::string canonicalIp(const std::string& cidr) {
   return parsed ? parsed->ip : ip;
 }
 
-const Resource* declaredBridge(const std::string& name, const PlanContext& ctx) {
-  return ctx.findDesired(ResourceId{Kind::Bridge, {}, name});
+/// Which declared bridges list each port and each address, built once per plan:
+/// looking them up per bridge keeps a plan of n bridges linear in n.
+struct DeclaredBridges {
+  std::unordered_map<std::string, std::vector<ResourceId>> byPort, byIp;  ///< ids sorted
+};
+
+std::shared_ptr<const DeclaredBridges> declaredBridges(const PlanContext& ctx) {
+  return ctx.memo<DeclaredBridges>("netlink.declaredBridges", [&] {
+    DeclaredBridges d;
+    for (const auto& [id, r] : ctx.desired) {
+      if (id.kind != Kind::Bridge) continue;
+      const auto& spec = r->as<BridgeSpec>();
+      for (const std::string& port : spec.ports) d.byPort[port].push_back(id);
+      for (const std::string& cidr : spec.addresses) d.byIp[canonicalIp(cidr)].push_back(id);
+    }
+    for (auto* index : {&d.byPort, &d.byIp})
+      for (auto& [key, ids] : *index) {
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      }
+    return d;
+  });
 }
 
-bool declaresIp(const BridgeSpec& spec, const std::string& ip) {
-  return std::any_of(spec.addresses.begin(), spec.addresses.end(),
-                     [&](const std::string& c) { return canonicalIp(c) == ip; });
+/// The lowest declared bridge other than `self` that `index` lists under `key`.
+const Resource* otherDeclaredBridge(const Resource& self, const PlanContext& ctx,
+                                    const std::unordered_map<std::string, std::vector<ResourceId>>& index,
+                                    const std::string& key) {
+  auto it = index.find(key);
+  if (it == index.end()) return nullptr;
+  for (const ResourceId& id : it->second)
+    if (id != self.id) return ctx.findDesired(id);
+  return nullptr;
+}
+
+const Resource* declaredBridge(const std::string& name, const PlanContext& ctx) {
+  return ctx.findDesired(ResourceId{Kind::Bridge, {}, name});
 }
 
 void checkName(const Resource& desired, const Observed* live, const HostState& host, Diff& diff) {
@@ -70,8 +85,7 @@ void checkPorts(const Resource& desired, const HostState& host, const PlanContex
     const std::string& port = spec.ports[i];
     auto problem = [&](std::string message) { diff.problems.push_back({field, std::move(message)}); };
 
-    const Resource* twice =
-        otherDeclaredBridge(desired, ctx, [&](const BridgeSpec& other) { return contains(other.ports, port); });
+    const Resource* twice = otherDeclaredBridge(desired, ctx, declaredBridges(ctx)->byPort, port);
     if (twice) {
       problem("Interface " + port + " is also declared as a port of " + twice->id.str() +
               "; an interface can be a port of one bridge only.");
@@ -116,8 +130,7 @@ void checkAddresses(const Resource& desired, const HostState& host, const PlanCo
               "spec.addresses lists global-scope addresses only.");
       continue;
     }
-    const Resource* twice =
-        otherDeclaredBridge(desired, ctx, [&](const BridgeSpec& other) { return declaresIp(other, cidr->ip); });
+    const Resource* twice = otherDeclaredBridge(desired, ctx, declaredBridges(ctx)->byIp, cidr->ip);
     if (twice) {
       problem("Address " + cidr->ip + " is also declared on " + twice->id.str() +
               "; an address can be declared on one bridge only.");
@@ -129,6 +142,32 @@ void checkAddresses(const Resource& desired, const HostState& host, const PlanCo
     if (holder->isBridge() && declaredBridge(holder->name, ctx)) continue;
     problem("Address " + cidr->ip + " is already assigned to " + holder->name +
             " on the host; remove it there first or declare a different address.");
+  }
+}
+
+/// A port carries the bridge's frames only when it is up, and only up to its
+/// own MTU: a declared port is brought up, and its MTU raised to the bridge's
+/// declared one (never lowered), as changes the plan shows. A port that cannot
+/// take the bridge's MTU is refused here.
+void portChanges(const Resource& desired, const HostState& host, Diff& diff) {
+  const auto& spec = desired.as<BridgeSpec>();
+  if (spec.state != AdminState::Up) return;
+  for (std::size_t i = 0; i < spec.ports.size(); ++i) {
+    const std::string& port = spec.ports[i];
+    const Link* link = host.byName(port);
+    if (!link || link->isBridge()) continue;  // reported by checkPorts
+    if (spec.mtu && link->mtu < *spec.mtu) {
+      if (link->maxMtu && link->maxMtu < *spec.mtu)
+        diff.problems.push_back({"spec.ports[" + std::to_string(i) + "]",
+                                 "Interface " + port + " accepts an MTU of at most " + std::to_string(link->maxMtu) +
+                                     ", below the bridge's mtu " + std::to_string(*spec.mtu) +
+                                     ": frames larger than that would be dropped on it. Declare mtu " +
+                                     std::to_string(link->maxMtu) + " or less, or use another port."});
+      else
+        diff.changes.push_back({"ports[" + port + "].mtu", std::to_string(link->mtu), std::to_string(*spec.mtu),
+                                ChangeClass::Live});
+    }
+    if (!link->up) diff.changes.push_back({"ports[" + port + "].state", "down", "up", ChangeClass::Live});
   }
 }
 
@@ -174,6 +213,7 @@ Diff diffBridge(const Resource& desired, const Observed* live, const HostState& 
   checkPorts(desired, host, ctx, diff);
   checkAddresses(desired, host, ctx, diff);
   if (live) compareFields(desired.as<BridgeSpec>(), live->resource.as<BridgeSpec>(), diff);
+  portChanges(desired, host, diff);
   return diff;
 }
 

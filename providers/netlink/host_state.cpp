@@ -108,6 +108,7 @@ std::optional<Link> parseLink(nlmsghdr* nlh) {
   link.up = (ifi->ifi_flags & IFF_UP) != 0;
   link.name = attrString(tb[IFLA_IFNAME]);
   if (tb[IFLA_MTU]) link.mtu = attrU32(tb[IFLA_MTU]);
+  if (tb[IFLA_MAX_MTU]) link.maxMtu = attrU32(tb[IFLA_MAX_MTU]);
   if (tb[IFLA_MASTER]) link.master = static_cast<int>(attrU32(tb[IFLA_MASTER]));
   if (tb[IFLA_IFALIAS]) link.alias = attrString(tb[IFLA_IFALIAS]);
   if (tb[IFLA_ADDRESS])

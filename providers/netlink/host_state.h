@@ -38,6 +38,7 @@ struct Link {
   std::string kind;             ///< IFLA_INFO_KIND: "bridge", "veth", "tun"…; empty for physical NICs
   int master = 0;               ///< ifindex of the upper device (bridge, bond…); 0: none
   std::uint32_t mtu = 0;
+  std::uint32_t maxMtu = 0;     ///< IFLA_MAX_MTU: the largest MTU the device accepts; 0: not reported
   std::string mac;              ///< lower case, colon-separated; empty when the link has none
   bool up = false;              ///< IFF_UP: the administrative state
   std::string alias;            ///< IFLA_IFALIAS

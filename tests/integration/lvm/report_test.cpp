@@ -24,10 +24,12 @@ std::string fixture(const std::string& name) {
 class FakeDevices final : public DeviceProbe {
  public:
   std::map<std::string, DeviceInfo> devices;
+  std::optional<std::string> thin;  ///< why thin volumes cannot be made; nullopt: they can (the fixture's host)
   Result<DeviceInfo> probe(const std::string& path) override {
     auto it = devices.find(path);
     return it == devices.end() ? DeviceInfo{} : it->second;
   }
+  std::optional<std::string> thinUnsupported() override { return thin; }
 };
 
 /// The thin fixture as observed, a manifest, and the provider's verdicts.
@@ -185,6 +187,25 @@ TEST_F(ThinHost, TypeAndPoolAreImmutable) {
                      "LogicalVolume/vmdata/web");
   ASSERT_EQ(pool.problems.size(), 1u);
   EXPECT_EQ(pool.problems[0].field, "spec.thinPool");
+}
+
+TEST_F(ThinHost, ThinCreatesAreRefusedWhereLvmCannotMakeThem) {
+  devices_->thin = "the kernel has no device-mapper driver";
+  const std::string yaml = kVmdata + lv("pool2", "{volumeGroup: vmdata, type: thin-pool, size: 1GiB}") +
+                           lv("big", "{volumeGroup: vmdata, type: thin, thinPool: pool, size: 1TiB}") +
+                           lv("plain", "{volumeGroup: vmdata, size: 1GiB}");
+  for (const char* id : {"LogicalVolume/vmdata/pool2", "LogicalVolume/vmdata/big"}) {
+    Diff d = planOf(yaml, id);
+    ASSERT_EQ(d.problems.size(), 1u) << id;
+    EXPECT_EQ(d.problems[0].field, "spec.type");
+    EXPECT_TRUE(d.problems[0].message.starts_with("lvm2 cannot create a thin")) << d.problems[0].message;
+    EXPECT_TRUE(d.problems[0].message.ends_with("on this host: the kernel has no device-mapper driver."))
+        << d.problems[0].message;
+  }
+  EXPECT_TRUE(planOf(yaml, "LogicalVolume/vmdata/plain").problems.empty());
+  // Thin volumes that exist are compared as ever: only creating one needs lvm's help.
+  EXPECT_TRUE(planOf(kVmdata + lv("pool", "{volumeGroup: vmdata, type: thin-pool, size: 2GiB}"),
+                     "LogicalVolume/vmdata/pool").problems.empty());
 }
 
 TEST_F(ThinHost, NewThinVolumeNeedsNoVgSpaceNewPoolDoes) {

@@ -47,6 +47,7 @@ class Sandbox {
     std::uint64_t size = 0;
     std::string tags;
     std::string pool;
+    bool operator==(const Lv&) const = default;
   };
   /// Visible and hidden ("[x]") LVs of `vg` by name; empty when the VG is absent.
   std::map<std::string, Lv> lvs(const std::string& vg) const;

@@ -127,7 +127,7 @@ TEST_F(BadInput, KernelRefusalFailsTheActionWithTheKernelsReason) {
   ASSERT_EQ(apply({bridgeDoc("br0", {{"mtu", "1500"}})}).code, 0);
   Outcome r = apply({bridgeDoc("br0", {{"mtu", "1500"}, {"ports", "[tun0]"}})});
   EXPECT_EQ(r.code, 4);
-  EXPECT_EQ(r.out, "~ Bridge/br0                    ports [] -> [tun0]\n"
+  EXPECT_EQ(r.out, "~ Bridge/br0                    ports [] -> [tun0], ports[tun0].state down -> up\n"
                    "Plan: 0 to create, 1 to change, 0 to delete.\n"
                    "Bridge/br0: failed: cannot add port tun0 to bridge br0: Invalid input data or parameter.\n"
                    "Apply incomplete: 0 done, 1 failed, 0 skipped.\n"

@@ -1,6 +1,7 @@
 // The Bridge kind end to end: the hostform binary against the kernel of the
 // test's private network namespace, with kernel state read back by `ip -j`.
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -45,7 +46,12 @@ TEST_F(Bridge, CreatesFromEmptyThenSecondRunIsANoOp) {
               {"addresses", "[10.1.0.1/24, \"FD00:0::0001/64\"]"}})};
   Outcome r = apply(docs);
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_EQ(r.out, "+ Bridge/br0                    create\nPlan: 1 to create, 0 to change, 0 to delete.\n"
+  // A create lists every value it sets, and what it does to the port.
+  EXPECT_EQ(r.out, "+ Bridge/br0                    create: state (none) -> up, mtu (none) -> 9000, macAddress "
+                   "(none) -> 02:aa:bb:cc:dd:ee, stp.enabled (none) -> true, stp.priority (none) -> 4096, "
+                   "stp.forwardDelay (none) -> 4s, stp.helloTime (none) -> 1s, stp.maxAge (none) -> 12s, ports "
+                   "(none) -> [p1a], addresses (none) -> [10.1.0.1/24, FD00:0::0001/64], ports[p1a].mtu 1500 -> 9000\n"
+                   "Plan: 1 to create, 0 to change, 0 to delete.\n"
                    "Bridge/br0: created\nApply complete: 1 done.\n");
 
   auto l = link("br0");
@@ -134,7 +140,8 @@ TEST_P(OneField, IsOneUpdateAndTheKernelShowsTheNewValue) {
 
 const FieldCase kFieldCases[] = {
     {"State", "state", "down", "state", "up", "down", [](const json& l) { EXPECT_FALSE(isUp(l)); }},
-    {"Mtu", "mtu", "9000", "mtu", "1500", "9000", [](const json& l) { EXPECT_EQ(l["mtu"], 9000); }},
+    // Lowered: a raise also raises the ports' MTU (PortsAreUpAndCarryTheBridgesMtu).
+    {"Mtu", "mtu", "1400", "mtu", "1500", "1400", [](const json& l) { EXPECT_EQ(l["mtu"], 1400); }},
     {"Mac", "macAddress", "02:00:00:00:00:2A", "macAddress", "02:00:00:00:00:01", "02:00:00:00:00:2a",
      [](const json& l) { EXPECT_EQ(l["address"], "02:00:00:00:00:2a"); }},
     {"StpEnabled", "stp", "{enabled: true, priority: 32768, forwardDelay: 15s, helloTime: 2s, maxAge: 20s}",
@@ -221,6 +228,54 @@ TEST_F(Bridge, LinkLocalAddressesAreNotManaged) {
   EXPECT_EQ(plan({bridgeDoc("br0", {{"addresses", "[fd00::9/64]"}})}, {"--detailed-exitcode"}).code, 0);
 }
 
+TEST_F(Bridge, PortsAreUpAndCarryTheBridgesMtu) {
+  // Two ports left down, one of them below the bridge's MTU: both are brought
+  // up, the small one raised (never lowered), and the plan says so first.
+  addVeth("p1");
+  addVeth("p2");
+  ip({"link", "set", "p1a", "down"});
+  ip({"link", "set", "p2a", "down"});
+  ip({"link", "set", "p2a", "mtu", "9100"});
+  const std::vector<std::string> docs{bridgeDoc("br0", {{"mtu", "9000"}, {"ports", "[p1a, p2a]"}})};
+  Outcome p = plan(docs);
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_NE(p.out.find("ports (none) -> [p1a, p2a], addresses (none) -> [], ports[p1a].mtu 1500 -> 9000, "
+                       "ports[p1a].state down -> up, "
+                       "ports[p2a].state down -> up\n"),
+            std::string::npos)
+      << p.out;
+  ASSERT_EQ(apply(docs).code, 0);
+  for (const char* port : {"p1a", "p2a"}) {
+    auto l = link(port);
+    ASSERT_TRUE(l);
+    EXPECT_TRUE(isUp(*l)) << port;
+    EXPECT_EQ(masterOf(port), "br0");
+  }
+  EXPECT_EQ((*link("p1a"))["mtu"], 9000);
+  EXPECT_EQ((*link("p2a"))["mtu"], 9100);
+  EXPECT_EQ((*link("br0"))["mtu"], 9000);
+  EXPECT_EQ(plan(docs, {"--detailed-exitcode"}).code, 0);
+
+  // Taken down behind hostform's back: drift, brought up again in place.
+  ip({"link", "set", "p1a", "down"});
+  Outcome drift = plan(docs);
+  EXPECT_EQ(drift.out, "~ Bridge/br0                    ports[p1a].state down -> up\n"
+                       "Plan: 0 to create, 1 to change, 0 to delete.\n");
+  ASSERT_EQ(apply(docs).code, 0);
+  EXPECT_TRUE(isUp(*link("p1a")));
+
+  // A port that cannot take the bridge's MTU is refused at plan time, from
+  // the largest MTU the kernel says it accepts (a tap's is 65521).
+  ip({"tuntap", "add", "dev", "tn0", "mode", "tap"});
+  Outcome big = plan({bridgeDoc("br0", {{"mtu", "65535"}, {"ports", "[p1a, p2a, tn0]"}})});
+  EXPECT_EQ(big.code, 1);
+  EXPECT_NE(big.err.find("error: spec.ports[2]: Interface tn0 accepts an MTU of at most 65521, below the bridge's "
+                         "mtu 65535: frames larger than that would be dropped on it. Declare mtu 65521 or less, or "
+                         "use another port."),
+            std::string::npos)
+      << big.err;
+}
+
 // ---- ownership and prune ------------------------------------------------------------------
 
 TEST_F(Bridge, PruneDeletesOwnedBridgesButNeverUnownedOrOthers) {
@@ -244,6 +299,53 @@ TEST_F(Bridge, PruneDeletesOwnedBridgesButNeverUnownedOrOthers) {
   EXPECT_TRUE(link("handmade"));
   EXPECT_TRUE(link("theirs"));
   EXPECT_EQ(plan(onlyBr0, {"--prune", "--detailed-exitcode"}).code, 0);
+}
+
+TEST_F(Bridge, AnEmptyDesiredStateNeverPrunesUnlessAllowed) {
+  ASSERT_EQ(apply({bridgeDoc("br0", {})}).code, 0);
+  // A directory without manifests, and one whose only file holds no document:
+  // far more often a wrong path than a wish to delete everything.
+  const std::string none = dir_.path() + "/none", blank = dir_.path() + "/blank";
+  std::filesystem::create_directories(none);
+  std::filesystem::create_directories(blank);
+  std::ofstream(blank + "/empty.yaml") << "# nothing yet\n---\n";
+  for (const std::string& where : {none, blank})
+    for (const char* command : {"apply", "plan"}) {
+      Outcome r = hostform({command, "-f", where, "--prune", "--state-dir", state_, "--owner", owner_});
+      EXPECT_EQ(r.code, 1) << command << " " << where;
+      EXPECT_EQ(r.out, "");
+      EXPECT_EQ(r.err, "error: no manifests found under " + where +
+                           ": with --prune this would delete every object owned by " + owner_ +
+                           "; pass --allow-empty if that is what you want\n");
+    }
+  EXPECT_TRUE(link("br0"));
+  // Without --prune an empty state deletes nothing and says what it leaves.
+  Outcome kept = hostform({"apply", "-f", none, "--state-dir", state_, "--owner", owner_});
+  EXPECT_EQ(kept.code, 0) << kept.err;
+  EXPECT_TRUE(link("br0"));
+  // --allow-empty: the operator means it.
+  Outcome pruned = hostform({"apply", "-f", blank, "--prune", "--allow-empty", "--state-dir", state_, "--owner", owner_});
+  EXPECT_EQ(pruned.code, 0) << pruned.out << pruned.err;
+  EXPECT_TRUE(pruned.out.find("- Bridge/br0                    delete (prune)\n") != std::string::npos) << pruned.out;
+  EXPECT_FALSE(link("br0"));
+}
+
+TEST_F(Bridge, ExportWritesWhatItCanReadAndWarnsAboutTheRest) {
+  ASSERT_EQ(apply({bridgeDoc("br0", {{"mtu", "1400"}})}).code, 0);
+  const std::string uri = "qemu+unix:///system?socket=/nonexistent/libvirt-sock";
+  Outcome r = hostform({"export", "--kind", "Bridge", "--kind", "VirtualMachine", "--libvirt-uri", uri});
+  EXPECT_EQ(r.code, 0) << r.err;
+  const std::string why = "kvm: cannot read the host's state (cannot connect to libvirt at " + uri;
+  EXPECT_NE(r.err.find("warning: " + why), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("); not exported: VirtualMachine\n"), std::string::npos) << r.err;
+  // The output says itself that it is partial, and holds what could be read.
+  EXPECT_TRUE(r.out.starts_with("# partial export: " + why)) << r.out;
+  EXPECT_NE(r.out.find("kind: Bridge\nmetadata:\n  name: br0\nspec:\n  mtu: 1400\n"), std::string::npos) << r.out;
+  // Nothing readable at all is an error.
+  Outcome none = hostform({"export", "--kind", "VirtualMachine", "--libvirt-uri", uri});
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.err.find("error: nothing could be read; nothing was exported.\n"), std::string::npos) << none.err;
+  EXPECT_EQ(none.out, "");
 }
 
 TEST_F(Bridge, DeclaringAnUnownedBridgeAdoptsItWithTheMark) {
@@ -318,7 +420,7 @@ TEST_F(Bridge, ExportThenApplyRebuildsTheSameBridges) {
   ip({"link", "set", "p2a", "master", "lan"});
   ip({"link", "set", "lan", "mtu", "9000"});
   ip({"link", "set", "lan", "up"});
-  ip({"addr", "add", "192.0.2.1/24", "dev", "lan"});
+  ip({"addr", "add", "198.51.100.1/24", "dev", "lan"});
   ip({"addr", "add", "2001:db8:1::1/64", "dev", "lan"});
   ip({"link", "add", "dmz", "type", "bridge"});
 
@@ -341,7 +443,7 @@ TEST_F(Bridge, ExportThenApplyRebuildsTheSameBridges) {
     EXPECT_EQ(brData(*after)[key], brData(*before)[key]) << key;
   EXPECT_EQ(masterOf("p1a"), "lan");
   EXPECT_EQ(masterOf("p2a"), "lan");
-  EXPECT_EQ(globalAddresses("lan"), (std::vector<std::string>{"192.0.2.1/24", "2001:db8:1::1/64"}));
+  EXPECT_EQ(globalAddresses("lan"), (std::vector<std::string>{"198.51.100.1/24", "2001:db8:1::1/64"}));
   EXPECT_EQ((*link("dmz"))["address"], dmzMac);
   EXPECT_EQ(hostform({"plan", "-f", file, "--detailed-exitcode", "--owner", owner_}).code, 0);
 }

@@ -104,6 +104,8 @@ HostState sampleHost() {
     l.name = std::move(name);
     l.kind = "veth";
     l.master = master;
+    l.up = true;
+    l.mtu = 1500;
     return l;
   };
   Link vnet = tap("vnet0", "fe:00:00:00:00:01");
@@ -173,9 +175,27 @@ TEST(NetlinkDiff, UnsetMtuAndMacAreNotCompared) {
   s.mtu = 9000;
   s.macAddress = "02:00:00:00:00:02";
   Diff d = diffOf({bridge("br0", s)}, 0, sampleHost());
-  ASSERT_EQ(d.changes.size(), 2u);
+  ASSERT_EQ(d.changes.size(), 3u);
   EXPECT_EQ(d.changes[0].field, "mtu");
   EXPECT_EQ(d.changes[1].field, "macAddress");
+  // The port's 1500 is below the new 9000: it is raised with the bridge.
+  EXPECT_EQ(d.changes[2].field, "ports[eth1].mtu");
+  EXPECT_EQ(d.changes[2].from, "1500");
+  EXPECT_EQ(d.changes[2].to, "9000");
+}
+
+TEST(NetlinkDiff, ABridgeDeclaredDownLeavesItsPortsAsTheyAre) {
+  HostState host = sampleHost();
+  for (Link& l : host.links)
+    if (l.name == "eth1") l.up = false;
+  host.index();
+  BridgeSpec s;
+  s.ports = {"eth1"};
+  s.addresses = {"10.0.0.1/24"};
+  s.stp.helloTime = Millis(1'220);
+  EXPECT_EQ(diffOf({bridge("br0", s)}, 0, host).changes.at(0).field, "ports[eth1].state");
+  s.state = AdminState::Down;
+  for (const FieldChange& c : diffOf({bridge("br0", s)}, 0, host).changes) EXPECT_FALSE(c.field.starts_with("ports["));
 }
 
 TEST(NetlinkDiff, PortMovingBetweenDeclaredBridgesIsNoProblem) {
