@@ -133,6 +133,7 @@ void writeSpec(MapWriter& w, YAML::Emitter& out, const VirtualMachineSpec& s) {
   w.word("machine", s.machine, d.machine);
   w.word("firmware", s.firmware, d.firmware);
   w.word("cpuMode", s.cpuMode, d.cpuMode);
+  w.word("accelerator", s.accelerator, d.accelerator);
   w.word("state", s.state, d.state);
   w.changed("autostart", s.autostart, d.autostart);
   w.duration("shutdownTimeout", s.shutdownTimeout, d.shutdownTimeout);

@@ -26,6 +26,7 @@ constexpr Names<Machine, 2> kMachine{{{Machine::Pc, "pc"}, {Machine::Q35, "q35"}
 constexpr Names<Firmware, 2> kFirmware{{{Firmware::Bios, "bios"}, {Firmware::Uefi, "uefi"}}};
 constexpr Names<CpuMode, 3> kCpuMode{
     {{CpuMode::Default, "default"}, {CpuMode::HostModel, "host-model"}, {CpuMode::HostPassthrough, "host-passthrough"}}};
+constexpr Names<Accelerator, 2> kAccelerator{{{Accelerator::Kvm, "kvm"}, {Accelerator::Tcg, "tcg"}}};
 constexpr Names<VmState, 2> kVmState{{{VmState::Running, "running"}, {VmState::Stopped, "stopped"}}};
 constexpr Names<BootDevice, 3> kBootDevice{
     {{BootDevice::Hd, "hd"}, {BootDevice::Network, "network"}, {BootDevice::Cdrom, "cdrom"}}};
@@ -134,6 +135,7 @@ void virtualMachineFields(const VirtualMachineSpec& s, FieldList& f) {
   f.add("machine", std::string(toString(s.machine)));
   f.add("firmware", std::string(toString(s.firmware)));
   f.add("cpuMode", std::string(toString(s.cpuMode)));
+  f.add("accelerator", std::string(toString(s.accelerator)));
   f.add("state", std::string(toString(s.state)));
   f.add("autostart", str(s.autostart));
   f.add("shutdownTimeout", formatDuration(s.shutdownTimeout));
@@ -186,6 +188,7 @@ HOSTFORM_ENUM_NAMES(Allocation, kAllocation)
 HOSTFORM_ENUM_NAMES(Machine, kMachine)
 HOSTFORM_ENUM_NAMES(Firmware, kFirmware)
 HOSTFORM_ENUM_NAMES(CpuMode, kCpuMode)
+HOSTFORM_ENUM_NAMES(Accelerator, kAccelerator)
 HOSTFORM_ENUM_NAMES(VmState, kVmState)
 HOSTFORM_ENUM_NAMES(BootDevice, kBootDevice)
 HOSTFORM_ENUM_NAMES(Graphics, kGraphics)

@@ -234,7 +234,9 @@ Result<KvmState> freshStateFor(virConnectPtr conn, virDomainPtr dom, const Virtu
     state.domains.push_back({std::move(*config), !isOff(s), s == VIR_DOMAIN_PAUSED, autostart == 1});
   }
   auto addVolume = [&](const std::string& pool, const std::string& name) -> Result<void> {
-    if (state.findVolume(pool, name)) return {};
+    // Not sorted yet: a linear look (a VM has a handful of disks).
+    if (std::ranges::any_of(state.volumes, [&](const VolumeInfo& v) { return v.pool == pool && v.config.name == name; }))
+      return {};
     auto vol = lookupVolume(conn, pool, name);
     if (!vol) return std::unexpected(vol.error());
     auto config = readVolume(vol->get());
@@ -248,6 +250,7 @@ Result<KvmState> freshStateFor(virConnectPtr conn, virDomainPtr dom, const Virtu
   if (!state.domains.empty())
     for (const DomainDisk& disk : state.domains.front().config.disks)
       if (disk.type == "volume") (void)addVolume(disk.pool, disk.volume);  // gone: compared by name only
+  state.sort();
   return state;
 }
 

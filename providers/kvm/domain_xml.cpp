@@ -6,6 +6,7 @@
 #include <charconv>
 #include <sstream>
 
+#include "providers/kvm/capabilities.h"
 #include "providers/kvm/xml_util.h"
 
 namespace hostform::kvm {
@@ -187,20 +188,26 @@ void setKiB(pugi::xml_node domain, const char* name, Bytes bytes) {
   n.text() = std::to_string(bytes / KiB).c_str();
 }
 
-/// Sets every modelled part of `domain` to `want`, leaving what is already right
-/// (and everything unmodelled) untouched.
-void patch(pugi::xml_node domain, const DomainConfig& have, const DomainWrite& want) {
+/// Sets the parts of `domain` that `want.parts` names to `want`, leaving every
+/// other part (and everything unmodelled) untouched.
+void patch(pugi::xml_node domain, const DomainWrite& want) {
   const VirtualMachineSpec& spec = *want.spec;
+  const DomainParts& parts = want.parts;
 
   // <metadata>: hostform's element replaced, others' kept.
   pugi::xml_node metadata = ensureChild(domain, "metadata");
   if (pugi::xml_node old = findMetadata(domain)) metadata.remove_child(old);
   writeMetadata(metadata, want.meta);
 
-  if (have.maxMemory != spec.maxMemory) setKiB(domain, "memory", spec.maxMemory);
-  if (have.memory != spec.memory || have.maxMemory != spec.maxMemory) setKiB(domain, "currentMemory", spec.memory);
-
-  if (have.vcpus != spec.vcpus || have.maxVcpus != spec.maxVcpus) {
+  if (parts.accelerator) {
+    domain.remove_attribute("type");
+    domain.prepend_attribute("type") = std::string(virtTypeOf(spec.accelerator)).c_str();
+  }
+  if (parts.memory) {
+    setKiB(domain, "memory", spec.maxMemory);
+    setKiB(domain, "currentMemory", spec.memory);
+  }
+  if (parts.vcpus) {
     pugi::xml_node vcpu = ensureChild(domain, "vcpu");
     vcpu.text() = std::to_string(spec.maxVcpus).c_str();
     vcpu.remove_attribute("current");
@@ -212,14 +219,15 @@ void patch(pugi::xml_node domain, const DomainConfig& have, const DomainWrite& w
   pugi::xml_node os = ensureChild(domain, "os");
   pugi::xml_node type = ensureChild(os, "type");
   if (!type.text()) type.text() = "hvm";
-  if (have.machine.empty() || machineFamily(have.machine) != spec.machine) {
+  if (parts.machine) {
+    const bool hadMachine = !std::string_view(type.attribute("machine").value()).empty();
     type.remove_attribute("machine");
     type.append_attribute("machine") = spec.machine == Machine::Q35 ? "q35" : "pc";
-    if (!have.machine.empty()) rebusForMachine(ensureChild(domain, "devices"), spec.machine);
+    if (hadMachine) rebusForMachine(ensureChild(domain, "devices"), spec.machine);
   }
   if (!type.attribute("arch")) type.append_attribute("arch") = "x86_64";
 
-  if (have.firmware != spec.firmware) {
+  if (parts.firmware) {
     os.remove_attribute("firmware");
     if (spec.firmware == Firmware::Uefi) {
       os.append_attribute("firmware") = "efi";
@@ -229,7 +237,7 @@ void patch(pugi::xml_node domain, const DomainConfig& have, const DomainWrite& w
     }
   }
 
-  if (have.cpuMode != spec.cpuMode) {
+  if (parts.cpuMode) {
     domain.remove_child("cpu");
     if (spec.cpuMode != CpuMode::Default) {
       pugi::xml_node cpu = domain.append_child("cpu");
@@ -241,7 +249,7 @@ void patch(pugi::xml_node domain, const DomainConfig& have, const DomainWrite& w
   ensureChild(features, "acpi");  // ACPI shutdown needs it
 
   pugi::xml_node devices = ensureChild(domain, "devices");
-  if (have.boot != spec.boot) {
+  if (parts.boot) {
     while (os.remove_child("boot")) {
     }
     // os/boot and per-device <boot order> exclude each other.
@@ -249,7 +257,7 @@ void patch(pugi::xml_node domain, const DomainConfig& have, const DomainWrite& w
     for (BootDevice b : spec.boot) os.append_child("boot").append_attribute("dev") = bootName(b);
   }
 
-  if (have.graphics != spec.graphics) {
+  if (parts.graphics) {
     for (pugi::xml_node g = devices.child("graphics"); g;) {
       pugi::xml_node next = g.next_sibling("graphics");
       if (std::string_view(g.attribute("type").value()) == "vnc") devices.remove_child(g);
@@ -267,42 +275,56 @@ void patch(pugi::xml_node domain, const DomainConfig& have, const DomainWrite& w
     }
   }
 
-  // Disks by target: unchanged nodes stay as they are (with their addresses).
-  for (pugi::xml_node d = devices.child("disk"); d;) {
-    pugi::xml_node next = d.next_sibling("disk");
-    if (isManagedDisk(d)) {
-      DomainDisk current = readDisk(d);
-      auto it = std::ranges::find(want.disks, current.target, &DomainDisk::target);
-      if (it == want.disks.end() || !(*it == current)) devices.remove_child(d);
+  if (parts.disks) {
+    // Disks by target: unchanged nodes stay as they are (with their addresses).
+    for (pugi::xml_node d = devices.child("disk"); d;) {
+      pugi::xml_node next = d.next_sibling("disk");
+      if (isManagedDisk(d)) {
+        DomainDisk current = readDisk(d);
+        auto it = std::ranges::find(want.disks, current.target, &DomainDisk::target);
+        if (it == want.disks.end() || !(*it == current)) devices.remove_child(d);
+      }
+      d = next;
     }
-    d = next;
-  }
-  for (const DomainDisk& disk : want.disks) {
-    bool present = false;
-    for (pugi::xml_node d : devices.children("disk"))
-      if (isManagedDisk(d) && readDisk(d) == disk) present = true;
-    if (!present) writeDisk(devices.append_child("disk"), disk);
+    for (const DomainDisk& disk : want.disks) {
+      bool present = false;
+      for (pugi::xml_node d : devices.children("disk"))
+        if (isManagedDisk(d) && readDisk(d) == disk) present = true;
+      if (!present) writeDisk(devices.append_child("disk"), disk);
+    }
   }
 
-  // Bridge NICs by MAC: a NIC moved to another bridge keeps its node.
-  for (pugi::xml_node n = devices.child("interface"); n;) {
-    pugi::xml_node next = n.next_sibling("interface");
-    if (isBridgeNic(n)) {
-      DomainNic current = readNic(n);
-      auto it = std::ranges::find(want.nics, current.mac, &DomainNic::mac);
-      if (it == want.nics.end()) {
-        devices.remove_child(n);
-      } else if (it->bridge != current.bridge) {
-        n.child("source").attribute("bridge").set_value(it->bridge.c_str());
+  if (parts.nics) {
+    // Bridge NICs by MAC: a NIC keeps its node (and PCI address) when its
+    // bridge or model changes.
+    for (pugi::xml_node n = devices.child("interface"); n;) {
+      pugi::xml_node next = n.next_sibling("interface");
+      if (isBridgeNic(n)) {
+        DomainNic current = readNic(n);
+        auto it = std::ranges::find(want.nics, current.mac, &DomainNic::mac);
+        if (it == want.nics.end()) {
+          devices.remove_child(n);
+        } else {
+          if (it->bridge != current.bridge) {
+            pugi::xml_node source = ensureChild(n, "source");
+            source.remove_attribute("bridge");
+            source.append_attribute("bridge") = it->bridge.c_str();
+          }
+          if (it->model != current.model) {
+            pugi::xml_node model = ensureChild(n, "model");
+            model.remove_attribute("type");
+            model.append_attribute("type") = it->model.empty() ? "virtio" : it->model.c_str();
+          }
+        }
       }
+      n = next;
     }
-    n = next;
-  }
-  for (const DomainNic& nic : want.nics) {
-    bool present = false;
-    for (pugi::xml_node n : devices.children("interface"))
-      if (isBridgeNic(n) && readNic(n).mac == nic.mac) present = true;
-    if (!present) writeNic(devices.append_child("interface"), nic);
+    for (const DomainNic& nic : want.nics) {
+      bool present = false;
+      for (pugi::xml_node n : devices.children("interface"))
+        if (isBridgeNic(n) && readNic(n).mac == nic.mac) present = true;
+      if (!present) writeNic(devices.append_child("interface"), nic);
+    }
   }
 }
 
@@ -343,6 +365,7 @@ Result<DomainConfig> parseDomainXml(std::string_view xml) {
   const std::string_view loader = os.child("loader").attribute("type").value();
   c.firmware = (fw == "efi" || loader == "pflash") ? Firmware::Uefi : Firmware::Bios;
 
+  c.accelerator = std::string_view(domain.attribute("type").value()) == "qemu" ? Accelerator::Tcg : Accelerator::Kvm;
   const std::string_view cpuMode = domain.child("cpu").attribute("mode").value();
   c.cpuMode = cpuMode == "host-model"         ? CpuMode::HostModel
               : cpuMode == "host-passthrough" ? CpuMode::HostPassthrough
@@ -366,10 +389,16 @@ Result<DomainConfig> parseDomainXml(std::string_view xml) {
   return c;
 }
 
+DomainParts DomainParts::all() { return {true, true, true, true, true, true, true, true, true, true}; }
+
+bool DomainParts::any() const {
+  return accelerator || memory || vcpus || machine || firmware || cpuMode || boot || graphics || disks || nics;
+}
+
 std::string newDomainXml(const DomainWrite& want) {
   pugi::xml_document doc;
   pugi::xml_node domain = doc.append_child("domain");
-  domain.append_attribute("type") = want.domainType.c_str();
+  domain.append_attribute("type") = std::string(virtTypeOf(want.spec->accelerator)).c_str();
   domain.append_child("name").text() = want.name.c_str();
   pugi::xml_node os = domain.append_child("os");
   os.append_child("type").text() = "hvm";
@@ -381,20 +410,18 @@ std::string newDomainXml(const DomainWrite& want) {
   pugi::xml_node devices = domain.append_child("devices");
   if (want.spec->machine == Machine::Q35) addRootPorts(devices);
   devices.append_child("memballoon").append_attribute("model") = "virtio";
-  DomainConfig blank;
-  blank.memory = blank.maxMemory = 0;
-  blank.vcpus = blank.maxVcpus = 0;
-  blank.boot.clear();
-  patch(domain, blank, want);
+  DomainWrite all = want;
+  all.parts = DomainParts::all();
+  patch(domain, all);
   return serialize(doc);
 }
 
 Result<std::string> patchDomainXml(std::string_view current, const DomainWrite& want) {
-  auto have = parseDomainXml(current);
-  if (!have) return std::unexpected(have.error());
   auto doc = load(current);
   if (!doc) return std::unexpected(doc.error());
-  patch(doc->child("domain"), *have, want);
+  pugi::xml_node domain = doc->child("domain");
+  if (!domain) return fail("domain XML has no <domain> element");
+  patch(domain, want);
   return serialize(*doc);
 }
 

@@ -59,6 +59,7 @@ struct DomainConfig {
   std::string machine;  ///< as libvirt has it: pc-q35-7.2
   Firmware firmware = Firmware::Bios;
   CpuMode cpuMode = CpuMode::Default;
+  Accelerator accelerator = Accelerator::Kvm;  ///< <domain type='qemu'>: tcg; anything else: kvm
   std::vector<BootDevice> boot{BootDevice::Hd};
   Graphics graphics = Graphics::None;
   std::vector<DomainDisk> disks;
@@ -71,6 +72,16 @@ Machine machineFamily(std::string_view machine);
 
 Result<DomainConfig> parseDomainXml(std::string_view xml);
 
+/// The parts of a definition an update writes. compareDomain marks one for each
+/// change it plans, and patchDomainXml writes exactly those: apply carries out
+/// the plan's delta, and a part the plan did not change is never rewritten.
+struct DomainParts {
+  bool accelerator = false, memory = false, vcpus = false, machine = false, firmware = false, cpuMode = false,
+       boot = false, graphics = false, disks = false, nics = false;
+  static DomainParts all();
+  bool any() const;
+};
+
 /// The state hostform writes: the desired spec with every disk and NIC resolved
 /// to what the XML needs (paths, formats, targets, MACs).
 struct DomainWrite {
@@ -79,12 +90,13 @@ struct DomainWrite {
   std::vector<DomainDisk> disks;
   std::vector<DomainNic> nics;
   DomainMetadata meta;
-  std::string domainType = "kvm";
+  DomainParts parts;  ///< what patchDomainXml writes; newDomainXml writes everything
 };
 
 /// The definition of a new domain.
 std::string newDomainXml(const DomainWrite& want);
-/// `current` with every modelled part set to `want`; everything else kept.
+/// `current` with the parts `want.parts` names set to `want`, and hostform's
+/// <metadata> element; everything else kept as it is.
 Result<std::string> patchDomainXml(std::string_view current, const DomainWrite& want);
 
 /// Device XML for attach/detach.

@@ -189,9 +189,7 @@ Result<KvmState> readState(virConnectPtr conn) {
   state.domains = std::move(domains.domains);
   virNodeInfo node{};
   if (virNodeGetInfo(conn, &node) == 0) state.hostMemory = static_cast<Bytes>(node.memory) * KiB;
-  std::ranges::sort(state.pools, {}, [](const PoolInfo& p) { return p.config.name; });
-  std::ranges::sort(state.volumes, {}, [](const VolumeInfo& v) { return std::tie(v.pool, v.config.name); });
-  std::ranges::sort(state.domains, {}, [](const DomainInfo& d) { return d.config.name; });
+  state.sort();
   return state;
 }
 
@@ -203,15 +201,22 @@ std::optional<PoolType> PoolInfo::type() const {
   return std::nullopt;
 }
 
+void KvmState::sort() {
+  std::ranges::sort(pools, {}, [](const PoolInfo& p) { return p.config.name; });
+  std::ranges::sort(volumes, {}, [](const VolumeInfo& v) { return std::tie(v.pool, v.config.name); });
+  std::ranges::sort(domains, {}, [](const DomainInfo& d) { return d.config.name; });
+}
+
+// Binary searches: plan looks up a pool, volume or domain for every declared one.
 const PoolInfo* KvmState::findPool(std::string_view name) const {
-  auto it = std::ranges::find(pools, name, [](const PoolInfo& p) { return std::string_view(p.config.name); });
-  return it == pools.end() ? nullptr : &*it;
+  auto it = std::ranges::lower_bound(pools, name, {}, [](const PoolInfo& p) { return std::string_view(p.config.name); });
+  return it != pools.end() && it->config.name == name ? &*it : nullptr;
 }
 
 const VolumeInfo* KvmState::findVolume(std::string_view pool, std::string_view name) const {
-  for (const VolumeInfo& v : volumes)
-    if (v.pool == pool && v.config.name == name) return &v;
-  return nullptr;
+  auto key = [](const VolumeInfo& v) { return std::pair<std::string_view, std::string_view>(v.pool, v.config.name); };
+  auto it = std::ranges::lower_bound(volumes, std::pair(pool, name), {}, key);
+  return it != volumes.end() && key(*it) == std::pair(pool, name) ? &*it : nullptr;
 }
 
 const VolumeInfo* KvmState::volumeByPath(std::string_view path) const {
@@ -222,8 +227,8 @@ const VolumeInfo* KvmState::volumeByPath(std::string_view path) const {
 }
 
 const DomainInfo* KvmState::findDomain(std::string_view name) const {
-  auto it = std::ranges::find(domains, name, [](const DomainInfo& d) { return std::string_view(d.config.name); });
-  return it == domains.end() ? nullptr : &*it;
+  auto it = std::ranges::lower_bound(domains, name, {}, [](const DomainInfo& d) { return std::string_view(d.config.name); });
+  return it != domains.end() && it->config.name == name ? &*it : nullptr;
 }
 
 namespace {
@@ -277,6 +282,7 @@ Resource domainResource(const DomainInfo& d, const KvmState& state) {
   spec.machine = machineFamily(c.machine);
   spec.firmware = c.firmware;
   spec.cpuMode = c.cpuMode;
+  spec.accelerator = c.accelerator;
   spec.state = d.active && !d.paused ? VmState::Running : VmState::Stopped;
   spec.autostart = d.autostart;
   spec.shutdownTimeout = c.meta.shutdownTimeout.value_or(VirtualMachineSpec{}.shutdownTimeout);

@@ -335,7 +335,7 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
     const std::string field = "disks[" + targets[i] + "]";
     if (!have) {
       d.want.disks.push_back(*resolved);
-      d.configChanged = true;
+      d.want.parts.disks = true;
       const ChangeClass c = cls(hotPluggable(resolved->bus));
       change(field, "(none)", describeDisk(spec.disks[i], *resolved), c);
       if (running && c == ChangeClass::Live) d.attachDisks.push_back(*resolved);
@@ -343,7 +343,7 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
     }
     if (!sameSource(*resolved, *have, state, wantPath)) {
       d.want.disks.push_back(*resolved);
-      d.configChanged = true;
+      d.want.parts.disks = true;
       const ChangeClass c = cls(hotPluggable(resolved->bus) && have->bus == resolved->bus);
       change(field + ".source", describeSource(diskSpecOf(*have, state)), describeSource(spec.disks[i]), c);
       d.dataLoss = "replacing disk " + targets[i] + " of " + desired.id.name + " (" +
@@ -364,13 +364,13 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
       change(field + ".readOnly", str(have->readOnly), str(resolved->readOnly), cls(false));
       kept.readOnly = resolved->readOnly;
     }
-    if (!(kept == *have)) d.configChanged = true;
+    if (!(kept == *have)) d.want.parts.disks = true;
     d.want.disks.push_back(kept);
   }
   if (live)
     for (const DomainDisk& h : live->config.disks) {
       if (wanted.contains(h.target)) continue;
-      d.configChanged = true;
+      d.want.parts.disks = true;
       const ChangeClass c = cls(hotPluggable(h.bus));
       change("disks[" + h.target + "]", describeSource(diskSpecOf(h, state)), "(none)", c);
       if (running && c == ChangeClass::Live) d.detachDisks.push_back(h);
@@ -404,7 +404,7 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
     if (!match[i]) {
       DomainNic nic{want.bridge, want.macAddress ? *want.macAddress : newMac(), want.model};
       d.want.nics.push_back(nic);
-      d.configChanged = true;
+      d.want.parts.nics = true;
       change(field, "(none)", want.bridge + (want.macAddress ? " " + *want.macAddress : std::string()), ChangeClass::Live);
       if (running) d.attachNics.push_back(nic);
       continue;
@@ -413,25 +413,26 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
     if (nic.bridge != want.bridge) {
       change(field + ".bridge", nic.bridge, want.bridge, ChangeClass::Live);
       nic.bridge = want.bridge;
-      d.configChanged = true;
+      d.want.parts.nics = true;
       if (running) d.retargetNics.push_back(nic);
     }
     if (nic.model != want.model) {
       change(field + ".model", nic.model.empty() ? "(default)" : nic.model, want.model, cls(false));
       nic.model = want.model;
-      d.configChanged = true;
+      d.want.parts.nics = true;
     }
     d.want.nics.push_back(nic);
   }
   for (std::size_t j = 0; j < haveNics.size(); ++j) {
     if (taken[j]) continue;
-    d.configChanged = true;
+    d.want.parts.nics = true;
     change("interfaces[" + haveNics[j]->mac + "]", haveNics[j]->bridge + " " + haveNics[j]->mac, "(none)",
            ChangeClass::Live);
     if (running) d.detachNics.push_back(*haveNics[j]);
   }
 
   if (!live) {
+    d.want.parts = DomainParts::all();
     d.configChanged = true;
     return d;
   }
@@ -440,28 +441,53 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
   const DomainConfig& have = live->config;
   const bool maxMemoryChanges = have.maxMemory != spec.maxMemory;
   const bool maxVcpusChanges = have.maxVcpus != spec.maxVcpus;
+  DomainParts& parts = d.want.parts;
   if (have.vcpus != spec.vcpus) {
     const ChangeClass c = cls(!maxVcpusChanges);
     change("vcpus", std::to_string(have.vcpus), std::to_string(spec.vcpus), c);
     if (running && c == ChangeClass::Live) d.liveVcpus = spec.vcpus;
+    parts.vcpus = true;
   }
-  if (maxVcpusChanges) change("maxVcpus", std::to_string(have.maxVcpus), std::to_string(spec.maxVcpus), cls(false));
+  if (maxVcpusChanges) {
+    change("maxVcpus", std::to_string(have.maxVcpus), std::to_string(spec.maxVcpus), cls(false));
+    parts.vcpus = true;
+  }
   if (have.memory != spec.memory) {
     const ChangeClass c = cls(!maxMemoryChanges);
     change("memory", formatSize(have.memory), formatSize(spec.memory), c);
     if (running && c == ChangeClass::Live) d.liveMemory = spec.memory;
+    parts.memory = true;
   }
-  if (maxMemoryChanges) change("maxMemory", formatSize(have.maxMemory), formatSize(spec.maxMemory), cls(false));
-  if (machineFamily(have.machine) != spec.machine)
+  if (maxMemoryChanges) {
+    change("maxMemory", formatSize(have.maxMemory), formatSize(spec.maxMemory), cls(false));
+    parts.memory = true;
+  }
+  if (machineFamily(have.machine) != spec.machine) {
     change("machine", std::string(toString(machineFamily(have.machine))), std::string(toString(spec.machine)),
            cls(false));
-  if (have.firmware != spec.firmware)
+    parts.machine = true;
+  }
+  if (have.firmware != spec.firmware) {
     change("firmware", std::string(toString(have.firmware)), std::string(toString(spec.firmware)), cls(false));
-  if (have.cpuMode != spec.cpuMode)
+    parts.firmware = true;
+  }
+  if (have.cpuMode != spec.cpuMode) {
     change("cpuMode", std::string(toString(have.cpuMode)), std::string(toString(spec.cpuMode)), cls(false));
-  if (have.boot != spec.boot) change("boot", describeBoot(have.boot), describeBoot(spec.boot), cls(false));
-  if (have.graphics != spec.graphics)
+    parts.cpuMode = true;
+  }
+  if (have.accelerator != spec.accelerator) {
+    change("accelerator", std::string(toString(have.accelerator)), std::string(toString(spec.accelerator)),
+           cls(false));
+    parts.accelerator = true;
+  }
+  if (have.boot != spec.boot) {
+    change("boot", describeBoot(have.boot), describeBoot(spec.boot), cls(false));
+    parts.boot = true;
+  }
+  if (have.graphics != spec.graphics) {
     change("graphics", std::string(toString(have.graphics)), std::string(toString(spec.graphics)), cls(false));
+    parts.graphics = true;
+  }
   const Millis haveTimeout = have.meta.shutdownTimeout.value_or(VirtualMachineSpec{}.shutdownTimeout);
   if (haveTimeout != spec.shutdownTimeout)
     change("shutdownTimeout", formatDuration(haveTimeout), formatDuration(spec.shutdownTimeout), ChangeClass::Live);
@@ -469,9 +495,10 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
   if (havePolicy != spec.restartPolicy)
     change("restartPolicy", std::string(toString(havePolicy)), std::string(toString(spec.restartPolicy)),
            ChangeClass::Live);
-  if (!d.changes.empty()) d.configChanged = true;
-  // The owner mark is written with the definition (adoption adds it).
-  if (have.meta.owner != owner) d.configChanged = true;
+  // The parts above, or hostform's <metadata> (shutdownTimeout, restartPolicy,
+  // and the owner mark, which adoption adds).
+  d.configChanged = parts.any() || haveTimeout != spec.shutdownTimeout || havePolicy != spec.restartPolicy ||
+                    have.meta.owner != owner;
 
   if (live->autostart != spec.autostart)
     change("autostart", str(live->autostart), str(spec.autostart), ChangeClass::Live);
@@ -501,6 +528,9 @@ Diff planDomain(const Resource& desired, const Observed* live, const PlanContext
   diff.problems = std::move(delta.problems);
   diff.dataLoss = std::move(delta.dataLoss);
 
+  if (in.capabilities)
+    for (Diff::Problem& p : capabilityProblems(desired.id.str(), spec, in.capabilities(spec.accelerator, spec.machine)))
+      diff.problems.push_back(std::move(p));
   if (in.state.hostMemory > 0 && spec.maxMemory > in.state.hostMemory)
     diff.problems.push_back({"spec.maxMemory", desired.id.str() + " asks for " + formatSize(spec.maxMemory) +
                                                    " of memory and the host has " + formatSize(in.state.hostMemory) + "."});
@@ -530,16 +560,6 @@ Diff planDomain(const Resource& desired, const Observed* live, const PlanContext
 
 // ---- deletion -----------------------------------------------------------------
 
-namespace {
-
-/// A live object about to be pruned along with the one being checked.
-bool prunedToo(const ResourceId& id, const PlanContext& ctx) {
-  const Observed* o = ctx.findObserved(id);
-  return o && o->owner == ctx.owner && !ctx.findDesired(id);
-}
-
-}  // namespace
-
 std::optional<std::string> deletionLossOf(const Observed& live, const PlanContext&, const KvmState& state) {
   if (live.resource.kind() != Kind::Volume) return std::nullopt;
   const VolumeInfo* v = state.findVolume(live.resource.id.scope, live.resource.id.name);
@@ -557,7 +577,7 @@ std::vector<Diff::Problem> deletionProblemsOf(const Observed& live, const PlanCo
     const std::string path = v ? v->config.path : std::string();
     for (const DomainInfo& d : state.domains) {
       const ResourceId vm{Kind::VirtualMachine, "", d.config.name};
-      if (prunedToo(vm, ctx)) continue;
+      if (ctx.prunable(vm)) continue;
       for (const DomainDisk& disk : d.config.disks)
         if ((disk.type == "volume" && disk.pool == id.scope && disk.volume == id.name) ||
             (!path.empty() && diskPath(disk, state) == path))
@@ -565,12 +585,12 @@ std::vector<Diff::Problem> deletionProblemsOf(const Observed& live, const PlanCo
     }
     for (const VolumeInfo& other : state.volumes)
       if (!path.empty() && other.config.backingPath == path &&
-          !prunedToo(ResourceId{Kind::Volume, other.pool, other.config.name}, ctx))
+          !ctx.prunable(ResourceId{Kind::Volume, other.pool, other.config.name}))
         out.push_back({"", "volume " + other.pool + "/" + other.config.name + " is an overlay on it."});
   } else if (id.kind == Kind::StoragePool) {
     std::vector<std::string> kept;
     for (const VolumeInfo& v : state.volumes)
-      if (v.pool == id.name && !prunedToo(ResourceId{Kind::Volume, v.pool, v.config.name}, ctx))
+      if (v.pool == id.name && !ctx.prunable(ResourceId{Kind::Volume, v.pool, v.config.name}))
         kept.push_back(v.config.name);
     if (!kept.empty()) {
       std::string names;

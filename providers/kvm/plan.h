@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "providers/kvm/capabilities.h"
 #include "providers/kvm/state.h"
 #include "reconciler/provider.h"
 
@@ -15,6 +16,9 @@ namespace hostform::kvm {
 struct PlanInputs {
   const KvmState& state;
   bool localHost = true;  ///< paths of path-disks and pool targets can be checked here
+  /// What the hypervisor can do for a VM's accelerator and machine; read when
+  /// first asked, once per run. Empty: nothing is checked.
+  std::function<CapabilityReport(Accelerator, Machine)> capabilities = {};
 };
 
 Diff planPool(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in);

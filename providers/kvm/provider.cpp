@@ -1,5 +1,7 @@
 #include "providers/kvm/provider.h"
 
+#include <spdlog/spdlog.h>
+
 #include "providers/kvm/apply.h"
 #include "providers/kvm/observe.h"
 #include "providers/kvm/plan.h"
@@ -22,12 +24,56 @@ Result<std::vector<Observed>> KvmProvider::observe() {
   std::vector<Observed> out = shared->toObserved();
   std::lock_guard guard(mutex_);
   state_ = std::move(shared);
+  hostCapabilities_.reset();
+  capabilityReports_.clear();
   return out;
+}
+
+CapabilityReport KvmProvider::capabilities(Accelerator accelerator, Machine machine) {
+  std::lock_guard guard(mutex_);  // plan() runs on one thread: holding it while libvirt answers costs nothing
+  if (auto it = capabilityReports_.find({accelerator, machine}); it != capabilityReports_.end()) return it->second;
+  CapabilityReport report;
+  auto conn = connection_.get();
+  if (!conn) return report;  // observe() reported that already
+  if (!hostCapabilities_) {
+    std::optional<HostCapabilities> host;
+    const std::string xml = takeString(virConnectGetCapabilities(*conn));
+    if (xml.empty()) {
+      spdlog::warn("kvm: libvirt reports no host capabilities ({}); accelerators, machine types, firmware and CPU "
+                   "modes are not checked at plan time",
+                   lastError());
+    } else if (auto parsed = parseHostCapabilities(xml)) {
+      host = std::move(*parsed);
+    } else {
+      spdlog::warn("kvm: {}; VMs are not checked against them at plan time", parsed.error().message);
+    }
+    hostCapabilities_ = std::move(host);
+  }
+  report.host = *hostCapabilities_;
+  const std::string virtType(virtTypeOf(accelerator));
+  const std::string alias(machineAlias(machine));
+  // Domain capabilities exist only for a domain type and machine the host has.
+  if (report.host && report.host->qemuDriver && report.host->domainTypes.contains(virtType) &&
+      report.host->machines.contains(alias)) {
+    const std::string xml =
+        takeString(virConnectGetDomainCapabilities(*conn, nullptr, "x86_64", alias.c_str(), virtType.c_str(), 0));
+    if (xml.empty()) {
+      // A driver without domain capabilities (VIR_ERR_NO_SUPPORT) has nothing to check against.
+      if (virGetLastErrorCode() != VIR_ERR_NO_SUPPORT) report.domainError = lastError();
+    } else if (auto parsed = parseDomainCapabilities(xml)) {
+      report.domain = std::move(*parsed);
+    } else {
+      report.domainError = parsed.error().message;
+    }
+  }
+  capabilityReports_.emplace(std::pair(accelerator, machine), report);
+  return report;
 }
 
 Diff KvmProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx) {
   auto state = snapshot();
-  PlanInputs in{*state, connection_.local()};
+  PlanInputs in{*state, connection_.local(),
+                [this](Accelerator a, Machine m) { return capabilities(a, m); }};
   switch (desired.kind()) {
     case Kind::StoragePool: return planPool(desired, live, ctx, in);
     case Kind::Volume: return planVolume(desired, live, ctx, in);

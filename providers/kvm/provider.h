@@ -1,9 +1,13 @@
 #pragma once
 /// The KVM provider: StoragePool, Volume and VirtualMachine through libvirt.
 
+#include <map>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <mutex>
 
+#include "providers/kvm/capabilities.h"
 #include "providers/kvm/connection.h"
 #include "providers/kvm/state.h"
 #include "reconciler/provider.h"
@@ -32,10 +36,15 @@ class KvmProvider final : public Provider {
 
  private:
   std::shared_ptr<const KvmState> snapshot() const;
+  /// PlanInputs::capabilities: libvirt's reports, each read once per observe.
+  CapabilityReport capabilities(Accelerator accelerator, Machine machine);
 
   Connection connection_;
   mutable std::mutex mutex_;
   std::shared_ptr<const KvmState> state_ = std::make_shared<KvmState>();
+  // Guarded by mutex_; cleared by observe().
+  std::optional<std::optional<HostCapabilities>> hostCapabilities_;
+  std::map<std::pair<Accelerator, Machine>, CapabilityReport> capabilityReports_;
 };
 
 }  // namespace hostform::kvm

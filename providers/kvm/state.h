@@ -38,6 +38,8 @@ struct KvmState {
   std::vector<DomainInfo> domains;  ///< sorted by name
   Bytes hostMemory = 0;             ///< the host's RAM (virNodeGetInfo)
 
+  /// Sorts the lists as the find functions need them; call after filling them.
+  void sort();
   const PoolInfo* findPool(std::string_view name) const;
   const VolumeInfo* findVolume(std::string_view pool, std::string_view name) const;
   const VolumeInfo* volumeByPath(std::string_view path) const;

@@ -46,7 +46,7 @@ common=(--state-dir "$work/state")
 cleanup() {
   set +e
   for o in "$owner20" "$owner"; do
-    "$HOSTFORM" apply -f "$work/empty" --prune --allow-data-loss --owner "$o" "${common[@]}" >/dev/null 2>&1
+    "$HOSTFORM" apply -f "$work/empty" --prune --allow-empty --allow-data-loss --owner "$o" "${common[@]}" >/dev/null 2>&1
   done
   # Anything still there with this run's prefix (a failed apply, the virsh reference).
   for d in $(virsh -q list --all --name | grep "^$p-"); do
@@ -89,7 +89,7 @@ apply20() {  # apply20 JOBS: prints the wall time in ms; teardown not timed
   echo "$t"
 }
 teardown20() {
-  "$HOSTFORM" apply -f "$work/empty" --prune --allow-data-loss --owner "$owner20" "${common[@]}" -j 4 >/dev/null
+  "$HOSTFORM" apply -f "$work/empty" --prune --allow-empty --allow-data-loss --owner "$owner20" "${common[@]}" -j 4 >/dev/null
   [[ $(virsh -q list --all --name | grep -c "^$p-s") -eq 0 ]] || { echo "kvm_bench: teardown left domains" >&2; exit 1; }
 }
 # The reference: the definitions hostform wrote in the first run, defined and

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iostream>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -53,11 +54,27 @@ KvmBox::KvmBox()
   std::filesystem::permissions(dir_.path(), std::filesystem::perms(0755));
   conn_ = virConnectOpen(kUri);
   if (!conn_) throw std::runtime_error("cannot connect to " + std::string(kUri) + ": is libvirtd running?");
+  const char* forced = std::getenv("HOSTFORM_TEST_ACCELERATOR");
+  if (forced && std::string(forced) != "tcg" && std::string(forced) != "kvm")
+    throw std::runtime_error("HOSTFORM_TEST_ACCELERATOR is tcg or kvm, not " + std::string(forced));
+  accelerator_ = forced ? forced : hostHasKvm() ? "kvm" : "tcg";
+  static const bool said = [&] {
+    std::cerr << "KVM tests: accelerator " << accelerator_
+              << (forced ? " (HOSTFORM_TEST_ACCELERATOR)" : hostHasKvm() ? " (libvirt offers KVM)" : " (no KVM on this host)")
+              << "\n";
+    return true;
+  }();
+  (void)said;
+}
+
+bool KvmBox::hostHasKvm() const {
+  const std::string caps = take(virConnectGetCapabilities(conn_));
+  return contains(caps, "<domain type='kvm'");
 }
 
 KvmBox::~KvmBox() {
   // What hostform made for this owner, the way an operator would remove it...
-  hostform({"apply", "-f", manifest(""), "--prune", "--allow-data-loss"});
+  hostform({"apply", "-f", manifest(""), "--prune", "--allow-empty", "--allow-data-loss"});
   // ...and anything with this test's prefix that survived (a failed test, a
   // domain defined by hand).
   virDomainPtr* doms = nullptr;
@@ -172,7 +189,8 @@ std::string KvmBox::volumeDoc(const std::string& pool, const std::string& name, 
 }
 
 std::string KvmBox::vmDoc(const std::string& name, const std::string& specLines) const {
-  return "apiVersion: hostform/v1\nkind: VirtualMachine\nmetadata: {name: " + name + "}\nspec:\n" + specLines + "---\n";
+  return "apiVersion: hostform/v1\nkind: VirtualMachine\nmetadata: {name: " + name + "}\nspec:\n  accelerator: " +
+         accelerator_ + "\n" + specLines + "---\n";
 }
 
 }  // namespace hostform::kvmtest

@@ -30,6 +30,15 @@ class KvmBox {
   const testing::TempDir& dir() const { return dir_; }
   virConnectPtr conn() const { return conn_; }
 
+  /// Whether libvirt offers KVM here (a kvm domain type for x86_64 guests).
+  bool hostHasKvm() const;
+  /// The accelerator every VM of the tests declares: kvm where the host has it,
+  /// else tcg; HOSTFORM_TEST_ACCELERATOR=tcg forces tcg (to run the tcg path
+  /// on a KVM machine too).
+  const std::string& accelerator() const { return accelerator_; }
+  /// libvirt's domain type for accelerator(): kvm, or qemu for tcg.
+  std::string virtType() const { return accelerator_ == "tcg" ? "qemu" : "kvm"; }
+
   std::string manifest(const std::string& yaml) const;
   /// The hostform binary with --state-dir, --owner and the libvirt URI.
   Outcome hostform(std::vector<std::string> args) const;
@@ -56,7 +65,7 @@ class KvmBox {
  private:
   static inline int counter_ = 0;
   testing::TempDir dir_;
-  std::string prefix_, owner_;
+  std::string prefix_, owner_, accelerator_;
   virConnectPtr conn_ = nullptr;
 };
 

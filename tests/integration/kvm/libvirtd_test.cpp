@@ -170,7 +170,7 @@ TEST_F(Libvirtd, PruneDeletesOwnedVmsOnlyAndNeverTheirVolumes) {
   ASSERT_EQ(apply(box.manifest(host(""))).code, 0);
   // A VM an operator defined by hand.
   const std::string hand = box.name("hand");
-  const std::string xml = "<domain type='kvm'><name>" + hand +
+  const std::string xml = "<domain type='" + box.virtType() + "'><name>" + hand +
                           "</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>";
   virDomainPtr dom = virDomainDefineXML(box.conn(), xml.c_str());
   ASSERT_TRUE(dom);
@@ -241,7 +241,7 @@ TEST_F(Libvirtd, BadReferencesAndBadStateChangeNothing) {
               "error: spec.maxMemory: VirtualMachine/" + vm + " asks for 64TiB of memory and the host has ");
 
   // A domain someone else defined under the name: not changed, not adopted.
-  const std::string xml = "<domain type='kvm'><name>" + vm +
+  const std::string xml = "<domain type='" + box.virtType() + "'><name>" + vm +
                           "</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>";
   virDomainPtr dom = virDomainDefineXML(box.conn(), xml.c_str());
   ASSERT_TRUE(dom);
@@ -254,6 +254,42 @@ TEST_F(Libvirtd, BadReferencesAndBadStateChangeNothing) {
       << taken.err;
   EXPECT_FALSE(contains(box.domainXml(vm, VIR_DOMAIN_XML_INACTIVE), "hostform")) << "untouched";
   EXPECT_EQ(box.domainId(vm), -1);
+}
+
+TEST_F(Libvirtd, WhatTheHypervisorCannotDoIsRefusedAtPlanTime) {
+  // Decided from libvirt's own capability reports, on whichever kind of
+  // machine this runs: the same manifest plans where KVM exists and is refused,
+  // naming the way out, where it does not.
+  auto vmWith = [&](const std::string& lines) {
+    return box.manifest("apiVersion: hostform/v1\nkind: VirtualMachine\nmetadata: {name: " + vm +
+                        "}\nspec:\n  memory: 64MiB\n" + lines);
+  };
+  Outcome kvm = box.hostform({"plan", "-f", vmWith("  accelerator: kvm\n")});
+  if (box.hostHasKvm()) {
+    EXPECT_EQ(kvm.code, 0) << kvm.err;
+    EXPECT_TRUE(contains(kvm.out, "accelerator (none) -> kvm")) << kvm.out;
+  } else {
+    EXPECT_EQ(kvm.code, 1) << kvm.out;
+    EXPECT_TRUE(contains(kvm.err, ":6:16: error: spec.accelerator: this host has no KVM: libvirt offers no kvm domain "
+                                  "type for x86_64 guests")) << kvm.err;
+    EXPECT_TRUE(contains(kvm.err, "Declare `accelerator: tcg` to run VirtualMachine/" + vm)) << kvm.err;
+    // The default is kvm: leaving the field out is refused the same way.
+    Outcome byDefault = box.hostform({"apply", "-f", vmWith("")});
+    EXPECT_EQ(byDefault.code, 1) << byDefault.out;
+    EXPECT_TRUE(contains(byDefault.err, "error: spec.accelerator: this host has no KVM")) << byDefault.err;
+  }
+  // Emulation cannot pass the host's CPU through, with KVM on the host or not.
+  Outcome passthrough = box.hostform({"apply", "-f", vmWith("  accelerator: tcg\n  cpuMode: host-passthrough\n")});
+  EXPECT_EQ(passthrough.code, 1) << passthrough.out;
+  EXPECT_TRUE(contains(passthrough.err, "error: spec.cpuMode: libvirt reports CPU mode host-passthrough as "
+                                        "unsupported for qemu guests on this host (passing the host's CPU through "
+                                        "needs KVM); declare `cpuMode: default`"))
+      << passthrough.err;
+  EXPECT_FALSE(box.domainExists(vm)) << "refused at plan time: nothing was defined";
+  // UEFI: Debian's ovmf is installed here, so libvirt finds firmware (its absence
+  // is refused too: capabilities_test).
+  Outcome uefi = box.hostform({"plan", "-f", vmWith("  accelerator: " + box.accelerator() + "\n  firmware: uefi\n")});
+  EXPECT_EQ(uefi.code, 0) << uefi.err;
 }
 
 TEST_F(Libvirtd, UnreachableLibvirtdIsAClearErrorNamingTheUri) {

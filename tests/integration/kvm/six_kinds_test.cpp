@@ -117,7 +117,7 @@ TEST(SixKinds, AHandMadeHostIsAdoptedThroughExport) {
   ASSERT_TRUE(v);
   virStorageVolFree(v);
   virStoragePoolFree(p);
-  const std::string domXml = "<domain type='kvm'><name>" + vm + "</name><memory unit='MiB'>64</memory>"
+  const std::string domXml = "<domain type='" + box.virtType() + "'><name>" + vm + "</name><memory unit='MiB'>64</memory>"
                              "<os><type arch='x86_64'>hvm</type></os><devices><disk type='file' device='disk'>"
                              "<driver name='qemu' type='qcow2'/><source file='" + box.dir().path() + "/" + pool +
                              "/disk.qcow2'/><target dev='vda' bus='virtio'/></disk><interface type='bridge'>"

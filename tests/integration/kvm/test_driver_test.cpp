@@ -28,6 +28,7 @@ class TestDriver : public ::testing::Test {
     // Everything this test's owner made, pruned the way an operator would.
     RunOptions o = options("");
     o.prune = Prune::Yes;
+    o.allowEmpty = AllowEmpty::Yes;
     o.dataLoss = DataLoss::Allow;
     run(runApply, o);
   }
@@ -209,6 +210,7 @@ TEST_F(TestDriver, PreallocatedVolumesAreFullAndPruningVolumesNeedsPermission) {
   // pool cannot go while they stay.
   RunOptions none = options("");
   none.prune = Prune::Yes;
+  none.allowEmpty = AllowEmpty::Yes;
   EXPECT_EQ(apply(none), kExitRefused) << out_ << err_;
   EXPECT_TRUE(contains(err_, "refused: deleting volume " + name("pool") + "/thick.raw destroys its 64MiB of contents")) << err_;
   EXPECT_TRUE(VolumeHandle(virStorageVolLookupByName(pool.get(), "thick.raw")));

@@ -75,7 +75,10 @@ TEST(DomainXml, PatchKeepsEveryUnmodelledDevice) {
   spec.maxMemory = 4ULL << 30;
   spec.machine = Machine::Pc;
   spec.boot = have->boot;
-  DomainWrite want{"legacy", &spec, have->disks, {}, {"ops", Millis(5000), RestartPolicy::Auto}, "kvm"};
+  // The parts compareDomain would mark for this spec: counts, memory, the NIC.
+  DomainParts parts;
+  parts.vcpus = parts.memory = parts.nics = true;
+  DomainWrite want{"legacy", &spec, have->disks, {}, {"ops", Millis(5000), RestartPolicy::Auto}, parts};
   want.nics = {{"br1", "52:54:00:ab:cd:ef", "virtio"}};  // the same NIC, moved to br1
   auto patched = patchDomainXml(kForeignDomain, want);
   ASSERT_TRUE(patched) << patched.error().message;
@@ -105,7 +108,7 @@ TEST(DomainXml, NewDomainReadsBackAsDeclared) {
   spec.cpuMode = CpuMode::HostModel;
   spec.boot = {BootDevice::Network, BootDevice::Hd};
   spec.graphics = Graphics::Vnc;
-  DomainWrite want{"web1", &spec, {}, {}, {"default", std::nullopt, std::nullopt}, "kvm"};
+  DomainWrite want{"web1", &spec, {}, {}, {"default", std::nullopt, std::nullopt}, {}};
   want.disks = {{"volume", "", "images", "web1.qcow2", "qcow2", "vda", "virtio", false},
                 {"block", "/dev/vg0/data", "", "", "raw", "vdb", "virtio", true}};
   want.nics = {{"br0", "52:54:00:01:02:03", "virtio"}};
@@ -133,9 +136,10 @@ TEST(DomainXml, NewDomainReadsBackAsDeclared) {
 TEST(DomainXml, MachineChangeDropsTheOldPciTopology) {
   VirtualMachineSpec spec;
   spec.memory = spec.maxMemory = 64 * MiB;
-  DomainWrite want{"m", &spec, {}, {}, {"o", std::nullopt, std::nullopt}, "kvm"};
+  DomainWrite want{"m", &spec, {}, {}, {"o", std::nullopt, std::nullopt}, {}};
   const std::string q35 = newDomainXml(want);
   spec.machine = Machine::Pc;
+  want.parts.machine = true;
   auto pc = patchDomainXml(q35, want);
   ASSERT_TRUE(pc);
   EXPECT_EQ(pc->find("pcie-root"), std::string::npos) << *pc;
