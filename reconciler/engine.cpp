@@ -43,7 +43,15 @@ std::optional<std::vector<Resource>> loadOrReport(const RunOptions& options, con
 
 /// The ledger for reading ownership; a plan never creates the state directory.
 std::optional<Ledger> readLedger(const RunOptions& options, DryRun mode, std::string& error) {
-  if (mode == DryRun::Yes && !std::filesystem::exists(options.stateDir / "ledger.json")) return std::nullopt;
+  std::error_code ec;
+  const auto file = options.stateDir / "ledger.json";
+  const bool present = std::filesystem::exists(file, ec);
+  if (ec) {  // a state directory this user may not read (0700, owned by root)
+    error = "cannot read the ownership ledger " + file.string() + ": " + ec.message() +
+            "; run as the user that applies (usually root), or give --state-dir";
+    return std::nullopt;
+  }
+  if (mode == DryRun::Yes && !present) return std::nullopt;
   auto ledger = Ledger::open(options.stateDir);
   if (!ledger) {
     error = ledger.error().message;

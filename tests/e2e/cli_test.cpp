@@ -139,6 +139,24 @@ TEST(Cli, PlanPruneOfNothingIsRefusedBeforeReadingTheHost) {
                        "if that is what you want\n");
 }
 
+TEST(Cli, APlanWhoseStateDirectoryCannotBeReadSaysSo) {
+  // /var/lib/hostform is 0700 root: a plan by another user used to end in
+  // "internal error: filesystem error".
+  testing::TempDir dir;
+  const std::string state = dir.path() + "/state";
+  std::filesystem::create_directories(state);
+  std::filesystem::permissions(state, std::filesystem::perms::owner_all);
+  std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
+  const std::string file = dir.write("br.yaml", "apiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: hfnr0}\nspec: {}\n");
+  std::filesystem::permissions(file, std::filesystem::perms(0644));
+  Outcome r = testing::runProgram("/usr/bin/setpriv", {"--reuid=65534", "--regid=65534", "--clear-groups",
+                                                       HOSTFORM_BINARY, "plan", "-f", file, "--state-dir", state});
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(r.err, "error: cannot read the ownership ledger " + state +
+                       "/ledger.json: Permission denied; run as the user that applies (usually root), or give "
+                       "--state-dir\n");
+}
+
 TEST(Cli, BadFlagValuesAreRefused) {
   EXPECT_EQ(hostform({"plan", "-f", "x.yaml", "-o", "yaml"}).code, 1);
   EXPECT_EQ(hostform({"apply", "-f", "x.yaml", "-j", "0"}).code, 1);
