@@ -192,6 +192,31 @@ TEST_F(Libvirtd, PruneDeletesOwnedVmsOnlyAndNeverTheirVolumes) {
   box.expectConverged(file);
 }
 
+TEST_F(Libvirtd, WhatARunningVmStandsOnIsNeverPrunedWhenNoLongerDeclared) {
+  // The case: the VM stays declared, its bridge, pool and both
+  // volumes (overlay and base) leave the manifests. All are hostform's, and
+  // --prune is given: none of them may go from under the running VM.
+  ASSERT_EQ(apply(box.manifest(host(""))).code, 0);
+  const int id = box.domainId(vm);
+  ASSERT_GT(id, 0);
+  std::string onlyVm = host("");
+  onlyVm = onlyVm.substr(onlyVm.find("apiVersion: hostform/v1\nkind: VirtualMachine"));
+  const std::string file = box.manifest(onlyVm);
+  Outcome plan = box.hostform({"plan", "-f", file, "--prune", "-o", "json"});
+  ASSERT_EQ(plan.code, 0) << plan.err;
+  for (const std::string& id : {"Bridge/" + br, "StoragePool/" + pool, "Volume/" + pool + "/vm.qcow2",
+                                "Volume/" + pool + "/base.qcow2"}) {
+    EXPECT_TRUE(contains(plan.out, "\"" + id + "\"")) << id << plan.out;  // listed once, as external
+    EXPECT_FALSE(contains(plan.out, "\"id\": \"" + id + "\"")) << id << " must not be an action\n" << plan.out;
+  }
+  Outcome r = apply(file, {"--prune", "--allow-data-loss"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "No changes. Host matches the manifests.")) << r.out;
+  EXPECT_EQ(box.domainId(vm), id);
+  EXPECT_EQ(box.bridgePorts(br).size(), 1u);
+  EXPECT_EQ(box.volumeCapacity(pool, "base.qcow2"), 64u << 20);
+}
+
 TEST_F(Libvirtd, VolumesGrowInUseAndShrinkOnlyWithPermission) {
   ASSERT_EQ(apply(box.manifest(host(""))).code, 0);
   std::string grown = host("");
