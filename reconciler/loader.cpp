@@ -15,6 +15,8 @@
 
 
 #include "reconciler/graph.h"
+#include "reconciler/limits.h"
+#include "reconciler/text.h"
 #include "reconciler/schema.h"
 #include "reconciler/yaml_tree.h"
 
@@ -109,6 +111,12 @@ class Decoder {
     }
   }
 
+  /// A value in a message: as written when short, else cut (text.h).
+  static std::string shown(const yaml::Node& n) {
+    const std::string& t = n.scalar();
+    return t.size() <= 80 ? t : quoteValue(t);
+  }
+
   // The schema has checked every type, so these read without re-checking.
   static const std::string& text(const yaml::Node& n) { return n.scalar(); }
   static std::optional<std::string> optText(const yaml::Node& n) {
@@ -144,7 +152,7 @@ class Decoder {
 
   Bytes positiveSize(const yaml::Node& n, const std::string& path) {
     const Bytes b = size(n, path);
-    if (n && b == 0 && !failed_) error(n, path, "expected a size greater than 0, found " + n.scalar());
+    if (n && b == 0 && !failed_) error(n, path, "expected a size greater than 0, found " + shown(n));
     return b;
   }
 
@@ -164,7 +172,7 @@ class Decoder {
     const Millis d = duration(n, path, fallback);
     if (n && (d < lo || d > hi))
       error(n, path, "expected a duration from " + formatDuration(lo) + " to " + formatDuration(hi) + ", found " +
-                         n.scalar());
+                         shown(n));
     return d;
   }
 
@@ -211,14 +219,29 @@ class Decoder {
     return b;
   }
 
+  /// A local path stays where it says: no ".." component, so /dev/../etc/passwd
+  /// is never a device (and never reaches lvm or libvirt).
+  void checkPath(const yaml::Node& n, const std::string& path) {
+    if (!n) return;
+    for (const auto& part : std::filesystem::path(n.scalar()))
+      if (part == "..") {
+        error(n, path, "expected a path without \"..\" components, found " + quoteValue(n.scalar()) + " (" +
+                           std::filesystem::path(n.scalar()).lexically_normal().string() + ")");
+        return;
+      }
+  }
+
   VolumeGroupSpec volumeGroup(const yaml::Node& s) {
     VolumeGroupSpec vg;
     vg.physicalVolumes = texts(s["physicalVolumes"]);
+    for (std::size_t i = 0; i < s["physicalVolumes"].size(); ++i)
+      checkPath(s["physicalVolumes"][i], "spec.physicalVolumes[" + std::to_string(i) + "]");
     vg.extentSize = size(s["extentSize"], "spec.extentSize", vg.extentSize);
     const Bytes e = vg.extentSize;
-    if (s["extentSize"] && !failed_ && (e < KiB || (e & (e - 1)) != 0))
+    // lvm2 takes extents from 1KiB to 1TiB (vgcreate -s refuses 2TiB).
+    if (s["extentSize"] && !failed_ && (e < KiB || e > TiB || (e & (e - 1)) != 0))
       error(s["extentSize"], "spec.extentSize",
-            "expected a power of two of at least 1KiB (such as 4MiB), found " + s["extentSize"].scalar());
+            "expected a power of two from 1KiB to 1TiB (such as 4MiB), found " + shown(s["extentSize"]));
     vg.force = flag(s["force"], vg.force);
     return vg;
   }
@@ -238,6 +261,7 @@ class Decoder {
     StoragePoolSpec p;
     p.type = choice(s["type"], p.type);
     p.target = optText(s["target"]);
+    checkPath(s["target"], "spec.target");
     if (const yaml::Node src = s["source"]) {
       p.source.volumeGroup = optText(src["volumeGroup"]);
       p.source.host = optText(src["host"]);
@@ -253,6 +277,10 @@ class Decoder {
     v.pool = text(s["pool"]);
     v.capacity = positiveSize(s["capacity"], "spec.capacity");
     v.format = choice(s["format"], v.format);
+    // QEMU's qcow2 (64KiB clusters, the size it creates) addresses at most 2PiB.
+    if (!failed_ && v.format == VolumeFormat::Qcow2 && v.capacity > 2 * PiB)
+      error(s["capacity"], "spec.capacity",
+            "expected at most 2PiB for a qcow2 volume (QEMU's limit), found " + shown(s["capacity"]));
     v.allocation = choice(s["allocation"], v.allocation);
     if (const yaml::Node b = s["backingVolume"]) v.backingVolume = VolumeRef{text(b["pool"]), text(b["name"])};
     return v;
@@ -268,9 +296,9 @@ class Decoder {
     vm.memory = positiveSize(s["memory"], "spec.memory");
     vm.maxMemory = s["maxMemory"] ? positiveSize(s["maxMemory"], "spec.maxMemory") : vm.memory;
     if (!failed_ && vm.memory % KiB != 0)
-      error(s["memory"], "spec.memory", "expected a whole number of KiB, found " + s["memory"].scalar());
+      error(s["memory"], "spec.memory", "expected a whole number of KiB, found " + shown(s["memory"]));
     if (!failed_ && vm.maxMemory % KiB != 0)
-      error(s["maxMemory"], "spec.maxMemory", "expected a whole number of KiB, found " + s["maxMemory"].scalar());
+      error(s["maxMemory"], "spec.maxMemory", "expected a whole number of KiB, found " + shown(s["maxMemory"]));
     if (!failed_ && vm.maxMemory < vm.memory)
       error(s["maxMemory"], "spec.maxMemory",
             "expected at least memory (" + formatSize(vm.memory) + "), found " + formatSize(vm.maxMemory));
@@ -289,7 +317,10 @@ class Decoder {
         if (const yaml::Node v = d["volume"]) disk.source = VolumeRef{text(v["pool"]), text(v["name"])};
         else if (const yaml::Node lv = d["logicalVolume"])
           disk.source = LogicalVolumeRef{text(lv["volumeGroup"]), text(lv["name"])};
-        else disk.source = text(d["path"]);
+        else {
+          disk.source = text(d["path"]);
+          checkPath(d["path"], "spec.disks[" + std::to_string(i) + "].path");
+        }
         disk.target = optText(d["target"]);
         disk.bus = choice(d["bus"], disk.bus);
         disk.readOnly = flag(d["readOnly"], disk.readOnly);
@@ -406,7 +437,7 @@ void loadText(std::string_view text, const std::string& fileName, LoadResult& in
   BatchQueue queue(2 * workers + 2);
   std::vector<std::jthread> pool;
 
-  yaml::StreamParser parser(text);
+  yaml::StreamParser parser(text, limits::kDocuments - std::min(limits::kDocuments, into.documentsRead));
   auto batch = std::make_unique<Batch>();
   while (std::optional<yaml::Document> doc = parser.next()) {
     if (doc->empty()) continue;  // e.g. a trailing "---"
@@ -434,8 +465,10 @@ void loadText(std::string_view text, const std::string& fileName, LoadResult& in
     for (Resource& r : b->resources) into.resources.push_back(std::move(r));
     into.diagnostics.append(b->diagnostics);
   }
+  into.documentsRead += parser.documents();
   if (const auto& e = parser.error())
-    into.diagnostics.error({fileName, e->mark.line + 1, e->mark.column + 1}, "", "invalid YAML: " + e->message);
+    into.diagnostics.error({fileName, e->mark.line + 1, e->mark.column + 1}, "",
+                           e->limit ? e->message : "invalid YAML: " + e->message);
 }
 
 void checkCrossReferences(LoadResult& result) {
@@ -499,15 +532,27 @@ void checkCrossReferences(LoadResult& result) {
 
 LoadResult loadManifests(const std::vector<std::string>& paths) {
   LoadResult result;
+  std::size_t budget = limits::kManifestBytes;  // for all files together, as for one commit
   for (const fs::path& file : expandPaths(paths, result.diagnostics)) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
       result.diagnostics.error({file.string(), 0, 0}, "", "cannot read the file");
       continue;
     }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    loadText(buffer.str(), file.string(), result);
+    // Read at most what is left of the budget, and one byte more to know it
+    // was exceeded: a file's size says nothing for /dev/zero or a pipe.
+    std::string text;
+    char chunk[1 << 16];
+    while (text.size() <= budget && (in.read(chunk, sizeof chunk) || in.gcount() > 0))
+      text.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > budget) {
+      std::string where;
+      for (const std::string& p : paths) where += (where.empty() ? "" : ", ") + p;
+      result.diagnostics.error({file.string(), 0, 0}, "", limits::manifestsTooLarge(where));
+      break;
+    }
+    budget -= text.size();
+    loadText(text, file.string(), result);
   }
   checkCrossReferences(result);
   result.diagnostics.sort();
@@ -516,6 +561,12 @@ LoadResult loadManifests(const std::vector<std::string>& paths) {
 
 LoadResult loadManifestTexts(const std::vector<ManifestText>& files) {
   LoadResult result;
+  std::size_t total = 0;
+  for (const ManifestText& file : files) total += file.text.size();
+  if (total > limits::kManifestBytes) {
+    result.diagnostics.error({}, "", limits::manifestsTooLarge("these paths"));
+    return result;
+  }
   for (const ManifestText& file : files) loadText(file.text, file.name, result);
   checkCrossReferences(result);
   result.diagnostics.sort();

@@ -18,6 +18,7 @@ struct LoadResult {
   std::vector<Resource> resources;  ///< only documents that were fully valid
   Diagnostics diagnostics;
   std::size_t documents = 0;        ///< non-empty documents seen
+  std::size_t documentsRead = 0;    ///< every document, empty ones included (limits::kDocuments)
 };
 
 /// `paths` are files (read whatever their name) or directories (every *.yaml /

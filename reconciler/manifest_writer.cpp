@@ -1,19 +1,15 @@
 #include "reconciler/manifest_writer.h"
 
-#include <regex>
-
 #include <yaml-cpp/yaml.h>
+
+#include "reconciler/yaml_tree.h"
 
 namespace hostform {
 namespace {
 
 /// A string that a YAML 1.2 reader would take for a number, boolean or null
 /// must be quoted to stay a string ("123" as an interface name).
-bool looksTyped(const std::string& s) {
-  static const std::regex typed(
-      R"(^(|~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0x[0-9a-fA-F]+|0o[0-7]+|[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$)");
-  return std::regex_match(s, typed);
-}
+bool looksTyped(const std::string& s) { return yaml::resolvePlain(s) != yaml::PlainType::String; }
 
 void scalar(YAML::Emitter& out, const std::string& s) {
   if (looksTyped(s)) out << YAML::DoubleQuoted;

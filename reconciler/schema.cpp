@@ -9,13 +9,14 @@
 #include <map>
 #include <unordered_map>
 #include <optional>
-#include <regex>
 #include <set>
 #include <tuple>
 #include <utility>
 
 #include <nlohmann/json.hpp>
+#include <re2/re2.h>
 
+#include "reconciler/text.h"
 #include "reconciler/units.h"
 
 namespace hostform::schema {
@@ -57,7 +58,9 @@ struct Target {
 struct SchemaSet {
   std::map<std::string, Json, std::less<>> files;
   std::map<std::pair<std::string, std::string>, Target> refs;  ///< (file holding the $ref, $ref) → target
-  std::map<std::string, std::regex, std::less<>> patterns;     ///< every `pattern`, compiled
+  /// Every `pattern`, compiled by RE2: linear in the input, never a
+  /// backtracking matcher (libstdc++'s regex recurses once per character).
+  std::map<std::string, std::unique_ptr<const RE2>, std::less<>> patterns;
   std::vector<std::pair<std::string, Target>> kinds;           ///< in manifest.schema.json's order
   std::vector<std::string> problems;
 };
@@ -139,11 +142,11 @@ class SchemaLoader {
 
   void addPattern(const Json& pattern, const std::string& at) {
     if (!pattern.is_string()) return problem(at + ": a pattern must be a string");
-    try {
-      set_.patterns.emplace(pattern.get<std::string>(), std::regex(pattern.get<std::string>(), std::regex::ECMAScript));
-    } catch (const std::regex_error& e) {
-      problem(at + ": pattern does not compile: " + e.what());
-    }
+    RE2::Options options;
+    options.set_log_errors(false);
+    auto re = std::make_unique<const RE2>(pattern.get<std::string>(), options);
+    if (!re->ok()) return problem(at + ": pattern does not compile: " + re->error());
+    set_.patterns.emplace(pattern.get<std::string>(), std::move(re));
   }
 
   void addRef(const Json& ref, const std::string& file, const std::string& at) {
@@ -191,29 +194,18 @@ const SchemaSet& schemaSet() {
 
 enum class Type { Null, Boolean, Integer, Number, String, Mapping, List };
 
-bool isInteger(std::string_view text) {
-  const auto digits = [](std::string_view t, std::string_view allowed) {
-    return !t.empty() && t.find_first_not_of(allowed) == std::string_view::npos;
-  };
-  if (text.starts_with("0x")) return digits(text.substr(2), "0123456789abcdefABCDEF");
-  if (text.starts_with("0o")) return digits(text.substr(2), "01234567");
-  if (text.starts_with('-') || text.starts_with('+')) text.remove_prefix(1);
-  return digits(text, "0123456789");
-}
-
 Type scalarType(const yaml::Node& node) {
-  // Quoted and block scalars, and explicitly tagged ones, are strings; only
-  // plain scalars are resolved (the tree folds null, ~ and empty into Null).
+  // Quoted and block scalars, and !!str ones, are strings; only plain scalars
+  // are resolved (the tree folds null, ~ and empty into Null).
   if (!node.plain()) return Type::String;
-  static constexpr std::string_view kBooleans[] = {"true", "True", "TRUE", "false", "False", "FALSE"};
-  static const std::regex number(
-      "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN)");
-  const std::string& text = node.scalar();
-  if (std::ranges::find(kBooleans, text) != std::end(kBooleans)) return Type::Boolean;
-  if (isInteger(text)) return Type::Integer;
-  // Most scalars are words; only those starting like a number pay for the regex.
-  const bool numeric = !text.empty() && std::string_view("+-.0123456789").find(text[0]) != std::string_view::npos;
-  return numeric && std::regex_match(text, number) ? Type::Number : Type::String;
+  switch (yaml::resolvePlain(node.scalar())) {
+    case yaml::PlainType::Boolean: return Type::Boolean;
+    case yaml::PlainType::Integer: return Type::Integer;
+    case yaml::PlainType::Float: return Type::Number;
+    case yaml::PlainType::Null: return Type::Null;
+    case yaml::PlainType::String: break;
+  }
+  return Type::String;
 }
 
 Type typeOf(const yaml::Node& node) {
@@ -271,9 +263,7 @@ std::optional<std::pair<yaml::Node, yaml::Node>> entry(const yaml::Node& mapping
 // Wording
 // ============================================================================
 
-std::string quote(std::string_view text) {
-  return Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace);
-}
+std::string quote(std::string_view text) { return quoteValue(text); }
 
 /// What was found, for "found …": `"abc"`, `42`, `true`, `null`, `a mapping`.
 std::string shown(const Instance& v) {
@@ -282,7 +272,7 @@ std::string shown(const Instance& v) {
     case Type::String: return quote(v.node.scalar());
     case Type::Mapping: return "a mapping";
     case Type::List: return "a list";
-    default: return v.node.scalar();
+    default: return v.node.scalar().size() <= 80 ? v.node.scalar() : quote(v.node.scalar());
   }
 }
 
@@ -364,9 +354,16 @@ std::string didYouMean(std::string_view word, const std::vector<std::string>& ca
 // Formats: checks a pattern cannot express, with the better hint
 // ============================================================================
 
+/// Six pairs of hex digits joined by colons.
+bool macShape(std::string_view text) {
+  if (text.size() != 17) return false;
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (i % 3 == 2 ? text[i] != ':' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
+  return true;
+}
+
 std::optional<std::string> macProblem(const std::string& text) {
-  static const std::regex shape("[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}");
-  if (!std::regex_match(text, shape)) return "expected a MAC address like 52:54:00:12:34:56, found " + quote(text);
+  if (!macShape(text)) return "expected a MAC address like 52:54:00:12:34:56, found " + quote(text);
   if (std::stoi(text.substr(0, 2), nullptr, 16) & 1)
     return quote(text) + " is a multicast MAC address; expected a unicast one like 52:54:00:12:34:56";
   if (text.find_first_not_of("0:") == std::string::npos)
@@ -484,6 +481,12 @@ class Validator {
   const SchemaSet& set_;
   const Locator& locator_;
   std::vector<Issue> issues_;
+  std::set<std::uint32_t> controlReported_;  ///< nodes already reported for a control character
+  /// Value identities for uniqueItems (canonical()), per document.
+  std::map<std::tuple<int, std::string, std::vector<std::uint64_t>>, std::uint64_t> values_;
+  std::unordered_map<std::uint32_t, std::uint64_t> valueOf_;  ///< node index -> identity
+
+  std::uint64_t canonical(const yaml::Node& node);
 };
 
 void Validator::document(const yaml::Node& doc) {
@@ -658,8 +661,15 @@ bool Validator::checkFormat(const Instance& v, const Json& s, const Where& at) {
 void Validator::checkString(const Instance& v, const Json& s, const Where& at) {
   if (v.type != Type::String) return;
   const std::string& text = v.node.scalar();
+  // Values reach C APIs (paths, names, XML, netlink) and terminals: a control
+  // character is refused outright, once per value however many schemas see it.
+  if (auto control = controlCharacter(text)) {
+    if (controlReported_.insert(v.node.index()).second)
+      fail(v, at, "control character " + *control + " in " + quote(text) + "; values must not contain control characters");
+    return;
+  }
   if (const Json* pattern = member(s, "pattern");
-      pattern && !std::regex_search(text, set_.patterns.find(pattern->get<std::string>())->second)) {
+      pattern && !RE2::PartialMatch(text, *set_.patterns.find(pattern->get<std::string>())->second)) {
     const Json* expected = member(s, "x-expected");
     fail(v, at,
          "expected " + (expected ? expected->get<std::string>() : "a string matching " + pattern->get<std::string>()) +
@@ -741,22 +751,27 @@ void Validator::checkField(const yaml::Node& key, const yaml::Node& value, const
              didYouMean(name, known));
 }
 
-/// A stable text for comparing list items by value, as uniqueItems does.
-std::string canonical(const yaml::Node& node) {
+/// An identity of a node's value, equal exactly when two values are equal as
+/// uniqueItems compares them (mapping entries in any order). Each node is
+/// valued once and aliases share nodes, so nothing is ever expanded: an alias
+/// bomb costs its node count, not its expansion. Depth is bounded by the parser.
+std::uint64_t Validator::canonical(const yaml::Node& node) {
+  if (auto known = valueOf_.find(node.index()); known != valueOf_.end()) return known->second;
   const Type type = typeOf(node);
-  std::string out = std::to_string(static_cast<int>(type)) + ":";
-  if (type == Type::List)
-    for (std::size_t i = 0; i < node.size(); ++i) out += canonical(node[i]) + ",";
-  else if (type == Type::Mapping) {
-    std::vector<std::string> entries;
-    for (std::size_t i = 0; i < node.size(); ++i)
-      entries.push_back(node.key(i).scalar() + "=" + canonical(node.value(i)));
-    std::sort(entries.begin(), entries.end());
-    for (const std::string& e : entries) out += e + ",";
-  } else if (type != Type::Null) {
-    out += node.scalar();
+  std::vector<std::uint64_t> parts;
+  if (type == Type::List) {
+    for (std::size_t i = 0; i < node.size(); ++i) parts.push_back(canonical(node[i]));
+  } else if (type == Type::Mapping) {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> entries;
+    for (std::size_t i = 0; i < node.size(); ++i) entries.emplace_back(canonical(node.key(i)), canonical(node.value(i)));
+    std::ranges::sort(entries);
+    for (const auto& [k, v] : entries) parts.insert(parts.end(), {k, v});
   }
-  return out;
+  std::string text = type == Type::List || type == Type::Mapping || type == Type::Null ? "" : node.scalar();
+  const auto id = values_.emplace(std::tuple(static_cast<int>(type), std::move(text), std::move(parts)),
+                                  values_.size()).first->second;
+  valueOf_.emplace(node.index(), id);
+  return id;
 }
 
 void Validator::checkList(const Instance& v, const Json& s, const Where& at) {
@@ -767,7 +782,7 @@ void Validator::checkList(const Instance& v, const Json& s, const Where& at) {
     fail(v, at, "expected at most " + counted(max->get<std::size_t>(), "item") + ", found " + std::to_string(size));
   const Json* unique = member(s, "uniqueItems");
   const Json* items = member(s, "items");
-  std::map<std::string, std::size_t> firstAt;
+  std::map<std::uint64_t, std::size_t> firstAt;
   for (std::size_t i = 0; i < v.node.size(); ++i) {
     const Instance item = instanceOf(v.node[i], v.mark);
     if (unique && unique->get<bool>()) {

@@ -1,5 +1,7 @@
 #include "reconciler/units.h"
 
+#include "reconciler/text.h"
+
 #include <array>
 #include <limits>
 #include <utility>
@@ -41,7 +43,7 @@ Result<std::uint64_t> leadingNumber(std::string_view text, std::size_t& used, st
 }  // namespace
 
 Result<Bytes> parseSize(std::string_view text) {
-  const std::string quoted = "\"" + std::string(text) + "\"";
+  const std::string quoted = quoteValue(text);
   if (text.empty()) return fail("expected a size such as 512MiB or 20GiB, found an empty string");
   if (text.front() == '-') return fail("a size cannot be negative, found " + quoted);
   std::size_t used = 0;
@@ -50,11 +52,13 @@ Result<Bytes> parseSize(std::string_view text) {
   if (used == 0)
     return fail("expected a size such as 512MiB or 20GiB, found " + quoted);
   std::string_view suffix = text.substr(used);
-  if (suffix.empty()) return *number;
+  // No backend takes more (qemu, libvirt and lvm2 count in signed 64 bits),
+  // and sums and roundings of sizes below it cannot overflow.
+  const auto tooLarge = [&] { return fail("the size " + quoted + " is too large; sizes are at most 8EiB - 1 byte"); };
+  if (suffix.empty()) return *number > kMaxSize ? tooLarge() : Result<Bytes>(*number);
   for (const Unit& unit : kSizeUnits) {
     if (suffix != unit.suffix) continue;
-    if (*number > std::numeric_limits<Bytes>::max() / unit.factor)
-      return fail("the size " + quoted + " is too large");
+    if (*number > kMaxSize / unit.factor) return tooLarge();
     return *number * unit.factor;
   }
   for (const auto& [decimal, binary] : kDecimalHints) {
@@ -81,7 +85,7 @@ Result<Millis> parseDuration(std::string_view text) {
   };
   // Longest suffix first so "ms" is not read as "m".
   static constexpr std::array<DurUnit, 4> kUnits{{{"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}}};
-  const std::string quoted = "\"" + std::string(text) + "\"";
+  const std::string quoted = quoteValue(text);
   if (text.empty()) return fail("expected a duration such as 30s, 5m or 1m30s, found an empty string");
   if (text.front() == '-') return fail("a duration cannot be negative, found " + quoted);
   std::int64_t total = 0;

@@ -13,7 +13,9 @@ namespace hostform {
 using Bytes = std::uint64_t;
 using Millis = std::chrono::milliseconds;
 
-inline constexpr Bytes KiB = 1024, MiB = KiB * 1024, GiB = MiB * 1024, TiB = GiB * 1024;
+inline constexpr Bytes KiB = 1024, MiB = KiB * 1024, GiB = MiB * 1024, TiB = GiB * 1024, PiB = TiB * 1024;
+/// The largest size a manifest may give: 8EiB - 1 byte (INT64_MAX), what qemu, libvirt and lvm2 can count.
+inline constexpr Bytes kMaxSize = (Bytes{1} << 63) - 1;
 
 /// "512MiB", "20GiB", "1048576" (bytes). Binary units only; decimal units
 /// ("GB") are refused with a hint naming the binary equivalent.

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "reconciler/limits.h"
+
 namespace hostform::yaml {
 
 enum class NodeType { Null, Scalar, Sequence, Map };
@@ -45,11 +47,13 @@ class Node {
   /// The scalar's text (empty for other nodes).
   const std::string& scalar() const;
   /// True for a plain (unquoted, non-block) scalar without an explicit tag:
-  /// only those are resolved to null, booleans and numbers (YAML 1.2 core schema).
+  /// only those are resolved to null, booleans and numbers (YAML 1.2 core
+  /// schema). `!!str`, the one tag hostform reads, makes a scalar a string.
   bool plain() const;
-  /// The explicit tag, if one was written ("tag:yaml.org,2002:str" for !!str).
-  const std::string& tag() const;
   Mark mark() const;
+  /// The node's place in its document: the same for a node and every alias of
+  /// it, so walks can visit a shared node once.
+  std::uint32_t index() const { return index_; }
 
   /// Items of a sequence, entries of a map.
   std::size_t size() const;
@@ -91,8 +95,9 @@ class Document {
     bool plain = false;
     Mark mark;
     std::string text;                  ///< scalar value
-    std::string tag;
     std::vector<std::uint32_t> items;  ///< sequence items, or map key/value pairs flattened
+    std::uint64_t expandedNodes = 1;   ///< this node with its aliases expanded
+    std::uint64_t expandedBytes = 0;   ///< the scalar text in it, aliases expanded
   };
   std::vector<Data> nodes_;
   Mark start_;
@@ -101,13 +106,25 @@ class Document {
 struct ParseError {
   Mark mark;
   std::string message;  ///< "did not find expected key while parsing a block mapping"
+  bool limit = false;   ///< a bound of reconciler/limits.h, not a syntax error
 };
 
+/// What a plain scalar means under YAML 1.2's core schema: `null`/`~`/empty,
+/// `true`/`false` (three spellings each), integers (decimal, 0x, 0o), floats
+/// (with .inf and .nan), else a string. By hand, in one pass: never a regex on input.
+enum class PlainType { Null, Boolean, Integer, Float, String };
+PlainType resolvePlain(std::string_view text);
+
 /// Reads a stream one document at a time, so only one document's tree is in
-/// memory at once.
+/// memory at once. Enforces the bounds of reconciler/limits.h as it reads:
+/// nesting depth, scalar size, alias expansion (nodes and bytes, checked per
+/// alias, so a billion-laughs file stops at the alias that crosses the bound),
+/// no alias into the node that contains it, and no tag but `!!str`. Aliased
+/// nodes are shared, never copied.
 class StreamParser {
  public:
-  explicit StreamParser(std::string_view text);
+  /// `documentBudget`: how many more documents this run may read.
+  explicit StreamParser(std::string_view text, std::size_t documentBudget = limits::kDocuments);
   ~StreamParser();
   StreamParser(const StreamParser&) = delete;
   StreamParser& operator=(const StreamParser&) = delete;
@@ -117,11 +134,15 @@ class StreamParser {
   /// resynchronise after one.
   std::optional<Document> next();
   const std::optional<ParseError>& error() const { return error_; }
+  /// Documents read so far, empty ones included.
+  std::size_t documents() const { return documents_; }
 
  private:
   struct Impl;
   Impl* impl_;
   std::optional<ParseError> error_;
+  std::size_t documents_ = 0;
+  std::size_t documentBudget_;
 };
 
 }  // namespace hostform::yaml

@@ -138,6 +138,16 @@ Diff planLogicalVolume(const Resource& desired, const Observed* live, const Plan
   const auto& want = desired.as<LogicalVolumeSpec>();
   const Bytes extent = extentSizeOf(want.volumeGroup, ctx, in.state);
   const Bytes size = roundToExtents(want.size, extent);
+  // lvm2 counts an LV's extents in 32 bits ("Volume too large ... Upper limit").
+  constexpr std::uint64_t kMaxExtents = 0xFFFFFFFFu;
+  if (size / extent > kMaxExtents) {
+    diff.problems.push_back({"spec.size", "logical volume " + want.volumeGroup + "/" + desired.id.name + " of " +
+                                              formatSize(size) + " needs more than " + std::to_string(kMaxExtents) +
+                                              " extents of " + formatSize(extent) +
+                                              ", which is lvm2's limit; the largest is " +
+                                              formatSize(kMaxExtents * extent) + "."});
+    return diff;
+  }
 
   if (!live) {
     if (const LogicalVolumeInfo* other = in.state.findLogicalVolume(want.volumeGroup, desired.id.name))

@@ -1,5 +1,7 @@
 #include "reconciler/watch/git_source.h"
 
+#include "reconciler/limits.h"
+
 #include <git2.h>
 
 #include <algorithm>
@@ -22,9 +24,6 @@ using TreePtr = std::unique_ptr<git_tree, GitFree<git_tree, git_tree_free>>;
 using TreeEntryPtr = std::unique_ptr<git_tree_entry, GitFree<git_tree_entry, git_tree_entry_free>>;
 using BlobPtr = std::unique_ptr<git_blob, GitFree<git_blob, git_blob_free>>;
 using ReferencePtr = std::unique_ptr<git_reference, GitFree<git_reference, git_reference_free>>;
-
-/// A manifest larger than this is refused rather than read into memory.
-constexpr git_object_size_t kMaxManifestBytes = 64u << 20;
 
 /// libgit2 is initialised once per process and never shut down: the watcher
 /// uses it until exit. Its caches are kept small, so a watcher's memory does
@@ -347,15 +346,16 @@ Result<std::vector<ManifestText>> GitSource::readManifests(const CommitId& commi
             [](const auto& a, const auto& b) { return fs::path(a.first) < fs::path(b.first); });
   std::vector<ManifestText> files;
   files.reserve(walk.blobs.size());
+  git_object_size_t total = 0;  // the same bound as -f: limits::kManifestBytes for all files together
   for (const auto& [path, blobId] : walk.blobs) {
     git_blob* rawBlob = nullptr;
     if (git_blob_lookup(&rawBlob, repo_.get(), &blobId) != 0)
       return fail("cannot read " + path + " in commit " + commit + ": " + lastGitError() + ".");
     BlobPtr blob(rawBlob);
     const git_object_size_t size = git_blob_rawsize(rawBlob);
-    if (size > kMaxManifestBytes)
-      return fail(path + " in commit " + commit + " has " + std::to_string(size) +
-                  " bytes; manifests over 64 MiB are refused.");
+    total += size;
+    if (total > limits::kManifestBytes)
+      return fail(limits::manifestsTooLarge((dir.empty() ? std::string(".") : dir) + " in commit " + commit) + ".");
     files.push_back({path, std::string(static_cast<const char*>(git_blob_rawcontent(rawBlob)), size)});
   }
   return files;

@@ -159,7 +159,7 @@ spec:
                 "test.yaml:26:54: error: spec.stp.helloTime: expected a duration from 1s to 10s, found 500ms",
                 "test.yaml:30:18: error: metadata.name: LVM reserves names starting with \"snapshot\" or \"pvmove\", "
                 "found \"snapshot1\"",
-                "test.yaml:31:49: error: spec.extentSize: expected a power of two of at least 1KiB (such as 4MiB), "
+                "test.yaml:31:49: error: spec.extentSize: expected a power of two from 1KiB to 1TiB (such as 4MiB), "
                 "found 3MiB",
                 "test.yaml:35:18: error: metadata.name: LVM reserves names containing \"_tmeta\", found \"data_tmeta\"",
                 "test.yaml:36:32: error: spec.size: expected a size greater than 0, found 0",

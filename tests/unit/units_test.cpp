@@ -34,8 +34,19 @@ TEST(Units, RefusesSizesThatOverflow) {
   EXPECT_EQ(parseSize("99999999999999999999").error().message, "the size \"99999999999999999999\" is too large");
   // 2^64 bytes is 16777216TiB.
   ASSERT_FALSE(parseSize("16777216TiB").has_value());
-  EXPECT_EQ(parseSize("16777216TiB").error().message, "the size \"16777216TiB\" is too large");
-  EXPECT_EQ(*parseSize("16777215TiB"), 16777215 * TiB);
+  EXPECT_EQ(parseSize("16777216TiB").error().message,
+            "the size \"16777216TiB\" is too large; sizes are at most 8EiB - 1 byte");
+}
+
+TEST(Units, RefusesSizesNoBackendTakes) {
+  // 2^64 - 1 and 8 EiB used to be read, and rounding to extents wrapped them to 0.
+  for (const char* text : {"18446744073709551615", "9223372036854775808", "8388608TiB"}) {
+    ASSERT_FALSE(parseSize(text).has_value()) << text;
+    EXPECT_EQ(parseSize(text).error().message,
+              "the size \"" + std::string(text) + "\" is too large; sizes are at most 8EiB - 1 byte");
+  }
+  EXPECT_EQ(*parseSize("9223372036854775807"), kMaxSize);
+  EXPECT_EQ(*parseSize("8388607TiB"), 8388607 * TiB);
 }
 
 TEST(Units, FormatsSizesInTheLargestExactUnit) {
