@@ -1,5 +1,7 @@
 #include "reconciler/diagnostics.h"
 
+#include <ostream>
+
 #include <algorithm>
 #include <tuple>
 
@@ -41,6 +43,20 @@ void Diagnostics::sort() {
   std::stable_sort(items_.begin(), items_.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return std::tie(a.pos.file, a.pos.line, a.pos.column) < std::tie(b.pos.file, b.pos.line, b.pos.column);
   });
+}
+
+void Diagnostics::print(std::ostream& out, Severity atLeast) const {
+  std::size_t shown = 0, hidden = 0;
+  for (const Diagnostic& d : items_) {
+    if (d.severity != Severity::Error && atLeast == Severity::Error) continue;
+    if (shown < kShown) {
+      out << d.str() << "\n";
+      ++shown;
+    } else {
+      ++hidden;
+    }
+  }
+  if (hidden) out << "... " << hidden << " more not shown\n";
 }
 
 }  // namespace hostform

@@ -3,6 +3,7 @@
 /// error of a run at once, compiler style (docs/spec.md §2):
 ///   FILE:LINE:COL: error: FIELD.PATH: message
 
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,12 @@ class Diagnostics {
   const std::vector<Diagnostic>& items() const { return items_; }
   /// Sorted by file, line, column, so output is stable whatever order checks ran in.
   void sort();
+
+  /// The first kShown diagnostics (errors only, or with warnings), one a line,
+  /// then "... N more not shown": a file of 200,000 bad documents says so in
+  /// a page, not in 200,000 lines.
+  static constexpr std::size_t kShown = 1000;
+  void print(std::ostream& out, Severity atLeast) const;
 
  private:
   std::vector<Diagnostic> items_;

@@ -15,10 +15,7 @@
 namespace hostform {
 namespace {
 
-void printDiagnostics(const Diagnostics& diags, std::ostream& err, Severity atLeast) {
-  for (const Diagnostic& d : diags.items())
-    if (d.severity == Severity::Error || atLeast == Severity::Warning) err << d.str() << "\n";
-}
+void printDiagnostics(const Diagnostics& diags, std::ostream& err, Severity atLeast) { diags.print(err, atLeast); }
 
 /// Loads manifests; on errors prints them all and returns nullopt.
 std::optional<std::vector<Resource>> loadOrReport(const RunOptions& options, const Console& console) {

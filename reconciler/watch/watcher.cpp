@@ -203,9 +203,7 @@ class Watcher {
     return loaded;
   }
 
-  static void print(const Diagnostics& diags, std::ostream& err) {
-    for (const Diagnostic& d : diags.items()) err << d.str() << "\n";
-  }
+  static void print(const Diagnostics& diags, std::ostream& err) { diags.print(err, Severity::Warning); }
 
   int cycle(Trigger trigger) {
     metrics_.cycleStarted(triggerName(trigger));
@@ -247,7 +245,8 @@ class Watcher {
         reportedRejection_ = candidate;
         state_.rejectedErrors.clear();
         for (const Diagnostic& d : loaded.diagnostics.items())
-          if (d.severity == Severity::Error) state_.rejectedErrors.push_back(d.str());
+          if (d.severity == Severity::Error && state_.rejectedErrors.size() < Diagnostics::kShown)
+            state_.rejectedErrors.push_back(d.str());
         logWith(spdlog::level::err, "commit rejected: its manifests are invalid (" +
                                         std::to_string(loaded.diagnostics.errorCount()) + " error(s))",
                 {{"commit", candidate}});

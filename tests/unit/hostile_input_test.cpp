@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <sstream>
 #include <string>
 
 #include "reconciler/limits.h"
@@ -160,6 +162,17 @@ TEST(HostileInput, ManifestsOverTheByteBoundAreNotRead) {
   LoadResult r = loadManifests({"/dev/zero"});
   EXPECT_EQ(messages(r), (Strings{"/dev/zero: error: the manifests under /dev/zero are larger than 64 MiB together; "
                                   "hostform reads at most 64 MiB of manifests in one run"}));
+}
+
+TEST(HostileText, AFloodOfErrorsPrintsAPage) {
+  // 1,500 bad documents: the first 1,000 errors, then how many more.
+  LoadResult r = loadYaml(repeat("---\napiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: \"a b\"}\nspec: {}\n", 1500));
+  ASSERT_EQ(r.diagnostics.errorCount(), 1500u);
+  std::ostringstream out;
+  r.diagnostics.print(out, Severity::Error);
+  const std::string text = out.str();
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1001);
+  EXPECT_TRUE(text.ends_with("\n... 500 more not shown\n")) << text.substr(text.size() - 200);
 }
 
 TEST(HostileText, ValuesInMessagesAreQuotedCutAndEscaped) {

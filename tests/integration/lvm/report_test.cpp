@@ -208,6 +208,15 @@ TEST_F(ThinHost, ThinCreatesAreRefusedWhereLvmCannotMakeThem) {
                      "LogicalVolume/vmdata/pool").problems.empty());
 }
 
+TEST_F(ThinHost, AnLvOfMoreExtentsThanLvmCountsIsRefused) {
+  // lvm2 counts an LV's extents in 32 bits: 16PiB of 4MiB extents is one too many.
+  Diff d = planOf(kVmdata + lv("huge", "{volumeGroup: vmdata, size: 16384TiB}"), "LogicalVolume/vmdata/huge");
+  ASSERT_EQ(d.problems.size(), 1u);
+  EXPECT_EQ(d.problems[0].field, "spec.size");
+  EXPECT_EQ(d.problems[0].message, "logical volume vmdata/huge of 16384TiB needs more than 4294967295 extents of 4MiB, "
+                                   "which is lvm2's limit; the largest is 17179869180MiB.");
+}
+
 TEST_F(ThinHost, NewThinVolumeNeedsNoVgSpaceNewPoolDoes) {
   Diff thin = planOf(kVmdata + lv("big", "{volumeGroup: vmdata, type: thin, thinPool: pool, size: 1TiB}"),
                      "LogicalVolume/vmdata/big");
