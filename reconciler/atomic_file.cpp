@@ -1,5 +1,10 @@
 #include "reconciler/atomic_file.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -38,7 +43,7 @@ Result<void> writeFileAtomically(const std::filesystem::path& file, std::string_
     return fail("cannot write " + std::string(what) + " " + file.string() + " (" + step + "): " + lastError() + ".");
   };
 
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (fd.get() < 0) return failed("open " + tmp.string());
   for (std::size_t off = 0; off < text.size();) {
     const ssize_t n = ::write(fd.get(), text.data() + off, text.size() - off);
@@ -55,6 +60,15 @@ Result<void> writeFileAtomically(const std::filesystem::path& file, std::string_
   const std::filesystem::path dirPath = file.has_parent_path() ? file.parent_path() : ".";
   Fd dir(::open(dirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0 || ::fsync(dir.get()) != 0) return failed("fsync of the state directory");
+  return {};
+}
+
+Result<void> makeStateDirectory(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return {};
+  if (!dir.parent_path().empty()) std::filesystem::create_directories(dir.parent_path(), ec);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return fail("cannot create the state directory " + dir.string() + ": " + std::strerror(errno) + ".");
   return {};
 }
 

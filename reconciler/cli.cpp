@@ -98,7 +98,7 @@ Result<watch::WatchOptions> watchOptions(const WatchFlags& f) {
   char host[HOST_NAME_MAX + 1] = {};
   if (gethostname(host, sizeof host - 1) != 0) return fail("cannot read this host's name for {hostname}.");
   auto path = watch::resolveWatchPath(f.path, host);
-  if (!path) return std::unexpected(path.error());
+  if (!path) return hostform::unexpected(path.error());
   w.path = *path;
   auto interval = parseDuration(f.interval);
   if (!interval) return fail("--interval " + f.interval + ": " + interval.error().message);
@@ -108,13 +108,13 @@ Result<watch::WatchOptions> watchOptions(const WatchFlags& f) {
   if (!f.listen.empty()) {
     if (f.once) return fail("--listen has nothing to serve with --once, which exits after one cycle.");
     auto address = watch::parseListen(f.listen);
-    if (!address) return std::unexpected(address.error());
+    if (!address) return hostform::unexpected(address.error());
     w.listen = *address;
   }
   if (!f.webhookSecretFile.empty()) {
     if (f.listen.empty()) return fail("--webhook-secret-file needs --listen, which serves the webhook.");
     auto secret = readSecretFile("--webhook-secret-file", f.webhookSecretFile);
-    if (!secret) return std::unexpected(secret.error());
+    if (!secret) return hostform::unexpected(secret.error());
     w.webhookSecret = *secret;
   }
   if (!f.sshKey.empty()) {
@@ -129,7 +129,7 @@ Result<watch::WatchOptions> watchOptions(const WatchFlags& f) {
   }
   if (!f.tokenFile.empty()) {
     auto token = readSecretFile("--token-file", f.tokenFile);
-    if (!token) return std::unexpected(token.error());
+    if (!token) return hostform::unexpected(token.error());
     w.credentials.token = *token;
   }
   return w;

@@ -28,9 +28,8 @@ Ledger::Ledger(std::filesystem::path file, std::map<std::string, std::string> ow
     : file_(std::move(file)), owners_(std::move(owners)), mutex_(std::make_unique<std::mutex>()) {}
 
 Result<Ledger> Ledger::open(std::filesystem::path stateDir) {
+  if (auto made = makeStateDirectory(stateDir); !made) return hostform::unexpected(made.error());
   std::error_code ec;
-  std::filesystem::create_directories(stateDir, ec);
-  if (ec) return fail("cannot create the state directory " + stateDir.string() + ": " + ec.message() + ".");
   std::filesystem::path file = stateDir / "ledger.json";
 
   std::ifstream in(file);

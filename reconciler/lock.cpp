@@ -1,5 +1,7 @@
 #include "reconciler/lock.h"
 
+#include "reconciler/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -37,12 +39,10 @@ std::optional<long> holderPid(int fd) {
 
 Result<StateLock> StateLock::acquire(const std::filesystem::path& stateDir, std::chrono::milliseconds wait,
                                      std::string_view fileName, std::string_view whenBusy) {
-  std::error_code ec;
-  std::filesystem::create_directories(stateDir, ec);
-  if (ec) return fail("cannot create the state directory " + stateDir.string() + ": " + ec.message() + ".");
+  if (auto made = makeStateDirectory(stateDir); !made) return hostform::unexpected(made.error());
   std::filesystem::path path = stateDir / fileName;
 
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return fail("cannot open the lock file " + path.string() + ": " + lastError() + ".");
   // Closes fd on every failure below; success hands it to the StateLock.
   struct Closer {

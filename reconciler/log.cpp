@@ -8,6 +8,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "reconciler/text.h"
+
 namespace hostform {
 namespace {
 
@@ -35,6 +37,18 @@ class JsonFormatter final : public spdlog::formatter {
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
 };
 
+/// "level: message", with control characters escaped: messages carry text from
+/// outside (commit subjects, backends' errors), which must not drive a terminal.
+class TextFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string text = std::string(spdlog::level::to_string_view(msg.level).data()) + ": " +
+                             escapeControl(std::string_view(msg.payload.data(), msg.payload.size())) + "\n";
+    dest.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<TextFormatter>(); }
+};
+
 }  // namespace
 
 Result<void> setupLogging(const std::string& level, LogFormat format) {
@@ -43,7 +57,7 @@ Result<void> setupLogging(const std::string& level, LogFormat format) {
     return fail("unknown log level \"" + level + "\"; expected trace, debug, info, warn or error");
   auto logger = std::make_shared<spdlog::logger>("hostform", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   if (format == LogFormat::Json) logger->set_formatter(std::make_unique<JsonFormatter>());
-  else logger->set_pattern("%^%l%$: %v");
+  else logger->set_formatter(std::make_unique<TextFormatter>());
   logger->set_level(parsed);
   spdlog::set_default_logger(std::move(logger));
   currentFormat = format;

@@ -65,7 +65,7 @@ bool PlanContext::prunable(const ResourceId& id) const {
 
 Result<std::vector<Resource>> Provider::exportResources() {
   auto live = observe();
-  if (!live) return std::unexpected(live.error());
+  if (!live) return hostform::unexpected(live.error());
   std::vector<Resource> out;
   out.reserve(live->size());
   for (Observed& o : *live) out.push_back(std::move(o.resource));

@@ -48,7 +48,7 @@ Result<Bytes> parseSize(std::string_view text) {
   if (text.front() == '-') return fail("a size cannot be negative, found " + quoted);
   std::size_t used = 0;
   auto number = leadingNumber(text, used, "size " + quoted);
-  if (!number) return std::unexpected(number.error());
+  if (!number) return hostform::unexpected(number.error());
   if (used == 0)
     return fail("expected a size such as 512MiB or 20GiB, found " + quoted);
   std::string_view suffix = text.substr(used);
@@ -94,7 +94,7 @@ Result<Millis> parseDuration(std::string_view text) {
   while (!rest.empty()) {
     std::size_t used = 0;
     auto number = leadingNumber(rest, used, "duration " + quoted);
-    if (!number) return std::unexpected(number.error());
+    if (!number) return hostform::unexpected(number.error());
     if (used == 0) return fail("expected a duration such as 30s, 5m or 1m30s, found " + quoted);
     rest.remove_prefix(used);
     int rank = -1;

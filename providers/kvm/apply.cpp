@@ -39,7 +39,7 @@ Result<void> applyPool(const Action& a, const ApplyContext&, ApplyInputs in) {
   const std::string& name = a.id.name;
   if (a.op == Op::Delete) {
     auto pool = lookupPool(in.conn, name);
-    if (!pool) return std::unexpected(pool.error());
+    if (!pool) return hostform::unexpected(pool.error());
     const auto& spec = a.live->resource.as<StoragePoolSpec>();
     if (virStoragePoolIsActive(pool->get()) == 1 && virStoragePoolDestroy(pool->get()) < 0)
       return libvirtFailure("cannot stop storage pool " + name);
@@ -63,7 +63,7 @@ Result<void> applyPool(const Action& a, const ApplyContext&, ApplyInputs in) {
   }
 
   auto pool = lookupPool(in.conn, name);
-  if (!pool) return std::unexpected(pool.error());
+  if (!pool) return hostform::unexpected(pool.error());
   if (has(a, "active")) {
     if (spec.active) {
       if (auto ok = buildAndStart(pool->get(), name, spec.type); !ok) return ok;
@@ -82,7 +82,7 @@ namespace {
 
 Result<VolumeHandle> lookupVolume(virConnectPtr conn, const std::string& pool, const std::string& name) {
   auto p = lookupPool(conn, pool);
-  if (!p) return std::unexpected(p.error());
+  if (!p) return hostform::unexpected(p.error());
   VolumeHandle vol(virStorageVolLookupByName(p->get(), name.c_str()));
   if (!vol) return libvirtFailure("cannot find volume " + name + " in storage pool " + pool);
   return vol;
@@ -117,7 +117,7 @@ Result<void> applyVolume(const Action& a, const ApplyContext& ctx, ApplyInputs i
   const std::string label = pool + "/" + name;
   if (a.op == Op::Delete) {
     auto vol = lookupVolume(in.conn, pool, name);
-    if (!vol) return std::unexpected(vol.error());
+    if (!vol) return hostform::unexpected(vol.error());
     if (virStorageVolDelete(vol->get(), 0) < 0) return libvirtFailure("cannot delete volume " + label);
     return {};
   }
@@ -129,7 +129,7 @@ Result<void> applyVolume(const Action& a, const ApplyContext& ctx, ApplyInputs i
   const Bytes capacity = effectiveCapacity(*a.desired, PlanContext{}, in.state);
   if (a.op == Op::Create) {
     auto p = lookupPool(in.conn, pool);
-    if (!p) return std::unexpected(p.error());
+    if (!p) return hostform::unexpected(p.error());
     VolumeWrite want;
     want.name = name;
     want.capacity = capacity;
@@ -138,9 +138,9 @@ Result<void> applyVolume(const Action& a, const ApplyContext& ctx, ApplyInputs i
     want.withFormat = !logical;
     if (spec.backingVolume) {
       auto base = lookupVolume(in.conn, spec.backingVolume->pool, spec.backingVolume->name);
-      if (!base) return std::unexpected(base.error());
+      if (!base) return hostform::unexpected(base.error());
       auto baseConfig = readVolume(base->get());
-      if (!baseConfig) return std::unexpected(baseConfig.error());
+      if (!baseConfig) return hostform::unexpected(baseConfig.error());
       want.backingPath = baseConfig->path;
       want.backingFormat = baseConfig->format.empty() ? "raw" : baseConfig->format;
     }
@@ -153,9 +153,9 @@ Result<void> applyVolume(const Action& a, const ApplyContext& ctx, ApplyInputs i
 
   if (has(a, "capacity")) {
     auto vol = lookupVolume(in.conn, pool, name);
-    if (!vol) return std::unexpected(vol.error());
+    if (!vol) return hostform::unexpected(vol.error());
     auto have = readVolume(vol->get());
-    if (!have) return std::unexpected(have.error());
+    if (!have) return hostform::unexpected(have.error());
     // A disk in use by a running guest is resized through the guest's block
     // layer, so the guest sees the new size at once (and the image lock holds).
     if (auto user = runningUser(in.conn, pool, name, have->path)) {
@@ -227,7 +227,7 @@ Result<KvmState> freshStateFor(virConnectPtr conn, virDomainPtr dom, const Virtu
     std::string xml = takeString(virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE));
     if (xml.empty()) return libvirtFailure(std::string("cannot read the definition of domain ") + virDomainGetName(dom));
     auto config = parseDomainXml(xml);
-    if (!config) return std::unexpected(config.error());
+    if (!config) return hostform::unexpected(config.error());
     const int s = domainState(dom);
     int autostart = 0;
     (void)virDomainGetAutostart(dom, &autostart);
@@ -238,15 +238,15 @@ Result<KvmState> freshStateFor(virConnectPtr conn, virDomainPtr dom, const Virtu
     if (std::ranges::any_of(state.volumes, [&](const VolumeInfo& v) { return v.pool == pool && v.config.name == name; }))
       return {};
     auto vol = lookupVolume(conn, pool, name);
-    if (!vol) return std::unexpected(vol.error());
+    if (!vol) return hostform::unexpected(vol.error());
     auto config = readVolume(vol->get());
-    if (!config) return std::unexpected(config.error());
+    if (!config) return hostform::unexpected(config.error());
     state.volumes.push_back({pool, std::move(*config)});
     return {};
   };
   for (const DiskSpec& disk : spec.disks)
     if (auto* v = std::get_if<VolumeRef>(&disk.source))
-      if (auto ok = addVolume(v->pool, v->name); !ok) return std::unexpected(ok.error());
+      if (auto ok = addVolume(v->pool, v->name); !ok) return hostform::unexpected(ok.error());
   if (!state.domains.empty())
     for (const DomainDisk& disk : state.domains.front().config.disks)
       if (disk.type == "volume") (void)addVolume(disk.pool, disk.volume);  // gone: compared by name only
@@ -290,7 +290,7 @@ Result<void> liveChanges(virDomainPtr dom, const DomainDelta& d) {
 Result<void> deleteDomain(const Action& a, const ApplyContext& ctx, ApplyInputs in) {
   const std::string& name = a.id.name;
   auto dom = lookupDomain(in.conn, name);
-  if (!dom) return std::unexpected(dom.error());
+  if (!dom) return hostform::unexpected(dom.error());
   const Millis timeout = a.live->resource.as<VirtualMachineSpec>().shutdownTimeout;
   if (auto ok = shutdown(dom->get(), name, timeout, ctx); !ok) return ok;
   // The definition goes, with its firmware variables and saved state; the
@@ -316,11 +316,11 @@ Result<void> applyDomain(const Action& a, const ApplyContext& ctx, ApplyInputs i
   DomainHandle dom;
   if (a.op != Op::Create) {
     auto found = lookupDomain(in.conn, name);
-    if (!found) return std::unexpected(found.error());
+    if (!found) return hostform::unexpected(found.error());
     dom = std::move(*found);
   }
   auto fresh = freshStateFor(in.conn, dom.get(), spec);
-  if (!fresh) return std::unexpected(fresh.error());
+  if (!fresh) return hostform::unexpected(fresh.error());
   const DomainInfo* before = fresh->domains.empty() ? nullptr : &fresh->domains.front();
   PlanContext none;
   none.owner = ctx.owner;
@@ -336,7 +336,7 @@ Result<void> applyDomain(const Action& a, const ApplyContext& ctx, ApplyInputs i
     std::string current = takeString(virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE));
     if (current.empty()) return libvirtFailure("cannot read the definition of domain " + name);
     auto patched = patchDomainXml(current, delta.want);
-    if (!patched) return std::unexpected(patched.error());
+    if (!patched) return hostform::unexpected(patched.error());
     DomainHandle redefined(virDomainDefineXML(in.conn, patched->c_str()));
     if (!redefined) return libvirtFailure("cannot update the definition of domain " + name);
   }

@@ -17,7 +17,7 @@ std::string quoted(std::string_view s) { return "`" + std::string(s) + "`"; }
 
 Result<HostCapabilities> parseHostCapabilities(std::string_view xml) {
   auto doc = load(xml, "host capabilities");
-  if (!doc) return std::unexpected(doc.error());
+  if (!doc) return hostform::unexpected(doc.error());
   HostCapabilities caps;
   for (pugi::xml_node guest : doc->child("capabilities").children("guest")) {
     if (std::string_view(guest.child_value("os_type")) != "hvm") continue;
@@ -44,7 +44,7 @@ Result<HostCapabilities> parseHostCapabilities(std::string_view xml) {
 
 Result<DomainCapabilities> parseDomainCapabilities(std::string_view xml) {
   auto doc = load(xml, "domain capabilities");
-  if (!doc) return std::unexpected(doc.error());
+  if (!doc) return hostform::unexpected(doc.error());
   DomainCapabilities caps;
   pugi::xml_node root = doc->child("domainCapabilities");
   pugi::xml_node os = root.child("os");

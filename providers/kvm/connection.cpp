@@ -26,7 +26,7 @@ std::string lastError() {
   return message && *message ? message : "unknown libvirt error";
 }
 
-std::unexpected<Error> libvirtFailure(const std::string& what) { return fail(what + ": " + lastError()); }
+hostform::unexpected<Error> libvirtFailure(const std::string& what) { return fail(what + ": " + lastError()); }
 
 std::string takeString(char* s) {
   CString owned(s);

@@ -33,7 +33,7 @@ using CString = std::unique_ptr<char, CharFree>;
 /// libvirt's message for the last failed call on this thread.
 std::string lastError();
 /// fail("<what>: <libvirt's message>").
-std::unexpected<Error> libvirtFailure(const std::string& what);
+hostform::unexpected<Error> libvirtFailure(const std::string& what);
 
 /// Takes ownership of a libvirt-allocated string; empty for null.
 std::string takeString(char* s);

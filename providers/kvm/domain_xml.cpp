@@ -343,7 +343,7 @@ Machine machineFamily(std::string_view machine) {
 
 Result<DomainConfig> parseDomainXml(std::string_view xml) {
   auto doc = load(xml);
-  if (!doc) return std::unexpected(doc.error());
+  if (!doc) return hostform::unexpected(doc.error());
   pugi::xml_node domain = doc->child("domain");
   if (!domain) return fail("domain XML has no <domain> element");
   DomainConfig c;
@@ -418,7 +418,7 @@ std::string newDomainXml(const DomainWrite& want) {
 
 Result<std::string> patchDomainXml(std::string_view current, const DomainWrite& want) {
   auto doc = load(current);
-  if (!doc) return std::unexpected(doc.error());
+  if (!doc) return hostform::unexpected(doc.error());
   pugi::xml_node domain = doc->child("domain");
   if (!domain) return fail("domain XML has no <domain> element");
   patch(domain, want);

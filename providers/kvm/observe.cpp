@@ -72,9 +72,9 @@ Result<void> readPools(virConnectPtr conn, KvmState& state) {
   if (n < 0) return libvirtFailure("cannot list storage pools");
   auto pools = adoptList<PoolHandle>(raw, n);
   auto active = poolNames(conn, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
-  if (!active) return std::unexpected(active.error());
+  if (!active) return hostform::unexpected(active.error());
   auto autostart = poolNames(conn, VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART);
-  if (!autostart) return std::unexpected(autostart.error());
+  if (!autostart) return hostform::unexpected(autostart.error());
 
   // Pool XML and volume lists, then volume XML: each batch fetched concurrently.
   std::vector<Fetched> poolXml(pools.size());
@@ -150,11 +150,11 @@ Result<void> readDomains(virConnectPtr conn, KvmState& state) {
   if (n < 0) return libvirtFailure("cannot list domains");
   auto domains = adoptList<DomainHandle>(raw, n);
   auto running = domainNames(conn, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
-  if (!running) return std::unexpected(running.error());
+  if (!running) return hostform::unexpected(running.error());
   auto paused = domainNames(conn, VIR_CONNECT_LIST_DOMAINS_PAUSED);
-  if (!paused) return std::unexpected(paused.error());
+  if (!paused) return hostform::unexpected(paused.error());
   auto autostart = domainNames(conn, VIR_CONNECT_LIST_DOMAINS_AUTOSTART);
-  if (!autostart) return std::unexpected(autostart.error());
+  if (!autostart) return hostform::unexpected(autostart.error());
 
   // The persistent definition: what the next start runs and what hostform writes.
   std::vector<Fetched> xml(domains.size());
@@ -183,9 +183,9 @@ Result<KvmState> readState(virConnectPtr conn) {
   Result<void> domainsRead;
   {
     std::jthread reader([&] { domainsRead = readDomains(conn, domains); });
-    if (auto ok = readPools(conn, state); !ok) return std::unexpected(ok.error());
+    if (auto ok = readPools(conn, state); !ok) return hostform::unexpected(ok.error());
   }
-  if (!domainsRead) return std::unexpected(domainsRead.error());
+  if (!domainsRead) return hostform::unexpected(domainsRead.error());
   state.domains = std::move(domains.domains);
   virNodeInfo node{};
   if (virNodeGetInfo(conn, &node) == 0) state.hostMemory = static_cast<Bytes>(node.memory) * KiB;

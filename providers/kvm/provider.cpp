@@ -17,7 +17,7 @@ std::shared_ptr<const KvmState> KvmProvider::snapshot() const {
 
 Result<std::vector<Observed>> KvmProvider::observe() {
   auto conn = connection_.get();
-  if (!conn) return std::unexpected(conn.error());
+  if (!conn) return hostform::unexpected(conn.error());
   auto state = readState(*conn);
   if (!state) return fail(state.error().message + " (libvirt at " + connection_.uri() + ")");
   auto shared = std::make_shared<const KvmState>(std::move(*state));
@@ -95,7 +95,7 @@ std::vector<Diff::Problem> KvmProvider::deletionProblems(const Observed& live, c
 
 Result<void> KvmProvider::apply(const Action& action, const ApplyContext& ctx) {
   auto conn = connection_.get();
-  if (!conn) return std::unexpected(conn.error());
+  if (!conn) return hostform::unexpected(conn.error());
   auto state = snapshot();
   ApplyInputs in{*conn, *state};
   switch (action.id.kind) {

@@ -21,7 +21,7 @@ Bytes sizeOf(const pugi::xml_node& n) { return sizeIn(n.text().get(), n.attribut
 
 Result<PoolConfig> parsePoolXml(std::string_view xml) {
   auto doc = load(xml, "pool");
-  if (!doc) return std::unexpected(doc.error());
+  if (!doc) return hostform::unexpected(doc.error());
   pugi::xml_node pool = doc->child("pool");
   PoolConfig c;
   c.name = pool.child_value("name");
@@ -66,7 +66,7 @@ std::string newPoolXml(const std::string& name, const StoragePoolSpec& spec) {
 
 Result<VolumeConfig> parseVolumeXml(std::string_view xml) {
   auto doc = load(xml, "volume");
-  if (!doc) return std::unexpected(doc.error());
+  if (!doc) return hostform::unexpected(doc.error());
   pugi::xml_node vol = doc->child("volume");
   VolumeConfig c;
   c.name = vol.child_value("name");

@@ -32,7 +32,7 @@ class Runner {
   Result<void> run(Args argv) {
     ctx_.progress(showCommand(argv));
     auto r = runChecked(argv, in_.timeout);
-    if (!r) return std::unexpected(r.error());
+    if (!r) return hostform::unexpected(r.error());
     return {};
   }
 
@@ -54,7 +54,7 @@ class Runner {
   /// apply may have removed some), with the thin pool each one uses.
   Result<std::vector<std::pair<std::string, std::string>>> currentVolumes(const std::string& vg) {
     auto out = runChecked({"lvm", "lvs", "--reportformat", "json", "-o", "lv_name,pool_lv", vg}, in_.timeout);
-    if (!out) return std::unexpected(out.error());
+    if (!out) return hostform::unexpected(out.error());
     auto doc = nlohmann::json::parse(*out, nullptr, false);
     std::vector<std::pair<std::string, std::string>> lvs;
     if (doc.is_discarded()) return fail("lvm lvs printed something that is not JSON.");
@@ -114,7 +114,7 @@ Result<void> updateVolumeGroup(const Action& a, const ApplyContext& ctx, Runner&
 Result<void> deleteVolumeGroup(const Action& a, Runner& run) {
   const std::string& vg = a.id.name;
   auto lvs = run.currentVolumes(vg);
-  if (!lvs) return std::unexpected(lvs.error());
+  if (!lvs) return hostform::unexpected(lvs.error());
   if (!lvs->empty()) {
     std::string names;
     for (const auto& [name, pool] : *lvs) names += (names.empty() ? "" : ", ") + name;
@@ -171,7 +171,7 @@ Result<void> deleteLogicalVolume(const Action& a, Runner& run) {
   if (spec.type == LvType::ThinPool) {
     // lvremove of a pool takes its thin volumes with it: never any we were not asked to delete.
     auto lvs = run.currentVolumes(spec.volumeGroup);
-    if (!lvs) return std::unexpected(lvs.error());
+    if (!lvs) return hostform::unexpected(lvs.error());
     std::string users;
     for (const auto& [name, pool] : *lvs)
       if (pool == a.id.name) users += (users.empty() ? "" : ", ") + name;

@@ -202,7 +202,7 @@ Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chro
 
 Result<std::string> runChecked(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   auto run = runCommand(argv, timeout);
-  if (!run) return std::unexpected(run.error());
+  if (!run) return hostform::unexpected(run.error());
   if (run->exitCode != 0) {
     std::string why = failureText(run->err);
     if (why.empty()) why = "it printed no reason";

@@ -63,7 +63,7 @@ Result<DeviceInfo> HostDeviceProbe::probe(const std::string& path) {
   }
 
   auto run = runCommand({"blkid", "-p", "-o", "export", path}, std::chrono::seconds(30));
-  if (!run) return std::unexpected(run.error());
+  if (!run) return hostform::unexpected(run.error());
   // blkid exits 2 when it finds nothing, 0 when it found a signature.
   if (run->exitCode == 2) return info;
   if (run->exitCode != 0)

@@ -61,9 +61,9 @@ std::vector<Observed> LvmProvider::adopt(LvmState state) {
 
 Result<std::vector<Observed>> LvmProvider::observe() {
   auto out = runChecked(fullReportCommand(), timeout_);
-  if (!out) return std::unexpected(out.error());
+  if (!out) return hostform::unexpected(out.error());
   auto state = parseFullReport(*out);
-  if (!state) return std::unexpected(state.error());
+  if (!state) return hostform::unexpected(state.error());
   return adopt(std::move(*state));
 }
 

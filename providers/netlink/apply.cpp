@@ -78,7 +78,7 @@ bool putAlias(nl_msg* msg, const std::string& owner) {
 
 Result<int> bridgeIndex(nl_sock* sock, const std::string& name) {
   auto link = readLink(sock, name);
-  if (!link) return std::unexpected(link.error());
+  if (!link) return hostform::unexpected(link.error());
   if (!*link) return fail("bridge " + name + " is not on the host any more.");
   if (!(*link)->isBridge()) return fail("interface " + name + " is not a bridge.");
   return (*link)->index;
@@ -138,7 +138,7 @@ Result<void> preparePorts(nl_sock* sock, const std::string& bridge, const Bridge
   if (want.state != AdminState::Up) return {};
   for (const std::string& port : want.ports) {
     auto link = readLink(sock, port);
-    if (!link) return std::unexpected(link.error());
+    if (!link) return hostform::unexpected(link.error());
     if (!*link) continue;  // gone since the plan: enslaving it reports that
     if (want.mtu && (*link)->mtu < *want.mtu) {
       MessagePtr msg = linkMessage(0, (*link)->index, {});
@@ -169,7 +169,7 @@ Result<void> convergeMembers(nl_sock* sock, int index, const std::string& bridge
   for (const std::string& port : released) {
     // IFLA_MASTER 0 detaches from whatever the master is now: check it is still us.
     auto now = readLink(sock, port);
-    if (!now) return std::unexpected(now.error());
+    if (!now) return hostform::unexpected(now.error());
     if (!*now || (*now)->master != index) continue;
     if (auto r = setMaster(sock, port, 0, bridge); !r) return r;
   }
@@ -199,7 +199,7 @@ Result<void> createBridge(nl_sock* sock, const Resource& desired, const std::str
   if (auto r = request(sock, create.get(), "cannot create bridge " + name); !r) return r;
 
   auto index = bridgeIndex(sock, name);
-  if (!index) return std::unexpected(index.error());
+  if (!index) return hostform::unexpected(index.error());
   // The mark first and on its own, so a bad MTU or MAC cannot leave an unowned bridge.
   MessagePtr mark = linkMessage(0, *index, {});
   if (!mark || !putAlias(mark.get(), owner)) return fail(kOutOfMemory);
@@ -224,7 +224,7 @@ Result<void> updateBridge(nl_sock* sock, const Action& action, const std::string
   for (const FieldChange& c : action.changes) changed.insert(c.field);
 
   auto index = bridgeIndex(sock, name);
-  if (!index) return std::unexpected(index.error());
+  if (!index) return hostform::unexpected(index.error());
 
   StpFields stp{changed.contains("stp.enabled"), changed.contains("stp.priority"),
                 changed.contains("stp.forwardDelay"), changed.contains("stp.helloTime"),

@@ -168,16 +168,16 @@ Result<std::vector<Address>> readAddresses(nl_sock* sock) {
 Result<HostState> readHostState(nl_sock* sock) {
   HostState state;
   auto msg = linkRequest({});
-  if (!msg) return std::unexpected(msg.error());
+  if (!msg) return hostform::unexpected(msg.error());
   auto links = dump(
       sock, msg->get(),
       [&](nlmsghdr* nlh) {
         if (auto link = parseLink(nlh)) state.links.push_back(std::move(*link));
       },
       "cannot list the network interfaces");
-  if (!links) return std::unexpected(links.error());
+  if (!links) return hostform::unexpected(links.error());
   auto addresses = readAddresses(sock);
-  if (!addresses) return std::unexpected(addresses.error());
+  if (!addresses) return hostform::unexpected(addresses.error());
   state.addresses = std::move(*addresses);
   state.index();
   return state;
@@ -185,7 +185,7 @@ Result<HostState> readHostState(nl_sock* sock) {
 
 Result<std::optional<Link>> readLink(nl_sock* sock, const std::string& name) {
   auto msg = linkRequest(name);
-  if (!msg) return std::unexpected(msg.error());
+  if (!msg) return hostform::unexpected(msg.error());
   std::optional<Link> found;
   const int err = exchange(sock, msg->get(), [&](nlmsghdr* nlh) { found = parseLink(nlh); });
   // The kernel answers ENODEV for a name it does not know; libnl calls it "not found".

@@ -16,9 +16,9 @@ NetlinkProvider::NetlinkProvider(ProviderOptions options) : options_(std::move(o
 Result<std::vector<Observed>> NetlinkProvider::observe() {
   try {
     auto sock = connectRoute();
-    if (!sock) return std::unexpected(sock.error());
+    if (!sock) return hostform::unexpected(sock.error());
     auto state = readHostState(sock->get());
-    if (!state) return std::unexpected(state.error());
+    if (!state) return hostform::unexpected(state.error());
     auto shared = std::make_shared<const HostState>(std::move(*state));
     {
       std::lock_guard lock(mutex_);
@@ -78,7 +78,7 @@ Diff NetlinkProvider::plan(const Resource& desired, const Observed* live, const 
 Result<void> NetlinkProvider::apply(const Action& action, const ApplyContext& ctx) {
   try {
     auto sock = connectRoute();
-    if (!sock) return std::unexpected(sock.error());
+    if (!sock) return hostform::unexpected(sock.error());
     switch (action.op) {
       case Op::Create:
         if (!action.desired) break;

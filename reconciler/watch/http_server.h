@@ -1,6 +1,8 @@
 #pragma once
 /// `watch --listen`: /healthz, /metrics (Prometheus text) and POST /hooks/git
-/// (an immediate fetch), served by cpp-httplib on a thread of its own.
+/// (an immediate fetch, only with a webhook secret), served by libmicrohttpd:
+/// one poll thread for every connection, each with a deadline for its whole
+/// request, so slow clients never hold up a probe.
 
 #include <functional>
 #include <memory>
@@ -22,7 +24,7 @@ Result<ListenAddress> parseListen(std::string_view text);
 struct HttpHandlers {
   std::function<std::string()> metrics;  ///< the /metrics body
   std::function<void()> trigger;         ///< an authentic POST /hooks/git
-  std::string webhookSecret;             ///< empty: POST /hooks/git is not authenticated
+  std::string webhookSecret;             ///< empty: POST /hooks/git is not served
 };
 
 class HttpServer {

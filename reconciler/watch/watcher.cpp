@@ -410,7 +410,7 @@ class Watcher {
 /// branch or path: its commits would mean nothing here.
 Result<WatchState> loadState(const std::filesystem::path& file, const WatchState& fresh) {
   auto loaded = loadWatchState(file);
-  if (!loaded) return std::unexpected(loaded.error());
+  if (!loaded) return hostform::unexpected(loaded.error());
   if (!*loaded) return fresh;
   WatchState& state = **loaded;
   if (state.repo != fresh.repo || state.branch != fresh.branch || state.path != fresh.path) {

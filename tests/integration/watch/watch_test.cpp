@@ -22,6 +22,11 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -411,6 +416,97 @@ TEST_F(Watch, TheWebhookTriggersACycleWhenSignedWithTheSecret) {
   EXPECT_EQ(watcher_->err().find(secret), std::string::npos);
 }
 
+TEST_F(Watch, WithoutASecretTheWebhookIsNotServed) {
+  // Anyone who reaches the port could otherwise make the watcher fetch at will
+  // (2,000 POSTs made 79 cycles).
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  start({"--interval", "1h", "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << watcher_->err();
+  httplib::Client client("127.0.0.1", port());
+  const std::string b = repo_.commit("jumbo frames", {{kFile, bridgeDoc("hfw0", {{"mtu", "9000"}})}});
+  for (int i = 0; i < 20; ++i) {
+    auto r = client.Post("/hooks/git", R"({"ref":"refs/heads/main"})", "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 404);
+    EXPECT_EQ(r->body, "not served: POST /hooks/git needs watch --webhook-secret-file, so that only the git host can "
+                       "trigger fetches\n");
+  }
+  EXPECT_EQ(client.Get("/hooks/git")->status, 404);
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(state()["lastSeenCommit"], a) << "no POST triggered a fetch";
+  EXPECT_NE(watcher_->err().find("POST /hooks/git is not served: it needs --webhook-secret-file"), std::string::npos);
+}
+
+TEST_F(Watch, SlowClientsNeverHoldUpAProbeAndAreCutOffAtTheDeadline) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  start({"--interval", "1h", "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << watcher_->err();
+  const int p = port();
+  // Eight clients that send a request a byte at a time, as slowloris does
+  // (two of them used to freeze /healthz for a minute).
+  std::vector<int> slow;
+  for (int i = 0; i < 8; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<std::uint16_t>(p));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    ASSERT_EQ(::send(fd, "GET /met", 8, 0), 8);
+    slow.push_back(fd);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  bool cutOff = false;
+  while (std::chrono::steady_clock::now() - started < 20s && !cutOff) {
+    for (int fd : slow) (void)::send(fd, "r", 1, MSG_NOSIGNAL);
+    httplib::Client client("127.0.0.1", p);
+    client.set_read_timeout(2, 0);
+    const auto asked = std::chrono::steady_clock::now();
+    auto health = client.Get("/healthz");
+    ASSERT_TRUE(health) << "a probe went unanswered while slow clients were connected";
+    EXPECT_EQ(health->status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, 1s);
+    // The slow ones are cut off once their 10 s are up: the server closes them.
+    char byte;
+    cutOff = std::ranges::all_of(slow, [&](int fd) { return ::recv(fd, &byte, 1, MSG_DONTWAIT) == 0; });
+    std::this_thread::sleep_for(1s);
+  }
+  for (int fd : slow) ::close(fd);
+  EXPECT_TRUE(cutOff) << "slow clients were still connected after 20 s";
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 9s) << "cut off before their deadline";
+}
+
+TEST_F(Watch, ListeningBeyondLoopbackIsWarnedAbout) {
+  repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  start({"--interval", "1h", "--listen", "0.0.0.0:0"});
+  ASSERT_TRUE(waitFor([&] {
+    return watcher_->err().find("serves /metrics beyond this host; bind 127.0.0.1 (or ::1)") != std::string::npos;
+  })) << watcher_->err();
+}
+
+TEST_F(Watch, TextLogsEscapeWhatCommitSubjectsCarry) {
+  // A subject that would retitle the operator's terminal and clear it.
+  const std::string subject = "fix\x1b]0;pwned\x07\x1b[2J it";
+  repo_.commit(subject, {{kFile, bridgeDoc("hfw0", {})}});
+  Outcome r = nltest::hostform(args({"--once", "--log-format", "text"}));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << "a raw escape reached the log";
+  EXPECT_NE(r.err.find("fix\\x1B]0;pwned\\x07\\x1B[2J it"), std::string::npos) << r.err;
+}
+
+TEST_F(Watch, TheStateDirectoryIsPrivate) {
+  repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  ASSERT_EQ(once().code, 0);
+  namespace fs = std::filesystem;
+  EXPECT_EQ(fs::status(state_).permissions() & fs::perms::all, fs::perms::owner_all);
+  for (const char* file : {"watch-state.json", "lock", "watch.lock"}) {
+    ASSERT_TRUE(fs::exists(state_ + "/" + file)) << file;
+    EXPECT_EQ(fs::status(state_ + "/" + file).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write)
+        << file;
+  }
+}
+
 TEST_F(Watch, HealthzAndMetricsAnswerAndMetricsParseAsPrometheusText) {
   const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
   start({"--interval", "1h", "--listen", "127.0.0.1:0"});
@@ -421,10 +517,10 @@ TEST_F(Watch, HealthzAndMetricsAnswerAndMetricsParseAsPrometheusText) {
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
   EXPECT_EQ(health->body, "ok\n");
-  auto wrongMethod = client.Get("/hooks/git");
+  auto wrongMethod = client.Post("/healthz", "", "text/plain");
   ASSERT_TRUE(wrongMethod);
   EXPECT_EQ(wrongMethod->status, 405);
-  EXPECT_EQ(wrongMethod->get_header_value("Allow"), "POST");
+  EXPECT_EQ(wrongMethod->get_header_value("Allow"), "GET, HEAD");
   auto missing = client.Get("/nothing");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
