@@ -255,12 +255,12 @@ int runExport(const std::vector<Kind>& kinds, ProviderSet& providers, const Cons
     asked.push_back(p);
     auto live = p->exportResources();
     if (!live) {
-      std::string kinds;
+      std::string missed;
       for (Kind k : p->kinds())
         if (std::find(wanted.begin(), wanted.end(), k) != wanted.end())
-          kinds += (kinds.empty() ? "" : ", ") + std::string(kindName(k));
+          missed += (missed.empty() ? "" : ", ") + std::string(kindName(k));
       unread.push_back(std::string(p->name()) + ": cannot read the host's state (" + live.error().message +
-                       "); not exported: " + kinds);
+                       "); not exported: " + missed);
       continue;
     }
     for (Resource& r : *live)

@@ -172,10 +172,15 @@ class SchemaLoader {
     if (manifest == set_.files.end()) return problem("manifest.schema.json is missing");
     const Json kinds = manifest->second.value(Json::json_pointer("/properties/kind/enum"), Json::array());
     for (const Json& kind : kinds) {
-      for (const auto& [file, json] : set_.files)
-        if (json.value(Json::json_pointer("/properties/kind/const"), Json()) == kind)
-          set_.kinds.emplace_back(kind.get<std::string>(), Target{&json, file});
-      if (set_.kinds.empty() || set_.kinds.back().first != kind)
+      // Compared as strings: basic_json's comparisons are ambiguous to newer
+      // clang under C++20's reversed operators (nlohmann 3.11).
+      const std::string name = kind.is_string() ? kind.get<std::string>() : kind.dump();
+      for (const auto& [file, json] : set_.files) {
+        const Json declared = json.value(Json::json_pointer("/properties/kind/const"), Json());
+        if (declared.is_string() && declared.get<std::string>() == name)
+          set_.kinds.emplace_back(name, Target{&json, file});
+      }
+      if (set_.kinds.empty() || set_.kinds.back().first != name)
         problem("no schema has kind " + kind.dump() + ", which manifest.schema.json lists");
     }
   }

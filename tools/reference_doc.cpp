@@ -378,9 +378,11 @@ class Generator {
 
   static void checkKeys(const Json& s, const std::string& where, std::initializer_list<const char*> known) {
     if (!s.is_object()) refuse(where, "expected a schema object");
-    for (const auto& [key, value] : s.items())
+    for (const auto& item : s.items()) {
+      const std::string& key = item.key();  // a plain name: clang 14 cannot capture structured bindings
       if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; }))
         refuse(where, "keyword \"" + key + "\" is not documented by tools/reference_doc.cpp; teach it first");
+    }
   }
 
   std::map<std::string, Json> files_;

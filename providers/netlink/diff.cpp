@@ -193,8 +193,8 @@ void compareFields(const BridgeSpec& want, const BridgeSpec& have, Diff& diff) {
   if (want.macAddress) change("macAddress", have.macAddress.value_or("(none)"), *want.macAddress);
   change("stp.enabled", have.stp.enabled ? "true" : "false", want.stp.enabled ? "true" : "false");
   change("stp.priority", std::to_string(have.stp.priority), std::to_string(want.stp.priority));
-  auto timer = [&](std::string field, Millis have, Millis want) {
-    if (!timerMatches(want, toCentis(have))) change(std::move(field), formatDuration(have), formatDuration(want));
+  auto timer = [&](std::string field, Millis live, Millis declared) {
+    if (!timerMatches(declared, toCentis(live))) change(std::move(field), formatDuration(live), formatDuration(declared));
   };
   timer("stp.forwardDelay", have.stp.forwardDelay, want.stp.forwardDelay);
   timer("stp.helloTime", have.stp.helloTime, want.stp.helloTime);

@@ -18,7 +18,6 @@ template <class T, void (*Free)(T*)>
 struct GitFree {
   void operator()(T* p) const { Free(p); }
 };
-using RemotePtr = std::unique_ptr<git_remote, GitFree<git_remote, git_remote_free>>;
 using CommitPtr = std::unique_ptr<git_commit, GitFree<git_commit, git_commit_free>>;
 using TreePtr = std::unique_ptr<git_tree, GitFree<git_tree, git_tree_free>>;
 using TreeEntryPtr = std::unique_ptr<git_tree_entry, GitFree<git_tree_entry, git_tree_entry_free>>;
@@ -232,12 +231,17 @@ std::string GitSource::scrub(std::string message) const {
   return message;
 }
 
+void GitSource::RemoteDeleter::operator()(git_remote* remote) const { git_remote_free(remote); }
+
 Result<CommitId> GitSource::fetch(const std::function<bool()>& cancelled) {
-  git_remote* rawRemote = nullptr;
-  // Anonymous: the URL, which may carry a token, is never written to the clone's config.
-  if (git_remote_create_anonymous(&rawRemote, repo_.get(), url_.c_str()) != 0)
-    return fail(scrub("cannot use the repository URL " + displayUrl_ + ": " + lastGitError() + "."));
-  RemotePtr remote(rawRemote);
+  if (!remote_) {
+    git_remote* rawRemote = nullptr;
+    // Anonymous: the URL, which may carry a token, is never written to the clone's config.
+    if (git_remote_create_anonymous(&rawRemote, repo_.get(), url_.c_str()) != 0)
+      return fail(scrub("cannot use the repository URL " + displayUrl_ + ": " + lastGitError() + "."));
+    remote_.reset(rawRemote);
+  }
+  git_remote* remote = remote_.get();
 
   FetchContext ctx{&credentials_, &cancelled};
   git_fetch_options options = GIT_FETCH_OPTIONS_INIT;
@@ -251,7 +255,7 @@ Result<CommitId> GitSource::fetch(const std::function<bool()>& cancelled) {
   std::string refspec = "+refs/heads/" + branch_ + ":" + trackingRef();
   char* specs[] = {refspec.data()};
   const git_strarray refspecs{specs, 1};
-  if (git_remote_fetch(remote.get(), &refspecs, &options, "hostform watch: fetch") != 0) {
+  if (git_remote_fetch(remote, &refspecs, &options, "hostform watch: fetch") != 0) {
     if (isCancelled(ctx)) return fail("the fetch from " + displayUrl_ + " was cancelled.");
     return fail(scrub("cannot fetch " + displayUrl_ + ": " + lastGitError() + "."));
   }
@@ -260,7 +264,7 @@ Result<CommitId> GitSource::fetch(const std::function<bool()>& cancelled) {
   // branch deleted on the remote must not leave a stale tip in force.
   const git_remote_head** heads = nullptr;
   std::size_t count = 0;
-  if (git_remote_ls(&heads, &count, remote.get()) != 0)
+  if (git_remote_ls(&heads, &count, remote) != 0)
     return fail(scrub("cannot list the branches of " + displayUrl_ + ": " + lastGitError() + "."));
   const std::string wanted = "refs/heads/" + branch_;
   for (std::size_t i = 0; i < count; ++i) {

@@ -97,7 +97,9 @@ class DomainDelta : public ::testing::TestWithParam<Row> {
   DomainInfo define(const std::string& xml, bool running) {
     DomainHandle dom(virDomainDefineXML(conn_.get(), xml.c_str()));
     EXPECT_TRUE(dom) << lastError() << "\n" << xml;
-    if (running && virDomainIsActive(dom.get()) != 1) EXPECT_EQ(virDomainCreate(dom.get()), 0) << lastError();
+    if (running && virDomainIsActive(dom.get()) != 1) {
+      EXPECT_EQ(virDomainCreate(dom.get()), 0) << lastError();
+    }
     definition_ = takeString(virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE));
     auto config = parseDomainXml(definition_);
     EXPECT_TRUE(config) << config.error().message;
@@ -156,8 +158,8 @@ TEST_P(DomainDelta, PlanNamesTheFieldAndThePatchWritesIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryField, DomainDelta, ::testing::ValuesIn(rows()),
-                         [](const ::testing::TestParamInfo<Row>& info) {
-                           std::string n = info.param.name;
+                         [](const ::testing::TestParamInfo<Row>& param) {
+                           std::string n = param.param.name;
                            for (char& c : n)
                              if (c == '.') c = '_';
                            return n;

@@ -204,10 +204,10 @@ TEST_F(Libvirtd, WhatARunningVmStandsOnIsNeverPrunedWhenNoLongerDeclared) {
   const std::string file = box.manifest(onlyVm);
   Outcome plan = box.hostform({"plan", "-f", file, "--prune", "-o", "json"});
   ASSERT_EQ(plan.code, 0) << plan.err;
-  for (const std::string& id : {"Bridge/" + br, "StoragePool/" + pool, "Volume/" + pool + "/vm.qcow2",
-                                "Volume/" + pool + "/base.qcow2"}) {
-    EXPECT_TRUE(contains(plan.out, "\"" + id + "\"")) << id << plan.out;  // listed once, as external
-    EXPECT_FALSE(contains(plan.out, "\"id\": \"" + id + "\"")) << id << " must not be an action\n" << plan.out;
+  for (const std::string& object : {"Bridge/" + br, "StoragePool/" + pool, "Volume/" + pool + "/vm.qcow2",
+                                    "Volume/" + pool + "/base.qcow2"}) {
+    EXPECT_TRUE(contains(plan.out, "\"" + object + "\"")) << object << plan.out;  // listed once, as external
+    EXPECT_FALSE(contains(plan.out, "\"id\": \"" + object + "\"")) << object << " must not be an action\n" << plan.out;
   }
   Outcome r = apply(file, {"--prune", "--allow-data-loss"});
   ASSERT_EQ(r.code, 0) << r.out << r.err;

@@ -143,7 +143,9 @@ TEST(SixKinds, AHandMadeHostIsAdoptedThroughExport) {
   EXPECT_TRUE(contains(plan.out, "Plan: 0 to create, 6 to change, 0 to delete.")) << plan.out;
   std::istringstream lines(plan.out);
   for (std::string line; std::getline(lines, line);)
-    if (line.starts_with("~ ")) EXPECT_TRUE(line.ends_with("owner (none) -> " + box.owner())) << line;
+    if (line.starts_with("~ ")) {
+      EXPECT_TRUE(line.ends_with("owner (none) -> " + box.owner())) << line;
+    }
 
   Outcome apply = box.hostform({"apply", "-f", file});
   ASSERT_EQ(apply.code, 0) << apply.out << apply.err;

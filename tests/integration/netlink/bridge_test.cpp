@@ -177,7 +177,7 @@ const FieldCase kFieldCases[] = {
 };
 
 INSTANTIATE_TEST_SUITE_P(Bridge, OneField, ::testing::ValuesIn(kFieldCases),
-                         [](const ::testing::TestParamInfo<FieldCase>& info) { return info.param.name; });
+                         [](const ::testing::TestParamInfo<FieldCase>& param) { return param.param.name; });
 
 // ---- ports and addresses ------------------------------------------------------------
 
