@@ -225,8 +225,9 @@ class Decoder {
     if (!n) return;
     for (const auto& part : std::filesystem::path(n.scalar()))
       if (part == "..") {
+        const std::string normal = std::filesystem::path(n.scalar()).lexically_normal().string();
         error(n, path, "expected a path without \"..\" components, found " + quoteValue(n.scalar()) + " (" +
-                           std::filesystem::path(n.scalar()).lexically_normal().string() + ")");
+                           (normal.size() <= 80 ? normal : quoteValue(normal)) + ")");
         return;
       }
   }

@@ -603,15 +603,16 @@ bool Validator::checkDecimal(const Instance& v, const Where& at) {
   const std::string signText = text.substr(0, sign);
   if (std::isdigit(static_cast<unsigned char>(digits[1]))) {
     const std::size_t firstNonZero = std::min(digits.find_first_not_of('0'), digits.size() - 1);
+    const std::string suggestion = signText + digits.substr(firstNonZero);
     fail(v, at,
-         "expected a decimal integer without leading zeros, found " + text + " (YAML 1.1 reads it as octal); write " +
-             signText + digits.substr(firstNonZero));
+         "expected a decimal integer without leading zeros, found " + shown(v) + " (YAML 1.1 reads it as octal); write " +
+             (suggestion.size() <= 80 ? suggestion : quote(suggestion)));
     return false;
   }
   errno = 0;
   const unsigned long long value = std::strtoull(digits.c_str() + 2, nullptr, digits[1] == 'x' ? 16 : 8);
   const std::string hint = errno == ERANGE ? "" : "; write " + signText + std::to_string(value);
-  fail(v, at, "expected a decimal integer, found " + text + hint);
+  fail(v, at, "expected a decimal integer, found " + shown(v) + hint);
   return false;
 }
 
@@ -699,7 +700,7 @@ void Validator::checkNumber(const Instance& v, const Json& s, const Where& at) {
   const bool low = min && value && *value < min->get<long double>();
   const bool high = max && value && *value > max->get<long double>();
   if (!low && !high) return;
-  const std::string found = ", found " + v.node.scalar();
+  const std::string found = ", found " + shown(v);
   if (min && max) {
     const Json* type = member(s, "type");
     const std::string noun = type && *type == "integer" ? "an integer" : "a number";
