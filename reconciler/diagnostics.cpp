@@ -2,6 +2,8 @@
 
 #include <ostream>
 
+#include "reconciler/text.h"
+
 #include <algorithm>
 #include <tuple>
 
@@ -15,8 +17,18 @@ std::string Diagnostic::str() const {
     out += ": ";
   }
   out += severity == Severity::Error ? "error: " : "warning: ";
-  if (!path.empty()) out += path + ": ";
-  out += message;
+  // Paths carry keys from the manifest (a label's name), messages carry
+  // values: both are escaped and cut here too, whatever their maker did, so
+  // one diagnostic is always one line of reasonable length.
+  auto shown = [](const std::string& text, std::size_t most) {
+    std::string escaped = escapeControl(text);
+    if (escaped.size() <= most) return escaped;
+    std::size_t cut = most;
+    while (cut > 0 && (static_cast<unsigned char>(escaped[cut]) & 0xC0) == 0x80) --cut;
+    return escaped.substr(0, cut) + "… (" + std::to_string(text.size()) + " bytes)";
+  };
+  if (!path.empty()) out += shown(path, 160) + ": ";
+  out += shown(message, 2000);
   return out;
 }
 

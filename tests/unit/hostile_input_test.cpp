@@ -175,6 +175,18 @@ TEST(HostileText, AFloodOfErrorsPrintsAPage) {
   EXPECT_TRUE(text.ends_with("\n... 500 more not shown\n")) << text.substr(text.size() - 200);
 }
 
+TEST(HostileText, ALongKeyInAPathIsCutInTheDiagnostic) {
+  // Found by the fuzzer: a 5,000-character label name made a 10 KB line.
+  // (An explicit "? " key: YAML caps implicit keys at 1,024 characters.)
+  LoadResult r = loadYaml("apiVersion: hostform/v1\nkind: Bridge\nmetadata:\n  name: br0\n  labels:\n    ? " +
+                          repeat("v", 5000) + "\n    : x\nspec: {}\n");
+  ASSERT_EQ(r.diagnostics.items().size(), 1u);
+  const std::string line = r.diagnostics.items()[0].str();
+  EXPECT_LT(line.size(), 700u) << line.size();
+  EXPECT_TRUE(line.starts_with("test.yaml:6:7: error: metadata.labels.vvvv")) << line.substr(0, 80);
+  EXPECT_NE(line.find("… (5016 bytes): "), std::string::npos) << line;
+}
+
 TEST(HostileText, ValuesInMessagesAreQuotedCutAndEscaped) {
   EXPECT_EQ(quoteValue("br0"), "\"br0\"");
   EXPECT_EQ(quoteValue("a\x1b[2Jb"), "\"a\\u001b[2Jb\"");
