@@ -13,27 +13,12 @@
 #include <system_error>
 #include <utility>
 
+#include "reconciler/handle.h"
+
 namespace hostform {
 namespace {
 
 std::string lastError() { return std::error_code(errno, std::generic_category()).message(); }
-
-/// Closes a file descriptor on every exit path.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  /// Closes now, so a failing close (a lost write) can be reported.
-  bool close() { return ::close(std::exchange(fd_, -1)) == 0; }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -43,7 +28,7 @@ Result<void> writeFileAtomically(const std::filesystem::path& file, std::string_
     return fail("cannot write " + std::string(what) + " " + file.string() + " (" + step + "): " + lastError() + ".");
   };
 
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (fd.get() < 0) return failed("open " + tmp.string());
   for (std::size_t off = 0; off < text.size();) {
     const ssize_t n = ::write(fd.get(), text.data() + off, text.size() - off);
@@ -58,7 +43,7 @@ Result<void> writeFileAtomically(const std::filesystem::path& file, std::string_
   if (::rename(tmp.c_str(), file.c_str()) != 0) return failed("rename");
   // And the rename itself is durable only once the directory is synced.
   const std::filesystem::path dirPath = file.has_parent_path() ? file.parent_path() : ".";
-  Fd dir(::open(dirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir(::open(dirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0 || ::fsync(dir.get()) != 0) return failed("fsync of the state directory");
   return {};
 }

@@ -42,15 +42,9 @@ Result<StateLock> StateLock::acquire(const std::filesystem::path& stateDir, std:
   if (auto made = makeStateDirectory(stateDir); !made) return hostform::unexpected(made.error());
   std::filesystem::path path = stateDir / fileName;
 
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return fail("cannot open the lock file " + path.string() + ": " + lastError() + ".");
-  // Closes fd on every failure below; success hands it to the StateLock.
-  struct Closer {
-    int fd;
-    ~Closer() {
-      if (fd >= 0) ::close(fd);
-    }
-  } closer{fd};
+  UniqueFd owned(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!owned) return fail("cannot open the lock file " + path.string() + ": " + lastError() + ".");
+  const int fd = owned.get();
 
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -75,16 +69,13 @@ Result<StateLock> StateLock::acquire(const std::filesystem::path& stateDir, std:
   const std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
     return fail("cannot write the pid into the lock file " + path.string() + ": " + lastError() + ".");
-  return StateLock(std::exchange(closer.fd, -1), std::move(path));
+  return StateLock(std::move(owned), std::move(path));
 }
-
-StateLock::StateLock(StateLock&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
 
 StateLock& StateLock::operator=(StateLock&& other) noexcept {
   if (this != &other) {
     release();
-    fd_ = std::exchange(other.fd_, -1);
+    fd_ = std::move(other.fd_);
     path_ = std::move(other.path_);
   }
   return *this;
@@ -93,10 +84,10 @@ StateLock& StateLock::operator=(StateLock&& other) noexcept {
 StateLock::~StateLock() { release(); }
 
 void StateLock::release() noexcept {
-  if (fd_ < 0) return;
+  if (!fd_) return;
   // Clear the pid while still holding the lock, so nobody reads a stale one.
-  (void)::ftruncate(fd_, 0);
-  ::close(std::exchange(fd_, -1));
+  (void)::ftruncate(fd_.get(), 0);
+  fd_.reset();
 }
 
 }  // namespace hostform

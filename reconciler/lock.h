@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "reconciler/handle.h"
 #include "reconciler/result.h"
 
 namespace hostform {
@@ -27,7 +28,7 @@ class StateLock {
       const std::filesystem::path& stateDir, std::chrono::milliseconds wait, std::string_view fileName = "lock",
       std::string_view whenBusy = "wait for it to finish, or pass --lock-timeout to wait for it");
 
-  StateLock(StateLock&& other) noexcept;
+  StateLock(StateLock&& other) noexcept = default;
   StateLock& operator=(StateLock&& other) noexcept;
   StateLock(const StateLock&) = delete;
   StateLock& operator=(const StateLock&) = delete;
@@ -37,10 +38,10 @@ class StateLock {
   const std::filesystem::path& path() const { return path_; }
 
  private:
-  StateLock(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+  StateLock(UniqueFd fd, std::filesystem::path path) : fd_(std::move(fd)), path_(std::move(path)) {}
   void release() noexcept;
 
-  int fd_ = -1;
+  UniqueFd fd_;
   std::filesystem::path path_;
 };
 

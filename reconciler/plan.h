@@ -59,8 +59,15 @@ struct PlanSummary {
   bool empty() const { return create + update + replace + remove + orphan == 0; }
 };
 
-/// A plan owns the states it was computed from, so actions can point into them.
+/// A plan owns the states it was computed from, so actions can point into them:
+/// it moves (a moved vector keeps its elements where they are) and never copies.
 struct Plan {
+  Plan() = default;
+  Plan(Plan&&) noexcept = default;
+  Plan& operator=(Plan&&) noexcept = default;
+  Plan(const Plan&) = delete;
+  Plan& operator=(const Plan&) = delete;
+
   std::vector<Resource> desired;
   std::vector<Observed> observed;
   std::vector<Action> actions;          ///< in execution order: creates/updates by dependency, deletes reversed

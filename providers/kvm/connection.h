@@ -14,21 +14,16 @@
 #include <vector>
 #include <string>
 
+#include "reconciler/handle.h"
 #include "reconciler/result.h"
 
 namespace hostform::kvm {
 
-struct ConnectFree { void operator()(virConnectPtr p) const { virConnectClose(p); } };
-struct DomainFree { void operator()(virDomainPtr p) const { virDomainFree(p); } };
-struct PoolFree { void operator()(virStoragePoolPtr p) const { virStoragePoolFree(p); } };
-struct VolumeFree { void operator()(virStorageVolPtr p) const { virStorageVolFree(p); } };
-struct CharFree { void operator()(char* p) const { free(p); } };  // NOLINT(cppcoreguidelines-no-malloc)
-
-using ConnectHandle = std::unique_ptr<virConnect, ConnectFree>;
-using DomainHandle = std::unique_ptr<virDomain, DomainFree>;
-using PoolHandle = std::unique_ptr<virStoragePool, PoolFree>;
-using VolumeHandle = std::unique_ptr<virStorageVol, VolumeFree>;
-using CString = std::unique_ptr<char, CharFree>;
+using ConnectHandle = Handle<virConnect, virConnectClose>;
+using DomainHandle = Handle<virDomain, virDomainFree>;
+using PoolHandle = Handle<virStoragePool, virStoragePoolFree>;
+using VolumeHandle = Handle<virStorageVol, virStorageVolFree>;
+using CString = Handle<char, ::free>;  // NOLINT(cppcoreguidelines-no-malloc)
 
 /// libvirt's message for the last failed call on this thread.
 std::string lastError();

@@ -14,34 +14,12 @@
 #include <filesystem>
 #include <memory>
 
+#include "reconciler/handle.h"
+
 extern char** environ;
 
 namespace hostform::lvm {
 namespace {
-
-/// An owned file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 /// posix_spawn_file_actions_t with its destroy call on every path.
 struct FileActions {
@@ -141,9 +119,9 @@ Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chro
 
   std::array<int, 2> outPipe{}, errPipe{};
   if (::pipe2(outPipe.data(), O_CLOEXEC) != 0) return fail("Cannot create a pipe: " + std::string(std::strerror(errno)) + ".");
-  Fd outRead(outPipe[0]), outWrite(outPipe[1]);
+  UniqueFd outRead(outPipe[0]), outWrite(outPipe[1]);
   if (::pipe2(errPipe.data(), O_CLOEXEC) != 0) return fail("Cannot create a pipe: " + std::string(std::strerror(errno)) + ".");
-  Fd errRead(errPipe[0]), errWrite(errPipe[1]);
+  UniqueFd errRead(errPipe[0]), errWrite(errPipe[1]);
 
   FileActions actions;
   posix_spawn_file_actions_addopen(&actions.fa, 0, "/dev/null", O_RDONLY, 0);
@@ -191,7 +169,7 @@ Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chro
       if (n > 0) {
         sinks[i]->append(buffer, static_cast<std::size_t>(n));
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        fds[i].fd = -1;  // end of stream; the Fd closes it
+        fds[i].fd = -1;  // end of stream; the UniqueFd closes it
         --open;
       }
     }

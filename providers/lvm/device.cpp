@@ -10,6 +10,7 @@
 #include <map>
 
 #include "providers/lvm/command.h"
+#include "reconciler/handle.h"
 
 namespace hostform::lvm {
 namespace {
@@ -56,10 +57,9 @@ Result<DeviceInfo> HostDeviceProbe::probe(const std::string& path) {
   info.blockDevice = S_ISBLK(st.st_mode);
   if (!info.blockDevice) return info;
 
-  if (int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+  if (const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); fd) {
     std::uint64_t bytes = 0;
-    if (::ioctl(fd, BLKGETSIZE64, &bytes) == 0) info.size = bytes;
-    ::close(fd);
+    if (::ioctl(fd.get(), BLKGETSIZE64, &bytes) == 0) info.size = bytes;
   }
 
   auto run = runCommand({"blkid", "-p", "-o", "export", path}, std::chrono::seconds(30));

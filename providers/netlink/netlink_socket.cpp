@@ -38,7 +38,7 @@ int onValid(nl_msg* msg, void* arg) {
 int exchange(nl_sock* sock, nl_msg* msg, const std::function<void(nlmsghdr*)>& onMessage) {
   if (int err = nl_send_auto(sock, msg); err < 0) return err;
   // Callbacks for this exchange only, so the socket's defaults stay as they were.
-  using CallbacksPtr = std::unique_ptr<nl_cb, Deleter<nl_cb_put>>;
+  using CallbacksPtr = Handle<nl_cb, nl_cb_put>;
   CallbacksPtr base(nl_socket_get_cb(sock));
   CallbacksPtr cb(base ? nl_cb_clone(base.get()) : nullptr);
   if (!cb) return -NLE_NOMEM;

@@ -15,21 +15,16 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 
+#include "reconciler/handle.h"
 #include "reconciler/result.h"
 
 namespace hostform::netlink {
 
-template <auto Free>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const noexcept { Free(p); }
-};
-
-using SocketPtr = std::unique_ptr<nl_sock, Deleter<nl_socket_free>>;
-using MessagePtr = std::unique_ptr<nl_msg, Deleter<nlmsg_free>>;
-using CachePtr = std::unique_ptr<nl_cache, Deleter<nl_cache_free>>;
-using AddrPtr = std::unique_ptr<rtnl_addr, Deleter<rtnl_addr_put>>;
-using NlAddrPtr = std::unique_ptr<nl_addr, Deleter<nl_addr_put>>;
+using SocketPtr = Handle<nl_sock, nl_socket_free>;
+using MessagePtr = Handle<nl_msg, nlmsg_free>;
+using CachePtr = Handle<nl_cache, nl_cache_free>;
+using AddrPtr = Handle<rtnl_addr, rtnl_addr_put>;
+using NlAddrPtr = Handle<nl_addr, nl_addr_put>;
 
 /// A socket connected to NETLINK_ROUTE. One per observe() or apply(): libnl
 /// sockets are not thread-safe and are cheap to open.

@@ -13,16 +13,11 @@ namespace hostform::watch {
 namespace fs = std::filesystem;
 namespace {
 
-/// Owns a libgit2 object with its free function.
-template <class T, void (*Free)(T*)>
-struct GitFree {
-  void operator()(T* p) const { Free(p); }
-};
-using CommitPtr = std::unique_ptr<git_commit, GitFree<git_commit, git_commit_free>>;
-using TreePtr = std::unique_ptr<git_tree, GitFree<git_tree, git_tree_free>>;
-using TreeEntryPtr = std::unique_ptr<git_tree_entry, GitFree<git_tree_entry, git_tree_entry_free>>;
-using BlobPtr = std::unique_ptr<git_blob, GitFree<git_blob, git_blob_free>>;
-using ReferencePtr = std::unique_ptr<git_reference, GitFree<git_reference, git_reference_free>>;
+using CommitPtr = Handle<git_commit, git_commit_free>;
+using TreePtr = Handle<git_tree, git_tree_free>;
+using TreeEntryPtr = Handle<git_tree_entry, git_tree_entry_free>;
+using BlobPtr = Handle<git_blob, git_blob_free>;
+using ReferencePtr = Handle<git_reference, git_reference_free>;
 
 /// libgit2 is initialised once per process and never shut down: the watcher
 /// uses it until exit. Its caches are kept small, so a watcher's memory does
@@ -194,9 +189,8 @@ bool isValidBranchName(const std::string& branch) {
   return !branch.empty() && git_reference_name_is_valid(&valid, ("refs/heads/" + branch).c_str()) == 0 && valid;
 }
 
-void GitSource::RepoDeleter::operator()(git_repository* repo) const { git_repository_free(repo); }
 
-GitSource::GitSource(std::unique_ptr<git_repository, RepoDeleter> repo, std::string url, std::string branch,
+GitSource::GitSource(RepoPtr repo, std::string url, std::string branch,
                      GitCredentials credentials)
     : repo_(std::move(repo)),
       url_(std::move(url)),
@@ -220,7 +214,7 @@ Result<GitSource> GitSource::open(fs::path clonePath, std::string url, std::stri
   } else if (git_repository_init(&raw, clonePath.c_str(), /*is_bare=*/1) != 0) {
     return fail("cannot create the clone at " + clonePath.string() + ": " + lastGitError() + ".");
   }
-  std::unique_ptr<git_repository, RepoDeleter> repo(raw);
+  RepoPtr repo(raw);
   return GitSource(std::move(repo), std::move(url), std::move(branch), std::move(credentials));
 }
 
@@ -231,7 +225,6 @@ std::string GitSource::scrub(std::string message) const {
   return message;
 }
 
-void GitSource::RemoteDeleter::operator()(git_remote* remote) const { git_remote_free(remote); }
 
 Result<CommitId> GitSource::fetch(const std::function<bool()>& cancelled) {
   if (!remote_) {

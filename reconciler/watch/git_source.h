@@ -12,11 +12,12 @@
 #include <string_view>
 #include <vector>
 
+#include <git2/remote.h>
+#include <git2/repository.h>
+
+#include "reconciler/handle.h"
 #include "reconciler/loader.h"
 #include "reconciler/result.h"
-
-struct git_repository;
-struct git_remote;
 
 namespace hostform::watch {
 
@@ -79,23 +80,19 @@ class GitSource {
   const std::string& displayUrl() const { return displayUrl_; }
 
  private:
-  struct RepoDeleter {
-    void operator()(git_repository* repo) const;
-  };
-  struct RemoteDeleter {
-    void operator()(git_remote* remote) const;
-  };
-  GitSource(std::unique_ptr<git_repository, RepoDeleter> repo, std::string url, std::string branch,
+  using RepoPtr = Handle<git_repository, git_repository_free>;
+  using RemotePtr = Handle<git_remote, git_remote_free>;
+  GitSource(RepoPtr repo, std::string url, std::string branch,
             GitCredentials credentials);
   /// Replaces the secrets of this source in a libgit2 message with "***".
   std::string scrub(std::string message) const;
   std::string trackingRef() const { return "refs/remotes/origin/" + branch_; }
 
-  std::unique_ptr<git_repository, RepoDeleter> repo_;
+  RepoPtr repo_;
   /// Made once and fetched through every cycle: libgit2 1.5 leaks pcre2 match
   /// data each time it makes a remote (its config lookups), about 20 KiB a
   /// fetch in a daemon that fetches every 30 s.
-  std::unique_ptr<git_remote, RemoteDeleter> remote_;
+  RemotePtr remote_;
   std::string url_;
   std::string displayUrl_;
   std::string branch_;

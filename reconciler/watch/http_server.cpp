@@ -16,6 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "reconciler/handle.h"
 #include "reconciler/text.h"
 #include "reconciler/watch/webhook.h"
 
@@ -224,7 +225,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const ListenAddress& addre
   const std::string port = std::to_string(address.port);
   if (getaddrinfo(address.host.c_str(), port.c_str(), &hints, &found) != 0 || !found)
     return fail("--listen: cannot resolve " + address.host + ".");
-  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owned(found, freeaddrinfo);
+  const Handle<addrinfo, freeaddrinfo> owned(found);
   const bool v6 = found->ai_family == AF_INET6;
 
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
