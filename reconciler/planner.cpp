@@ -140,13 +140,13 @@ class Builder {
     a.live = &o;
     a.provider = provider;
     if (options_.prune == Prune::Yes) {
-      const auto problems = provider->deletionProblems(o, ctx_);
-      for (const Diff::Problem& p : problems)
+      Deletion deletion = provider->deletion(o, ctx_);
+      for (const Diff::Problem& p : deletion.problems)
         plan_.diagnostics.error({}, o.resource.id.str(), "cannot delete (prune): " + p.message);
-      if (!problems.empty()) return;
+      if (!deletion.problems.empty()) return;
       a.op = Op::Delete;
       a.reason = "owned, no longer declared (prune)";
-      a.dataLoss = provider->deletionLoss(o, ctx_);
+      a.dataLoss = std::move(deletion.dataLoss);
     } else {
       a.op = Op::Orphan;
       a.reason = "owned, no longer declared; --prune deletes it";

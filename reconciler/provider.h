@@ -97,6 +97,15 @@ struct Diff {
   std::optional<std::string> dataLoss;  ///< set: applying loses data (shrink, disk replace)
 };
 
+/// What deleting a live object would mean.
+struct Deletion {
+  /// Why it is impossible, not merely lossy (a volume group that still holds
+  /// volumes hostform will not delete). Reported as plan errors, so apply never
+  /// discovers them; when there are any, dataLoss is not looked at.
+  std::vector<Diff::Problem> problems;
+  std::optional<std::string> dataLoss;  ///< what it loses; nullopt: nothing
+};
+
 /// What an action may use while it runs.
 struct ApplyContext {
   std::string owner;
@@ -123,15 +132,9 @@ class Provider {
   /// field, classifying each change, and checks that applying it is possible.
   virtual Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx) = 0;
 
-  /// What deleting a live object would lose; nullopt when nothing is lost.
-  virtual std::optional<std::string> deletionLoss(const Observed& /*live*/, const PlanContext&) {
-    return std::nullopt;
-  }
-
-  /// Why deleting a live object is impossible, not merely lossy (a volume group
-  /// that still holds volumes hostform will not delete). Reported as plan errors,
-  /// so apply never discovers it. Default: nothing stands in the way.
-  virtual std::vector<Diff::Problem> deletionProblems(const Observed& /*live*/, const PlanContext&) { return {}; }
+  /// Whether deleting a live object is possible and what it loses. Default:
+  /// nothing stands in the way and nothing is lost.
+  virtual Deletion deletion(const Observed& /*live*/, const PlanContext&) { return {}; }
 
   /// Applies one action. Called from several executor threads at once for
   /// actions that do not share a serialKey().

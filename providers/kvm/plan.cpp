@@ -560,7 +560,9 @@ Diff planDomain(const Resource& desired, const Observed* live, const PlanContext
 
 // ---- deletion -----------------------------------------------------------------
 
-std::optional<std::string> deletionLossOf(const Observed& live, const PlanContext&, const KvmState& state) {
+namespace {
+
+std::optional<std::string> deletionLoss(const Observed& live, const KvmState& state) {
   if (live.resource.kind() != Kind::Volume) return std::nullopt;
   const VolumeInfo* v = state.findVolume(live.resource.id.scope, live.resource.id.name);
   const Bytes capacity = live.resource.as<VolumeSpec>().capacity;
@@ -569,7 +571,7 @@ std::optional<std::string> deletionLossOf(const Observed& live, const PlanContex
          (v ? " (" + formatSize(v->config.allocation) + " allocated)" : std::string());
 }
 
-std::vector<Diff::Problem> deletionProblemsOf(const Observed& live, const PlanContext& ctx, const KvmState& state) {
+std::vector<Diff::Problem> deletionProblems(const Observed& live, const PlanContext& ctx, const KvmState& state) {
   std::vector<Diff::Problem> out;
   const ResourceId& id = live.resource.id;
   if (id.kind == Kind::Volume) {
@@ -600,6 +602,14 @@ std::vector<Diff::Problem> deletionProblemsOf(const Observed& live, const PlanCo
     }
   }
   return out;
+}
+
+}  // namespace
+
+Deletion deletionOf(const Observed& live, const PlanContext& ctx, const KvmState& state) {
+  Deletion d{deletionProblems(live, ctx, state), std::nullopt};
+  if (d.problems.empty()) d.dataLoss = deletionLoss(live, state);
+  return d;
 }
 
 }  // namespace hostform::kvm

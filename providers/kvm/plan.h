@@ -25,8 +25,7 @@ Diff planPool(const Resource& desired, const Observed* live, const PlanContext& 
 Diff planVolume(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in);
 Diff planDomain(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in);
 
-std::optional<std::string> deletionLossOf(const Observed& live, const PlanContext& ctx, const KvmState& state);
-std::vector<Diff::Problem> deletionProblemsOf(const Observed& live, const PlanContext& ctx, const KvmState& state);
+Deletion deletionOf(const Observed& live, const PlanContext& ctx, const KvmState& state);
 
 /// The capacity libvirt will report for a declared volume: logical volumes are
 /// whole extents, files whole 512-byte sectors.

@@ -85,12 +85,8 @@ Diff KvmProvider::plan(const Resource& desired, const Observed* live, const Plan
   return diff;
 }
 
-std::optional<std::string> KvmProvider::deletionLoss(const Observed& live, const PlanContext& ctx) {
-  return deletionLossOf(live, ctx, *snapshot());
-}
-
-std::vector<Diff::Problem> KvmProvider::deletionProblems(const Observed& live, const PlanContext& ctx) {
-  return deletionProblemsOf(live, ctx, *snapshot());
+Deletion KvmProvider::deletion(const Observed& live, const PlanContext& ctx) {
+  return deletionOf(live, ctx, *snapshot());
 }
 
 Result<void> KvmProvider::apply(const Action& action, const ApplyContext& ctx) {

@@ -28,8 +28,7 @@ class KvmProvider final : public Provider {
 
   Result<std::vector<Observed>> observe() override;
   Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx) override;
-  std::optional<std::string> deletionLoss(const Observed& live, const PlanContext& ctx) override;
-  std::vector<Diff::Problem> deletionProblems(const Observed& live, const PlanContext& ctx) override;
+  Deletion deletion(const Observed& live, const PlanContext& ctx) override;
   Result<void> apply(const Action& action, const ApplyContext& ctx) override;
 
   const std::string& uri() const { return connection_.uri(); }

@@ -200,7 +200,9 @@ Diff planLogicalVolume(const Resource& desired, const Observed* live, const Plan
   return diff;
 }
 
-std::optional<std::string> deletionLossOf(const Observed& live, const LvmState& state) {
+namespace {
+
+std::optional<std::string> deletionLoss(const Observed& live, const LvmState& state) {
   const Resource& r = live.resource;
   if (r.kind() == Kind::LogicalVolume)
     return "deleting " + r.id.str() + " destroys its " + formatSize(r.as<LogicalVolumeSpec>().size) + " of data";
@@ -215,7 +217,7 @@ std::optional<std::string> deletionLossOf(const Observed& live, const LvmState& 
   return "deleting " + r.id.str() + " destroys its " + std::to_string(count) + " logical volume(s): " + lvs;
 }
 
-std::vector<Diff::Problem> deletionProblemsOf(const Observed& live, const LvmState& state, const PlanContext& ctx) {
+std::vector<Diff::Problem> deletionProblems(const Observed& live, const LvmState& state, const PlanContext& ctx) {
   const Resource& r = live.resource;
   const bool vg = r.kind() == Kind::VolumeGroup;
   if (!vg && r.as<LogicalVolumeSpec>().type != LvType::ThinPool) return {};
@@ -232,6 +234,14 @@ std::vector<Diff::Problem> deletionProblemsOf(const Observed& live, const LvmSta
   return {{"", std::string(vg ? "volume group " : "thin pool ") + (vg ? vgName : vgName + "/" + r.id.name) +
                    " still holds logical volumes this run does not delete (" + staying +
                    "): they are made by hand, owned by another owner, still declared, or used by something declared"}};
+}
+
+}  // namespace
+
+Deletion deletionOf(const Observed& live, const LvmState& state, const PlanContext& ctx) {
+  Deletion d{deletionProblems(live, state, ctx), std::nullopt};
+  if (d.problems.empty()) d.dataLoss = deletionLoss(live, state);
+  return d;
 }
 
 }  // namespace hostform::lvm

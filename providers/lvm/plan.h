@@ -32,12 +32,10 @@ Diff planVolumeGroup(const Resource& desired, const Observed* live, const PlanCo
 /// is a change, shrink is data loss, a thin pool cannot shrink), free space.
 Diff planLogicalVolume(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in);
 
-/// What deleting a live VG or LV loses: the LVs it holds, the LV's size.
-std::optional<std::string> deletionLossOf(const Observed& live, const LvmState& state);
-
-/// What makes deleting `live` impossible: a volume group or thin pool that
-/// still holds volumes this run will not delete (made by hand, another
-/// owner's, still declared, or of a layout hostform does not manage).
-std::vector<Diff::Problem> deletionProblemsOf(const Observed& live, const LvmState& state, const PlanContext& ctx);
+/// Deleting a live VG or LV: impossible while a volume group or thin pool still
+/// holds volumes this run will not delete (made by hand, another owner's,
+/// still declared, or of a layout hostform does not manage); otherwise it
+/// loses the LVs the VG holds, or the LV's size.
+Deletion deletionOf(const Observed& live, const LvmState& state, const PlanContext& ctx);
 
 }  // namespace hostform::lvm

@@ -77,12 +77,8 @@ Diff LvmProvider::plan(const Resource& desired, const Observed* live, const Plan
   return diff;
 }
 
-std::optional<std::string> LvmProvider::deletionLoss(const Observed& live, const PlanContext&) {
-  return deletionLossOf(live, *snapshot());
-}
-
-std::vector<Diff::Problem> LvmProvider::deletionProblems(const Observed& live, const PlanContext& ctx) {
-  return deletionProblemsOf(live, *snapshot(), ctx);
+Deletion LvmProvider::deletion(const Observed& live, const PlanContext& ctx) {
+  return deletionOf(live, *snapshot(), ctx);
 }
 
 Result<void> LvmProvider::apply(const Action& action, const ApplyContext& ctx) {

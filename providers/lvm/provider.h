@@ -24,8 +24,7 @@ class LvmProvider final : public Provider {
 
   Result<std::vector<Observed>> observe() override;
   Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx) override;
-  std::optional<std::string> deletionLoss(const Observed& live, const PlanContext& ctx) override;
-  std::vector<Diff::Problem> deletionProblems(const Observed& live, const PlanContext& ctx) override;
+  Deletion deletion(const Observed& live, const PlanContext& ctx) override;
   Result<void> apply(const Action& action, const ApplyContext& ctx) override;
   /// The VG: lvm locks per VG, and LVs of different VGs may be created at once.
   std::string serialKey(const Action& action) const override;

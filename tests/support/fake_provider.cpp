@@ -217,8 +217,9 @@ Diff FakeProvider::plan(const Resource& desired, const Observed* live, const Pla
   return diff;
 }
 
-std::optional<std::string> FakeProvider::deletionLoss(const Observed& live, const PlanContext&) {
-  if (!reportsDataLoss) return std::nullopt;
+namespace {
+
+std::optional<std::string> fakeDeletionLoss(const Observed& live) {
   const Resource& r = live.resource;
   const std::string prefix = "deleting " + r.id.str() + " destroys its data";
   switch (r.kind()) {
@@ -237,6 +238,15 @@ std::optional<std::string> FakeProvider::deletionLoss(const Observed& live, cons
       return std::nullopt;
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+Deletion FakeProvider::deletion(const Observed& live, const PlanContext& ctx) {
+  Deletion d;
+  if (deletionProblemsOf) d.problems = deletionProblemsOf(live, ctx);
+  if (d.problems.empty() && reportsDataLoss) d.dataLoss = fakeDeletionLoss(live);
+  return d;
 }
 
 Resource FakeProvider::appliedState(const Action& action) const {

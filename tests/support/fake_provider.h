@@ -57,7 +57,7 @@ class FakeProvider : public Provider {
   bool reportsDataLoss = true;
   /// Called at the end of plan() to add problems, data loss or changes.
   std::function<void(const Resource&, const Observed*, const PlanContext&, Diff&)> extraChecks;
-  /// What deletionProblems() answers; empty: nothing stands in the way.
+  /// The problems deletion() reports; unset: nothing stands in the way.
   std::function<std::vector<Diff::Problem>(const Observed&, const PlanContext&)> deletionProblemsOf;
 
   std::string observeError;               ///< non-empty: observe() fails with this message
@@ -87,10 +87,7 @@ class FakeProvider : public Provider {
   /// Field by field with fields(); `live` null (a create) compares nothing and
   /// only runs extraChecks.
   Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx) override;
-  std::optional<std::string> deletionLoss(const Observed& live, const PlanContext& ctx) override;
-  std::vector<Diff::Problem> deletionProblems(const Observed& live, const PlanContext& ctx) override {
-    return deletionProblemsOf ? deletionProblemsOf(live, ctx) : std::vector<Diff::Problem>{};
-  }
+  Deletion deletion(const Observed& live, const PlanContext& ctx) override;
   Result<void> apply(const Action& action, const ApplyContext& ctx) override;
   std::string serialKey(const Action& action) const override;
 

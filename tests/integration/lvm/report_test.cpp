@@ -279,14 +279,40 @@ TEST_F(ThinHost, VolumeGroupRefusals) {
   EXPECT_EQ(ok.changes[0].to, "[/dev/sdb, /dev/sdd, /dev/sdf, /dev/sdg]");
 }
 
-TEST_F(ThinHost, DeletionLossNamesWhatIsLost) {
+TEST_F(ThinHost, DeletionSaysWhyItCannotBeDoneOrWhatItLoses) {
+  // Asked as the planner asks under --prune by owner prod: db and mirror1 are
+  // nobody's, so the VG that holds them cannot go, and its loss is not asked.
   PlanContext ctx;
-  EXPECT_EQ(provider_->deletionLoss(*find("LogicalVolume/vmdata/root"), ctx),
-            "deleting LogicalVolume/vmdata/root destroys its 10GiB of data");
-  EXPECT_EQ(provider_->deletionLoss(*find("VolumeGroup/vmdata"), ctx),
-            "deleting VolumeGroup/vmdata destroys its 5 logical volume(s): db (8GiB), mirror1 (1GiB), pool (1GiB), "
-            "root (10GiB), web (20GiB)");
-  EXPECT_EQ(provider_->deletionLoss(*find("VolumeGroup/other"), ctx), std::nullopt);
+  ctx.owner = "prod";
+  for (const Observed& o : observed_) ctx.observed[o.resource.id] = &o;
+  const Deletion root = provider_->deletion(*find("LogicalVolume/vmdata/root"), ctx);
+  EXPECT_TRUE(root.problems.empty());
+  EXPECT_EQ(root.dataLoss, "deleting LogicalVolume/vmdata/root destroys its 10GiB of data");
+  const Deletion held = provider_->deletion(*find("VolumeGroup/vmdata"), ctx);
+  ASSERT_EQ(held.problems.size(), 1u);
+  EXPECT_EQ(held.problems[0].message,
+            "volume group vmdata still holds logical volumes this run does not delete (db, mirror1): they are made "
+            "by hand, owned by another owner, still declared, or used by something declared");
+  EXPECT_EQ(held.dataLoss, std::nullopt);
+
+  // Even when every LV hostform reads is prod's, mirror1 (a raid1 LV, a
+  // layout hostform does not manage) keeps the VG; its loss is still not asked.
+  std::vector<Observed> allProds = observed_;
+  for (Observed& o : allProds) {
+    o.owner = "prod";
+    ctx.observed[o.resource.id] = &o;
+  }
+  const Deletion vg = provider_->deletion(*find("VolumeGroup/vmdata"), ctx);
+  ASSERT_EQ(vg.problems.size(), 1u);
+  EXPECT_EQ(vg.problems[0].message,
+            "volume group vmdata still holds logical volumes this run does not delete (mirror1): they are made by "
+            "hand, owned by another owner, still declared, or used by something declared");
+  EXPECT_EQ(vg.dataLoss, std::nullopt);
+  // An empty VG can go and loses nothing. (What a VG with LVs loses:
+  // LvmE2E.PruneDeletesAnOwnedVolumeGroupAndFreesItsDevices.)
+  const Deletion empty = provider_->deletion(*find("VolumeGroup/other"), ctx);
+  EXPECT_TRUE(empty.problems.empty());
+  EXPECT_EQ(empty.dataLoss, std::nullopt);
 }
 
 TEST(LvmProvider, SerialKeyIsTheVolumeGroup) {
