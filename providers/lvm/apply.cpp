@@ -31,7 +31,7 @@ class Runner {
 
   Result<void> run(Args argv) {
     ctx_.progress(showCommand(argv));
-    auto r = runChecked(argv, in_.timeout);
+    auto r = runChecked(in_.commands, argv, in_.timeout);
     if (!r) return hostform::unexpected(r.error());
     return {};
   }
@@ -53,7 +53,8 @@ class Runner {
   /// The visible LVs `vg` holds now (not as planned: earlier actions of this
   /// apply may have removed some), with the thin pool each one uses.
   Result<std::vector<std::pair<std::string, std::string>>> currentVolumes(const std::string& vg) {
-    auto out = runChecked({"lvm", "lvs", "--reportformat", "json", "-o", "lv_name,pool_lv", vg}, in_.timeout);
+    auto out = runChecked(in_.commands, {"lvm", "lvs", "--reportformat", "json", "-o", "lv_name,pool_lv", vg},
+                          in_.timeout);
     if (!out) return hostform::unexpected(out.error());
     auto doc = nlohmann::json::parse(*out, nullptr, false);
     std::vector<std::pair<std::string, std::string>> lvs;

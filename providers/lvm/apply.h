@@ -1,10 +1,11 @@
 #pragma once
 /// One planned action as lvm2 commands. Each command is one argv run through
-/// runChecked; the first failure stops the action and is its error, carrying
+/// runChecked on ApplyInputs::commands; the first failure stops the action and is its error, carrying
 /// lvm's own message.
 
 #include <chrono>
 
+#include "providers/lvm/command.h"
 #include "providers/lvm/report.h"
 #include "reconciler/provider.h"
 
@@ -12,6 +13,7 @@ namespace hostform::lvm {
 
 struct ApplyInputs {
   const LvmState& state;             ///< lvm's report the plan was made from
+  Commands& commands;                ///< where the commands go
   std::chrono::milliseconds timeout; ///< per command
 };
 

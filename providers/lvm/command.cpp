@@ -178,8 +178,9 @@ Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chro
   return result;
 }
 
-Result<std::string> runChecked(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-  auto run = runCommand(argv, timeout);
+Result<std::string> runChecked(Commands& commands, const std::vector<std::string>& argv,
+                               std::chrono::milliseconds timeout) {
+  auto run = commands.run(argv, timeout);
   if (!run) return hostform::unexpected(run.error());
   if (run->exitCode != 0) {
     std::string why = failureText(run->err);

@@ -24,9 +24,28 @@ struct CommandOutput {
 /// exit is a normal CommandOutput for the caller to judge.
 Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
 
-/// runCommand for commands that must succeed: their stdout, or an error that
-/// names the command, its exit code and what the tool said on stderr.
-Result<std::string> runChecked(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+/// Where the provider's lvm commands go: the host (HostCommands), or in tests
+/// a recorder that answers for lvm, so the commands an apply runs, and their
+/// order, are tested without root or lvm2.
+class Commands {
+ public:
+  virtual ~Commands() = default;
+  /// As runCommand.
+  virtual Result<CommandOutput> run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) = 0;
+};
+
+/// The host's tools, through runCommand.
+class HostCommands final : public Commands {
+ public:
+  Result<CommandOutput> run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) override {
+    return runCommand(argv, timeout);
+  }
+};
+
+/// A command that must succeed, run through `commands`: its stdout, or an error
+/// that names the command, its exit code and what the tool said on stderr.
+Result<std::string> runChecked(Commands& commands, const std::vector<std::string>& argv,
+                               std::chrono::milliseconds timeout);
 
 /// "lvm vgcreate -s 4194304b vg0 /dev/sdb", for error messages and logs.
 std::string showCommand(const std::vector<std::string>& argv);

@@ -41,8 +41,10 @@ class CachedProbe final : public DeviceProbe {
 
 }  // namespace
 
-LvmProvider::LvmProvider(std::unique_ptr<DeviceProbe> devices, std::chrono::milliseconds timeout)
+LvmProvider::LvmProvider(std::unique_ptr<DeviceProbe> devices, std::unique_ptr<Commands> commands,
+                         std::chrono::milliseconds timeout)
     : devices_(std::make_unique<CachedProbe>(devices ? std::move(devices) : std::make_unique<HostDeviceProbe>())),
+      commands_(commands ? std::move(commands) : std::make_unique<HostCommands>()),
       timeout_(timeout) {}
 
 std::shared_ptr<const LvmState> LvmProvider::snapshot() const {
@@ -60,7 +62,7 @@ std::vector<Observed> LvmProvider::adopt(LvmState state) {
 }
 
 Result<std::vector<Observed>> LvmProvider::observe() {
-  auto out = runChecked(fullReportCommand(), timeout_);
+  auto out = runChecked(*commands_, fullReportCommand(), timeout_);
   if (!out) return hostform::unexpected(out.error());
   auto state = parseFullReport(*out);
   if (!state) return hostform::unexpected(state.error());
@@ -83,7 +85,7 @@ Deletion LvmProvider::deletion(const Observed& live, const PlanContext& ctx) {
 
 Result<void> LvmProvider::apply(const Action& action, const ApplyContext& ctx) {
   auto state = snapshot();
-  return applyAction(action, ctx, ApplyInputs{*state, timeout_});
+  return applyAction(action, ctx, ApplyInputs{*state, *commands_, timeout_});
 }
 
 std::string LvmProvider::serialKey(const Action& action) const {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "providers/lvm/command.h"
 #include "providers/lvm/device.h"
 #include "providers/lvm/report.h"
 #include "reconciler/provider.h"
@@ -15,8 +16,8 @@ namespace hostform::lvm {
 
 class LvmProvider final : public Provider {
  public:
-  /// `devices` null: the host's (stat + blkid).
-  explicit LvmProvider(std::unique_ptr<DeviceProbe> devices = nullptr,
+  /// `devices` null: the host's (stat + blkid); `commands` null: the host's lvm.
+  explicit LvmProvider(std::unique_ptr<DeviceProbe> devices = nullptr, std::unique_ptr<Commands> commands = nullptr,
                        std::chrono::milliseconds timeout = std::chrono::minutes(2));
 
   std::string_view name() const override { return "lvm"; }
@@ -36,6 +37,7 @@ class LvmProvider final : public Provider {
   std::shared_ptr<const LvmState> snapshot() const;
 
   std::unique_ptr<DeviceProbe> devices_;
+  std::unique_ptr<Commands> commands_;
   std::chrono::milliseconds timeout_;
   mutable std::mutex mutex_;
   std::shared_ptr<const LvmState> state_ = std::make_shared<LvmState>();

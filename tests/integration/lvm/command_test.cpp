@@ -54,7 +54,8 @@ TEST(LvmCommand, LvmSeesNoLeakedDescriptor) {
 }
 
 TEST(LvmCommand, RunCheckedCarriesTheToolsReason) {
-  auto r = runChecked({"sh", "-c", "echo '  WARNING: Activation disabled. x' >&2; echo '  Volume group \"x\" not found' >&2; exit 5"},
+  HostCommands host;
+  auto r = runChecked(host, {"sh", "-c", "echo '  WARNING: Activation disabled. x' >&2; echo '  Volume group \"x\" not found' >&2; exit 5"},
                       std::chrono::seconds(10));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message,

@@ -32,13 +32,31 @@ class FakeDevices final : public DeviceProbe {
   std::optional<std::string> thinUnsupported() override { return thin; }
 };
 
+/// lvm as apply tests see it: every command is recorded (as showCommand
+/// prints it) and succeeds; `answers` gives the stdout of an lvm subcommand.
+class RecordedCommands final : public Commands {
+ public:
+  std::vector<std::string> ran;
+  std::map<std::string, std::string> answers;  ///< "lvs" -> its JSON
+  Result<CommandOutput> run(const std::vector<std::string>& argv, std::chrono::milliseconds) override {
+    ran.push_back(showCommand(argv));
+    CommandOutput out;
+    out.exitCode = 0;
+    if (argv.size() > 1)
+      if (auto it = answers.find(argv[1]); it != answers.end()) out.out = it->second;
+    return out;
+  }
+};
+
 /// The thin fixture as observed, a manifest, and the provider's verdicts.
 class ThinHost : public ::testing::Test {
  protected:
   void SetUp() override {
     auto devices = std::make_unique<FakeDevices>();
+    auto commands = std::make_unique<RecordedCommands>();
     devices_ = devices.get();
-    provider_ = std::make_unique<LvmProvider>(std::move(devices));
+    commands_ = commands.get();
+    provider_ = std::make_unique<LvmProvider>(std::move(devices), std::move(commands));
     auto state = parseFullReport(fixture("fullreport-thin.json"));
     ASSERT_TRUE(state) << state.error().message;
     observed_ = provider_->adopt(std::move(*state));
@@ -64,7 +82,28 @@ class ThinHost : public ::testing::Test {
     return nullptr;
   }
 
+  /// Plans `id` from `yaml` as planOf does, then applies the update (or,
+  /// with `remove`, the delete of the live object) as the executor would.
+  Result<void> applyOf(const std::string& yaml, const std::string& id, bool remove = false) {
+    Action a;
+    a.live = find(id);
+    a.provider = provider_.get();
+    if (remove) {
+      a.op = Op::Delete;
+      a.id = a.live->resource.id;
+    } else {
+      const Diff diff = planOf(yaml, id);
+      EXPECT_TRUE(diff.problems.empty()) << diff.problems[0].message;
+      a.op = Op::Update;
+      a.changes = diff.changes;
+      for (const Resource& r : loaded_.resources)
+        if (r.id.str() == id) a.desired = &r, a.id = r.id;
+    }
+    return provider_->apply(a, ApplyContext{"prod"});
+  }
+
   FakeDevices* devices_ = nullptr;
+  RecordedCommands* commands_ = nullptr;
   std::unique_ptr<LvmProvider> provider_;
   std::vector<Observed> observed_;
   LoadResult loaded_;
@@ -280,39 +319,73 @@ TEST_F(ThinHost, VolumeGroupRefusals) {
 }
 
 TEST_F(ThinHost, DeletionSaysWhyItCannotBeDoneOrWhatItLoses) {
-  // Asked as the planner asks under --prune by owner prod: db and mirror1 are
-  // nobody's, so the VG that holds them cannot go, and its loss is not asked.
+  // Asked as the planner asks under --prune by owner prod.
   PlanContext ctx;
   ctx.owner = "prod";
   for (const Observed& o : observed_) ctx.observed[o.resource.id] = &o;
   const Deletion root = provider_->deletion(*find("LogicalVolume/vmdata/root"), ctx);
   EXPECT_TRUE(root.problems.empty());
   EXPECT_EQ(root.dataLoss, "deleting LogicalVolume/vmdata/root destroys its 10GiB of data");
-  const Deletion held = provider_->deletion(*find("VolumeGroup/vmdata"), ctx);
-  ASSERT_EQ(held.problems.size(), 1u);
-  EXPECT_EQ(held.problems[0].message,
-            "volume group vmdata still holds logical volumes this run does not delete (db, mirror1): they are made "
-            "by hand, owned by another owner, still declared, or used by something declared");
-  EXPECT_EQ(held.dataLoss, std::nullopt);
-
+  // The VG cannot go while it holds LVs this run keeps; its loss is not asked.
+  auto expectHeldBy = [&](const std::string& kept) {
+    const Deletion vg = provider_->deletion(*find("VolumeGroup/vmdata"), ctx);
+    ASSERT_EQ(vg.problems.size(), 1u);
+    EXPECT_EQ(vg.problems[0].message, "volume group vmdata still holds logical volumes this run does not delete (" +
+                                          kept + "): they are made by hand, owned by another owner, still declared, "
+                                                 "or used by something declared");
+    EXPECT_EQ(vg.dataLoss, std::nullopt);
+  };
+  expectHeldBy("db, mirror1");  // db is nobody's
   // Even when every LV hostform reads is prod's, mirror1 (a raid1 LV, a
-  // layout hostform does not manage) keeps the VG; its loss is still not asked.
+  // layout hostform does not manage) keeps the VG.
   std::vector<Observed> allProds = observed_;
   for (Observed& o : allProds) {
     o.owner = "prod";
     ctx.observed[o.resource.id] = &o;
   }
-  const Deletion vg = provider_->deletion(*find("VolumeGroup/vmdata"), ctx);
-  ASSERT_EQ(vg.problems.size(), 1u);
-  EXPECT_EQ(vg.problems[0].message,
-            "volume group vmdata still holds logical volumes this run does not delete (mirror1): they are made by "
-            "hand, owned by another owner, still declared, or used by something declared");
-  EXPECT_EQ(vg.dataLoss, std::nullopt);
+  expectHeldBy("mirror1");
   // An empty VG can go and loses nothing. (What a VG with LVs loses:
   // LvmE2E.PruneDeletesAnOwnedVolumeGroupAndFreesItsDevices.)
   const Deletion empty = provider_->deletion(*find("VolumeGroup/other"), ctx);
   EXPECT_TRUE(empty.problems.empty());
   EXPECT_EQ(empty.dataLoss, std::nullopt);
+}
+
+// ---- apply: the lvm commands an action runs, in order ---------------------------
+
+TEST_F(ThinHost, ReplacingAPhysicalVolumeAddsBeforeItRemovesAndWipesTheOldOne) {
+  devices_->devices["/dev/sdg"] = DeviceInfo{true, true, 10 * GiB, ""};
+  ASSERT_TRUE(applyOf("apiVersion: hostform/v1\nkind: VolumeGroup\nmetadata: {name: vmdata}\n"
+                      "spec: {physicalVolumes: [/dev/sdb, /dev/sdg]}\n",
+                      "VolumeGroup/vmdata"));
+  EXPECT_EQ(commands_->ran, (std::vector<std::string>{"lvm pvcreate /dev/sdg", "lvm vgextend vmdata /dev/sdg",
+                                                      "lvm vgreduce vmdata /dev/sdc", "lvm pvremove /dev/sdc"}));
+}
+
+TEST_F(ThinHost, DeletingAVolumeGroupLooksAgainThenRemovesItAndItsPhysicalVolumes) {
+  commands_->answers["lvs"] = R"({"report": [{"lv": []}]})";
+  ASSERT_TRUE(applyOf("", "VolumeGroup/vmdata", true));
+  EXPECT_EQ(commands_->ran,
+            (std::vector<std::string>{"lvm lvs --reportformat json -o lv_name,pool_lv vmdata", "lvm vgremove vmdata",
+                                      "lvm pvremove /dev/sdb /dev/sdc"}));
+}
+
+TEST_F(ThinHost, AVolumeGroupThatStillHoldsVolumesIsNotRemoved) {
+  commands_->answers["lvs"] = R"({"report": [{"lv": [{"lv_name": "late", "pool_lv": ""}]}]})";
+  auto r = applyOf("", "VolumeGroup/vmdata", true);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "volume group vmdata still holds logical volumes hostform does not delete (late); it "
+                               "deletes a volume group only once it is empty.");
+  EXPECT_EQ(commands_->ran, std::vector<std::string>{"lvm lvs --reportformat json -o lv_name,pool_lv vmdata"});
+}
+
+TEST_F(ThinHost, GrowingAndShrinkingRoundToExtentsAndShrinkingIsForced) {
+  ASSERT_TRUE(applyOf(std::string(kVmdata) + lv("root", "{volumeGroup: vmdata, size: 10241MiB}"),
+                      "LogicalVolume/vmdata/root"));
+  ASSERT_TRUE(applyOf(std::string(kVmdata) + lv("root", "{volumeGroup: vmdata, size: 9GiB}"),
+                      "LogicalVolume/vmdata/root"));
+  EXPECT_EQ(commands_->ran, (std::vector<std::string>{"lvm lvextend -L 10741612544b vmdata/root",
+                                                      "lvm lvreduce -f -L 9663676416b vmdata/root"}));
 }
 
 TEST(LvmProvider, SerialKeyIsTheVolumeGroup) {
