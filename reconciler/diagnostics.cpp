@@ -1,11 +1,10 @@
 #include "reconciler/diagnostics.h"
 
+#include <algorithm>
 #include <ostream>
+#include <tuple>
 
 #include "reconciler/text.h"
-
-#include <algorithm>
-#include <tuple>
 
 namespace hostform {
 
@@ -23,9 +22,7 @@ std::string Diagnostic::str() const {
   auto shown = [](const std::string& text, std::size_t most) {
     std::string escaped = escapeControl(text);
     if (escaped.size() <= most) return escaped;
-    std::size_t cut = most;
-    while (cut > 0 && (static_cast<unsigned char>(escaped[cut]) & 0xC0) == 0x80) --cut;
-    return escaped.substr(0, cut) + "… (" + std::to_string(text.size()) + " bytes)";
+    return std::string(utf8Prefix(escaped, most)) + "… (" + std::to_string(text.size()) + " bytes)";
   };
   if (!path.empty()) out += shown(path, 160) + ": ";
   out += shown(message, 2000);

@@ -112,10 +112,7 @@ class Decoder {
   }
 
   /// A value in a message: as written when short, else cut (text.h).
-  static std::string shown(const yaml::Node& n) {
-    const std::string& t = n.scalar();
-    return t.size() <= 80 ? t : quoteValue(t);
-  }
+  static std::string shown(const yaml::Node& n) { return showValue(n.scalar()); }
 
   // The schema has checked every type, so these read without re-checking.
   static const std::string& text(const yaml::Node& n) { return n.scalar(); }
@@ -227,7 +224,7 @@ class Decoder {
       if (part == "..") {
         const std::string normal = std::filesystem::path(n.scalar()).lexically_normal().string();
         error(n, path, "expected a path without \"..\" components, found " + quoteValue(n.scalar()) + " (" +
-                           (normal.size() <= 80 ? normal : quoteValue(normal)) + ")");
+                           showValue(normal) + ")");
         return;
       }
   }

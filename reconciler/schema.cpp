@@ -268,16 +268,14 @@ std::optional<std::pair<yaml::Node, yaml::Node>> entry(const yaml::Node& mapping
 // Wording
 // ============================================================================
 
-std::string quote(std::string_view text) { return quoteValue(text); }
-
 /// What was found, for "found …": `"abc"`, `42`, `true`, `null`, `a mapping`.
 std::string shown(const Instance& v) {
   switch (v.type) {
     case Type::Null: return "null";
-    case Type::String: return quote(v.node.scalar());
+    case Type::String: return quoteValue(v.node.scalar());
     case Type::Mapping: return "a mapping";
     case Type::List: return "a list";
-    default: return v.node.scalar().size() <= 80 ? v.node.scalar() : quote(v.node.scalar());
+    default: return showValue(v.node.scalar());
   }
 }
 
@@ -352,7 +350,7 @@ std::string didYouMean(std::string_view word, const std::vector<std::string>& ca
     const std::size_t d = equalsIgnoringCase(word, c) ? 0 : editDistance(word, c);
     if (d < bestDistance && d < word.size()) best = &c, bestDistance = d;
   }
-  return best ? " (did you mean " + quote(*best) + "?)" : "";
+  return best ? " (did you mean " + quoteValue(*best) + "?)" : "";
 }
 
 // ============================================================================
@@ -368,29 +366,29 @@ bool macShape(std::string_view text) {
 }
 
 std::optional<std::string> macProblem(const std::string& text) {
-  if (!macShape(text)) return "expected a MAC address like 52:54:00:12:34:56, found " + quote(text);
+  if (!macShape(text)) return "expected a MAC address like 52:54:00:12:34:56, found " + quoteValue(text);
   if (std::stoi(text.substr(0, 2), nullptr, 16) & 1)
-    return quote(text) + " is a multicast MAC address; expected a unicast one like 52:54:00:12:34:56";
+    return quoteValue(text) + " is a multicast MAC address; expected a unicast one like 52:54:00:12:34:56";
   if (text.find_first_not_of("0:") == std::string::npos)
-    return quote(text) + " is the all-zero MAC address; expected a usable one like 52:54:00:12:34:56";
+    return quoteValue(text) + " is the all-zero MAC address; expected a usable one like 52:54:00:12:34:56";
   return std::nullopt;
 }
 
 std::optional<std::string> cidrProblem(const std::string& text) {
   const std::size_t slash = text.rfind('/');
   if (slash == std::string::npos)
-    return quote(text) + " has no prefix length; expected an address like 192.168.1.10/24 or fd00::1/64";
+    return quoteValue(text) + " has no prefix length; expected an address like 192.168.1.10/24 or fd00::1/64";
   const std::string address = text.substr(0, slash), prefix = text.substr(slash + 1);
   const bool v6 = address.find(':') != std::string::npos;
   unsigned char buffer[16];
   const bool prefixIsNumber =
       !prefix.empty() && prefix.size() <= 3 && prefix.find_first_not_of("0123456789") == std::string::npos;
   if (inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), buffer) != 1 || !prefixIsNumber)
-    return quote(text) +
+    return quoteValue(text) +
            " is not a valid IPv4 or IPv6 address with prefix length; expected one like 192.168.1.10/24 or fd00::1/64";
   const int limit = v6 ? 128 : 32;
   if (std::stoi(prefix) > limit)
-    return "prefix length " + prefix + " in " + quote(text) + " is out of range for " + (v6 ? "IPv6" : "IPv4") +
+    return "prefix length " + prefix + " in " + quoteValue(text) + " is out of range for " + (v6 ? "IPv6" : "IPv4") +
            " (0 to " + std::to_string(limit) + ")";
   return std::nullopt;
 }
@@ -532,7 +530,7 @@ const Target* Validator::kindSchema(const Instance& root) {
     names.push_back(name);
   }
   report(v.mark, "kind",
-         "unknown kind " + quote(v.node.scalar()) + "; expected one of " + joined(names) +
+         "unknown kind " + quoteValue(v.node.scalar()) + "; expected one of " + joined(names) +
              didYouMean(v.node.scalar(), names));
   return nullptr;
 }
@@ -540,7 +538,7 @@ const Target* Validator::kindSchema(const Instance& root) {
 void Validator::check(const Instance& v, const Json& s, const Where& at) {
   if (s.is_boolean()) {
     if (s.get<bool>()) return;
-    const std::string what = at.field.empty() ? "this item" : "field " + quote(at.field);
+    const std::string what = at.field.empty() ? "this item" : "field " + quoteValue(at.field);
     const yaml::Mark& mark = at.keyMark.isNone() ? v.mark : at.keyMark;
     report(mark, at.path,
            what + " is not allowed " + (at.condition.empty() ? std::string("here") : "when " + at.condition));
@@ -606,7 +604,7 @@ bool Validator::checkDecimal(const Instance& v, const Where& at) {
     const std::string suggestion = signText + digits.substr(firstNonZero);
     fail(v, at,
          "expected a decimal integer without leading zeros, found " + shown(v) + " (YAML 1.1 reads it as octal); write " +
-             (suggestion.size() <= 80 ? suggestion : quote(suggestion)));
+             showValue(suggestion));
     return false;
   }
   errno = 0;
@@ -621,7 +619,7 @@ bool Validator::checkDecimal(const Instance& v, const Where& at) {
 std::string Validator::typeHint(const Instance& v, const Json& s, const Where& at) const {
   const bool scalar = v.type == Type::Integer || v.type == Type::Number || v.type == Type::Boolean;
   if (scalar && matches(Instance{v.node, Type::String, v.mark}, s, at))
-    return "; write " + quote(v.node.scalar()) + " in quotes to make it a string";
+    return "; write " + quoteValue(v.node.scalar()) + " in quotes to make it a string";
   static constexpr std::string_view kYaml11Booleans[] = {"yes", "no", "on", "off", "y", "n"};
   const Json* type = member(s, "type");
   const bool wantsBoolean =
@@ -671,7 +669,8 @@ void Validator::checkString(const Instance& v, const Json& s, const Where& at) {
   // character is refused outright, once per value however many schemas see it.
   if (auto control = controlCharacter(text)) {
     if (controlReported_.insert(v.node.index()).second)
-      fail(v, at, "control character " + *control + " in " + quote(text) + "; values must not contain control characters");
+      fail(v, at,
+           "control character " + *control + " in " + quoteValue(text) + "; values must not contain control characters");
     return;
   }
   if (const Json* pattern = member(s, "pattern");
@@ -679,13 +678,13 @@ void Validator::checkString(const Instance& v, const Json& s, const Where& at) {
     const Json* expected = member(s, "x-expected");
     fail(v, at,
          "expected " + (expected ? expected->get<std::string>() : "a string matching " + pattern->get<std::string>()) +
-             ", found " + quote(text));
+             ", found " + quoteValue(text));
   }
   // JSON Schema counts characters (code points), not bytes.
   const auto length =
       static_cast<std::size_t>(std::ranges::count_if(text, [](unsigned char c) { return (c & 0xC0) != 0x80; }));
   // Built only for an error: this runs for every string of every document.
-  const auto found = [&] { return ", found " + std::to_string(length) + " in " + quote(text); };
+  const auto found = [&] { return ", found " + std::to_string(length) + " in " + quoteValue(text); };
   if (const Json* min = member(s, "minLength"); min && length < min->get<std::size_t>())
     fail(v, at, "expected at least " + counted(min->get<std::size_t>(), "character") + found());
   if (const Json* max = member(s, "maxLength"); max && length > max->get<std::size_t>())
@@ -728,7 +727,7 @@ void Validator::checkMapping(const Instance& v, const Json& s, const Where& at) 
     if (!fresh) {
       // Plain JSON Schema cannot see this: parsers keep one of the two silently.
       report(key.mark(), at.child(key.scalar(), key.mark()).path,
-             "duplicate field " + quote(key.scalar()) + " (also at line " +
+             "duplicate field " + quoteValue(key.scalar()) + " (also at line " +
                  std::to_string(first->second.line + 1) + ")");
       continue;
     }
@@ -752,7 +751,7 @@ void Validator::checkField(const yaml::Node& key, const yaml::Node& value, const
   if (properties)
     for (const auto& [property, _] : properties->items()) known.push_back(property);
   report(key.mark(), child.path,
-         "unknown field " + quote(name) +
+         "unknown field " + quoteValue(name) +
              (known.empty() ? "; no fields are allowed here" : "; expected one of " + joined(known)) +
              didYouMean(name, known));
 }

@@ -23,14 +23,22 @@ std::pair<unsigned, std::size_t> controlAt(std::string_view text, std::size_t i)
 
 }  // namespace
 
+constexpr std::size_t kWhole = 80;  ///< values up to this many bytes are shown whole
+
 std::string quoteValue(std::string_view text) {
-  constexpr std::size_t kShown = 64;
-  if (text.size() <= 80) return json(text);
-  std::size_t cut = kShown;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
-  std::string shown = json(text.substr(0, cut));
+  if (text.size() <= kWhole) return json(text);
+  std::string shown = json(utf8Prefix(text, 64));
   shown.insert(shown.size() - 1, "…");
   return shown + " (" + std::to_string(text.size()) + " bytes)";
+}
+
+std::string showValue(std::string_view text) { return text.size() <= kWhole ? std::string(text) : quoteValue(text); }
+
+std::string_view utf8Prefix(std::string_view text, std::size_t most) {
+  if (text.size() <= most) return text;
+  std::size_t cut = most;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut);
 }
 
 std::optional<std::string> controlCharacter(std::string_view text) {

@@ -13,6 +13,14 @@ namespace hostform {
 /// longer than 80 bytes, its first 64 and its length: `"aaaa…" (100000 bytes)`.
 std::string quoteValue(std::string_view text);
 
+/// A value for a message as written when it is at most 80 bytes (a number or
+/// a size reads best bare), else as quoteValue cuts it.
+std::string showValue(std::string_view text);
+
+/// The longest prefix of `text` of at most `most` bytes that does not end
+/// inside a UTF-8 character.
+std::string_view utf8Prefix(std::string_view text, std::size_t most);
+
 /// The first control character of `text` (C0, DEL, or C1 in UTF-8) as
 /// "U+001B"; nullopt when there is none.
 std::optional<std::string> controlCharacter(std::string_view text);

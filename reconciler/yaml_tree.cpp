@@ -238,8 +238,7 @@ std::optional<Document> StreamParser::next() {
         d.text.assign(reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length);
         d.plain = e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !e.data.scalar.tag;
         d.expandedBytes = d.text.size();
-        if (d.plain && (d.text.empty() || d.text == "~" || d.text == "null" || d.text == "Null" || d.text == "NULL"))
-          d.type = NodeType::Null;
+        if (d.plain && resolvePlain(d.text) == PlainType::Null) d.type = NodeType::Null;
         add(std::move(d), e.data.scalar.anchor);
         break;
       }
