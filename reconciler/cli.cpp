@@ -137,6 +137,14 @@ Result<watch::WatchOptions> watchOptions(const WatchFlags& f) {
 
 /// `hostform plan host/`: manifests come after -f. The message that says so,
 /// or empty when the command line has no stray argument of a command with -f.
+/// The registered kinds' names, as `export --kind` takes them (and its help
+/// lists them, which is where the bash completion reads them from).
+std::vector<std::string> kindNames() {
+  std::vector<std::string> names;
+  for (Kind k : allKinds()) names.emplace_back(k.name());
+  return names;
+}
+
 std::string positionalManifestHint(CLI::App& app) {
   CLI::App* sub = app.get_subcommands().empty() ? nullptr : app.get_subcommands().front();
   if (!sub || !sub->get_option_no_throw("-f")) return {};
@@ -193,7 +201,7 @@ int runCli(int argc, const char* const* argv) {
 
   auto* exportCmd = app.add_subcommand("export", "print the host's live state as manifests");
   exportCmd->add_option("--kind", kinds, "only this kind (repeatable)")
-      ->check(CLI::IsMember({"Bridge", "VolumeGroup", "LogicalVolume", "StoragePool", "Volume", "VirtualMachine"}));
+      ->check(CLI::IsMember(kindNames()));
 
   WatchFlags wf;
   auto* watchCmd = app.add_subcommand("watch", "apply a git repository's manifests continuously (GitOps)");

@@ -83,7 +83,7 @@ std::optional<int> makePlan(std::vector<Resource> desired, const RunOptions& opt
     return kExitError;
   }
   for (const std::string& w : observeWarnings) console.err << "warning: " << w << "\n";
-  spdlog::debug("observed {} objects in {} ms", observed->size(),
+  spdlog::debug("observed {} objects in {} ms", observed->objects.size(),
                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
   planned.plan = computePlan(std::move(desired), std::move(*observed), providers, options.planOptions());
   planned.duration = std::chrono::steady_clock::now() - started;
@@ -242,7 +242,7 @@ int runApply(const RunOptions& options, ProviderSet& providers, const Console& c
 
 int runExport(const std::vector<Kind>& kinds, ProviderSet& providers, const Console& console) {
   std::vector<Kind> wanted = kinds;
-  if (wanted.empty()) wanted.assign(std::begin(kAllKinds), std::end(kAllKinds));
+  if (wanted.empty()) wanted = allKinds();
   std::vector<Provider*> asked;
   std::vector<Resource> resources;
   // What can be read is exported; a backend that cannot be read (libvirtd not

@@ -60,14 +60,34 @@ std::string doneMessage(Op op) {
 std::string pendingRestart(const Action& a) {
   if (!a.needsRestart()) return {};
   std::string fields;
-  for (const FieldChange& c : a.changes) {
-    if (c.field == "restart") return {};  // restarted now
+  if (a.restartsNow) return {};
+  for (const FieldChange& c : a.changes)
     if (c.cls == ChangeClass::Restart) fields += (fields.empty() ? "" : ", ") + c.field;
-  }
   return "; restart it to apply " + fields;
 }
 
 bool writesDesired(Op op) { return op == Op::Create || op == Op::Update || op == Op::Replace; }
+
+/// A replace, as the provider's delete of the live object and then its create
+/// of the declared one: the provider consented when it classified a change
+/// as replace-class, and its deletion check ran at plan time.
+Result<void> applyReplace(Provider& provider, const Action& a, const ApplyContext& ctx) {
+  Action remove = a;
+  remove.op = Op::Delete;
+  remove.desired = nullptr;
+  remove.changes.clear();
+  remove.delta.reset();
+  remove.adopt = remove.restartsNow = false;
+  if (auto deleted = provider.apply(remove, ctx); !deleted)
+    return fail("replacing " + a.id.str() + ": " + deleted.error().message);
+  Action create = a;
+  create.op = Op::Create;
+  create.live = nullptr;
+  create.adopt = create.restartsNow = false;
+  if (auto created = provider.apply(create, ctx); !created)
+    return fail(a.id.str() + " was deleted to be replaced, but creating it again failed: " + created.error().message);
+  return {};
+}
 
 /// One execution of a plan. All scheduling state is guarded by `mutex_`;
 /// providers and callbacks run without it.
@@ -306,7 +326,7 @@ class Run {
       ApplyContext ctx;
       ctx.owner = options_.owner;
       ctx.progress = [this, &a](const std::string& message) { progress(a, message); };
-      applied = provider.apply(a, ctx);
+      applied = a.op == Op::Replace ? applyReplace(provider, a, ctx) : provider.apply(a, ctx);
     } catch (const std::exception& e) {
       applied = fail("unexpected error from the " + std::string(provider.name()) + " provider: " + e.what());
     } catch (...) {
@@ -369,9 +389,9 @@ void verify(const Plan& plan, ApplyReport& report, const ExecuteOptions& options
       touched.push_back(p);
   }
 
-  std::map<Provider*, std::vector<Observed>> fresh;
+  std::map<Provider*, Observation> fresh;
   for (Provider* p : touched) {
-    Result<std::vector<Observed>> seen;
+    Result<Observation> seen;
     try {
       seen = p->observe();
     } catch (const std::exception& e) {
@@ -382,7 +402,7 @@ void verify(const Plan& plan, ApplyReport& report, const ExecuteOptions& options
       continue;
     }
     // Ledger kinds carry no mark of their own; the ledger is their mark.
-    for (Observed& o : *seen)
+    for (Observed& o : seen->objects)
       if (options.ledger && p->ownershipMark(o.resource.id.kind) == OwnershipMark::Ledger)
         o.owner = options.ledger->ownerOf(o.resource.id);
     fresh.emplace(p, std::move(*seen));
@@ -394,8 +414,8 @@ void verify(const Plan& plan, ApplyReport& report, const ExecuteOptions& options
   for (const Resource& r : plan.desired) ctx.desired[r.id] = &r;
   for (const Observed& o : plan.observed) ctx.observed[o.resource.id] = &o;
   std::unordered_map<ResourceId, const Observed*> now;  // what each touched provider sees after apply
-  for (const auto& [p, objects] : fresh)
-    for (const Observed& o : objects) ctx.observed[o.resource.id] = now[o.resource.id] = &o;
+  for (const auto& [p, observation] : fresh)
+    for (const Observed& o : observation.objects) ctx.observed[o.resource.id] = now[o.resource.id] = &o;
 
   for (std::size_t i = 0; i < plan.actions.size() && i < report.outcomes.size(); ++i) {
     const Action& a = plan.actions[i];
@@ -416,7 +436,7 @@ void verify(const Plan& plan, ApplyReport& report, const ExecuteOptions& options
     }
     Diff diff;
     try {
-      diff = a.provider->plan(*a.desired, after, ctx);
+      diff = a.provider->plan(*a.desired, after, ctx, *fresh.at(a.provider).snapshot);
     } catch (const std::exception& e) {
       report.verifyFailures.push_back(id + ": cannot compare with the host after apply: " + e.what());
       continue;

@@ -1,8 +1,14 @@
 #pragma once
-/// The manifest model: one typed spec per kind (docs/spec.md §1), with defaults resolved.
-/// Desired state (from manifests) and observed state (from providers) use the
-/// same types, so comparing them is comparing two values of one schema.
+/// The manifest model, the same for every kind: a resource is an identity,
+/// labels and one kind's typed spec, with defaults resolved. Desired state (from
+/// manifests) and observed state (from providers) use the same types, so
+/// comparing them is comparing two values of one schema.
+///
+/// The kinds themselves live in reconciler/kinds/, one module each (its spec
+/// type, decoding, encoding, fields, references; reconciler/kind.h). This file
+/// names none of them.
 
+#include <any>
 #include <compare>
 #include <cstdint>
 #include <functional>
@@ -10,21 +16,38 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
+#include <type_traits>
 #include <vector>
 
 #include "reconciler/units.h"
 
 namespace hostform {
 
-/// The order of this enum is the order of Spec's alternatives and the order
-/// kinds are listed in plans and exports.
-enum class Kind { Bridge, VolumeGroup, LogicalVolume, StoragePool, Volume, VirtualMachine };
-inline constexpr Kind kAllKinds[] = {Kind::Bridge,      Kind::VolumeGroup, Kind::LogicalVolume,
-                                     Kind::StoragePool, Kind::Volume,      Kind::VirtualMachine};
+class KindDef;
 
-std::string_view kindName(Kind kind);
+/// A kind of resource: a handle to its module. Kinds compare by their rank,
+/// the order in which plans and exports list them.
+class Kind {
+ public:
+  constexpr Kind() = default;
+  constexpr explicit Kind(const KindDef* def) : def_(def) {}
+
+  std::string_view name() const;
+  const KindDef& def() const { return *def_; }
+  explicit operator bool() const { return def_ != nullptr; }
+
+  bool operator==(const Kind& other) const { return def_ == other.def_; }
+  std::strong_ordering operator<=>(const Kind& other) const;
+
+ private:
+  const KindDef* def_ = nullptr;
+};
+
+/// Every registered kind, in rank order.
+const std::vector<Kind>& allKinds();
+/// The kind spelled `name` in manifests ("Bridge"), if one is registered.
 std::optional<Kind> parseKind(std::string_view name);
+inline std::string_view kindName(Kind kind) { return kind.name(); }
 
 /// Identity of a resource: `Kind/name`, or `Kind/scope/name` for kinds that live
 /// inside another (LogicalVolume inside its VG, Volume inside its pool).
@@ -37,165 +60,39 @@ struct ResourceId {
   auto operator<=>(const ResourceId&) const = default;
 };
 
-// ---- enums of the manifest, each with its spelling in YAML -----------------
-enum class AdminState { Up, Down };
-enum class LvType { Linear, ThinPool, Thin };
-enum class PoolType { Dir, Logical, Netfs };
-enum class VolumeFormat { Qcow2, Raw };
-enum class Allocation { Thin, Full };
-enum class Machine { Pc, Q35 };
-enum class Firmware { Bios, Uefi };
-enum class CpuMode { Default, HostModel, HostPassthrough };
-enum class Accelerator { Kvm, Tcg };
-enum class VmState { Running, Stopped };
-enum class BootDevice { Hd, Network, Cdrom };
-enum class Graphics { None, Vnc };
-enum class RestartPolicy { Never, Auto };
-enum class DiskBus { Virtio, Sata, Scsi };
+/// One kind's spec: a value of the type its module declares (BridgeSpec…),
+/// copied and compared as that type.
+class Spec {
+ public:
+  Spec() = default;
+  template <class S>
+    requires(!std::is_same_v<std::decay_t<S>, Spec>)
+  Spec(S spec) : value_(std::move(spec)), equal_(&equalAs<S>) {}
 
-std::string_view toString(AdminState);
-std::string_view toString(LvType);
-std::string_view toString(PoolType);
-std::string_view toString(VolumeFormat);
-std::string_view toString(Allocation);
-std::string_view toString(Machine);
-std::string_view toString(Firmware);
-std::string_view toString(CpuMode);
-std::string_view toString(Accelerator);
-std::string_view toString(VmState);
-std::string_view toString(BootDevice);
-std::string_view toString(Graphics);
-std::string_view toString(RestartPolicy);
-std::string_view toString(DiskBus);
+  /// The spec as S; nullptr when it is of another type.
+  template <class S>
+  const S* get_if() const { return std::any_cast<S>(&value_); }
+  template <class S>
+  S* get_if() { return std::any_cast<S>(&value_); }
+  /// The spec as S; throws std::bad_any_cast when it is of another type.
+  template <class S>
+  const S& get() const { return std::any_cast<const S&>(value_); }
+  template <class S>
+  S& get() { return std::any_cast<S&>(value_); }
 
-/// Reads a YAML spelling into the enum; false when the word is not one of them.
-bool fromString(std::string_view text, AdminState& out);
-bool fromString(std::string_view text, LvType& out);
-bool fromString(std::string_view text, PoolType& out);
-bool fromString(std::string_view text, VolumeFormat& out);
-bool fromString(std::string_view text, Allocation& out);
-bool fromString(std::string_view text, Machine& out);
-bool fromString(std::string_view text, Firmware& out);
-bool fromString(std::string_view text, CpuMode& out);
-bool fromString(std::string_view text, Accelerator& out);
-bool fromString(std::string_view text, VmState& out);
-bool fromString(std::string_view text, BootDevice& out);
-bool fromString(std::string_view text, Graphics& out);
-bool fromString(std::string_view text, RestartPolicy& out);
-bool fromString(std::string_view text, DiskBus& out);
+  friend bool operator==(const Spec& a, const Spec& b) {
+    return a.equal_ == b.equal_ && (!a.equal_ || a.equal_(a.value_, b.value_));
+  }
 
-// ---- specs ------------------------------------------------------------------
-struct StpSpec {
-  bool enabled = false;
-  std::uint32_t priority = 32768;
-  Millis forwardDelay{15'000};
-  Millis helloTime{2'000};
-  Millis maxAge{20'000};
-  bool operator==(const StpSpec&) const = default;
+ private:
+  template <class S>
+  static bool equalAs(const std::any& a, const std::any& b) {
+    return std::any_cast<const S&>(a) == std::any_cast<const S&>(b);
+  }
+
+  std::any value_;
+  bool (*equal_)(const std::any&, const std::any&) = nullptr;
 };
-
-struct BridgeSpec {
-  AdminState state = AdminState::Up;
-  std::optional<std::uint32_t> mtu;          ///< unset: the kernel's default, not compared
-  std::optional<std::string> macAddress;     ///< lower case; unset: kernel chosen, not compared
-  StpSpec stp;
-  std::vector<std::string> ports;            ///< authoritative
-  std::vector<std::string> addresses;        ///< CIDR, authoritative for global scope
-  bool operator==(const BridgeSpec&) const = default;
-};
-
-struct VolumeGroupSpec {
-  std::vector<std::string> physicalVolumes;
-  Bytes extentSize = 4 * MiB;
-  bool force = false;
-  bool operator==(const VolumeGroupSpec&) const = default;
-};
-
-struct LogicalVolumeSpec {
-  std::string volumeGroup;
-  LvType type = LvType::Linear;
-  Bytes size = 0;
-  std::optional<std::string> thinPool;
-  bool operator==(const LogicalVolumeSpec&) const = default;
-};
-
-struct PoolSource {
-  std::optional<std::string> volumeGroup;
-  std::optional<std::string> host;
-  std::optional<std::string> path;
-  bool operator==(const PoolSource&) const = default;
-};
-
-struct StoragePoolSpec {
-  PoolType type = PoolType::Dir;
-  std::optional<std::string> target;
-  PoolSource source;
-  bool autostart = true;
-  bool active = true;
-  bool operator==(const StoragePoolSpec&) const = default;
-};
-
-struct VolumeRef {
-  std::string pool;
-  std::string name;
-  bool operator==(const VolumeRef&) const = default;
-};
-
-struct LogicalVolumeRef {
-  std::string volumeGroup;
-  std::string name;
-  bool operator==(const LogicalVolumeRef&) const = default;
-};
-
-struct VolumeSpec {
-  std::string pool;
-  Bytes capacity = 0;
-  VolumeFormat format = VolumeFormat::Qcow2;
-  Allocation allocation = Allocation::Thin;
-  std::optional<VolumeRef> backingVolume;
-  bool operator==(const VolumeSpec&) const = default;
-};
-
-struct DiskSpec {
-  /// Exactly one source: a libvirt volume, a logical volume, or a host path.
-  std::variant<VolumeRef, LogicalVolumeRef, std::string> source;
-  std::optional<std::string> target;  ///< vda, vdb…; unset: assigned in order
-  DiskBus bus = DiskBus::Virtio;
-  bool readOnly = false;
-  bool operator==(const DiskSpec&) const = default;
-};
-
-struct InterfaceSpec {
-  std::string bridge;
-  std::optional<std::string> macAddress;  ///< lower case; unset: generated once, then kept
-  std::string model = "virtio";
-  bool operator==(const InterfaceSpec&) const = default;
-};
-
-struct VirtualMachineSpec {
-  std::uint32_t vcpus = 1;
-  std::uint32_t maxVcpus = 1;  ///< defaults to vcpus
-  Bytes memory = 0;
-  Bytes maxMemory = 0;  ///< defaults to memory
-  Machine machine = Machine::Q35;
-  Firmware firmware = Firmware::Bios;
-  CpuMode cpuMode = CpuMode::Default;
-  /// kvm: hardware virtualisation; tcg: QEMU's emulation (libvirt domain type qemu).
-  Accelerator accelerator = Accelerator::Kvm;
-  VmState state = VmState::Running;
-  bool autostart = true;
-  Millis shutdownTimeout{60'000};
-  std::vector<DiskSpec> disks;
-  std::vector<InterfaceSpec> interfaces;
-  std::vector<BootDevice> boot{BootDevice::Hd};
-  Graphics graphics = Graphics::None;
-  RestartPolicy restartPolicy = RestartPolicy::Never;
-  bool operator==(const VirtualMachineSpec&) const = default;
-};
-
-/// Alternatives in the order of Kind.
-using Spec = std::variant<BridgeSpec, VolumeGroupSpec, LogicalVolumeSpec, StoragePoolSpec, VolumeSpec,
-                          VirtualMachineSpec>;
 
 /// Where something was written: a file and a 1-based line and column.
 struct SourcePos {
@@ -221,15 +118,18 @@ struct Resource {
 
   Kind kind() const { return id.kind; }
   template <class S>
-  const S& as() const { return std::get<S>(spec); }
+  const S& as() const { return spec.get<S>(); }
   template <class S>
-  S& as() { return std::get<S>(spec); }
+  S& as() { return spec.get<S>(); }
 };
 
 /// A reference from one resource to another, named by the field that makes it.
 struct Reference {
   ResourceId target;
   std::string field;  ///< "spec.volumeGroup", "spec.disks[1].volume"
+  /// What the target must be beyond existing, checked when it is declared too
+  /// (a thin volume's pool must be a thin pool): an error message, or nullopt.
+  std::function<std::optional<std::string>(const Resource& target)> expect = {};
 };
 
 /// Every resource `r` refers to (docs/spec.md §1 "References and order").
@@ -254,6 +154,6 @@ struct std::hash<hostform::ResourceId> {
   std::size_t operator()(const hostform::ResourceId& id) const noexcept {
     std::size_t h = std::hash<std::string>{}(id.name);
     h ^= std::hash<std::string>{}(id.scope) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-    return h ^ (static_cast<std::size_t>(id.kind) * 0x9e3779b97f4a7c15ULL);
+    return h ^ (std::hash<std::string_view>{}(id.kind.name()) * 0x9e3779b97f4a7c15ULL);
   }
 };

@@ -3,7 +3,9 @@
 /// order. The planner produces it, renderers print it, the executor runs it;
 /// none of them decides from the human-readable reason.
 
+#include <any>
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,13 +24,41 @@ struct Observed {
   std::string owner;  ///< owner name from the ownership mark; empty: unowned
 };
 
+/// What one provider read of the host in one observe besides its objects (the
+/// kernel's links, lvm's report, libvirt's capabilities), in a type of the
+/// provider's own that derives from this. Its plan, deletion check and apply
+/// are handed it back: a provider keeps no state between observe, plan and
+/// apply, so nothing can be planned before it was observed.
+class Snapshot {
+ public:
+  virtual ~Snapshot() = default;
+};
+
+/// What one provider's observe returns.
+struct Observation {
+  std::vector<Observed> objects;
+  std::shared_ptr<const Snapshot> snapshot = std::make_shared<const Snapshot>();
+};
+
+/// What every observed provider read for one plan.
+struct Observations {
+  std::vector<Observed> objects;
+  std::map<const Provider*, std::shared_ptr<const Snapshot>> snapshots;
+};
+
 /// How a field change reaches a resource (docs/spec.md §1, VirtualMachine).
 enum class ChangeClass {
   Live,     ///< applied in place, to the running object and its persistent config
   Restart,  ///< persistent config updated; takes effect at the next restart
-  Replace,  ///< the object is deleted and created again
+  /// The object is made again: the provider consents to this class only for
+  /// changes it cannot make in place. The engine carries a replace out as
+  /// the provider's delete, then its create, and asks the provider's
+  /// deletion check first (what stands in the way, what is lost).
+  Replace,
 };
 
+/// One change as the plan shows it. For people and for the plan's JSON only:
+/// apply executes the provider's typed delta (Action::delta), never these.
 struct FieldChange {
   std::string field;                ///< path below spec: "size", "stp.forwardDelay"
   std::optional<std::string> from;  ///< display value; nullopt: unset/absent
@@ -39,15 +69,25 @@ struct FieldChange {
 enum class Op { Create, Update, Replace, Delete, Orphan };
 std::string_view toString(Op op);
 
+/// One planned change of one object: what the plan shows, and everything its
+/// provider's apply executes, decided at plan time.
 struct Action {
   Op op = Op::Create;
   ResourceId id;
-  std::vector<FieldChange> changes;     ///< Update/Replace: field by field
+  std::vector<FieldChange> changes;     ///< Create/Update/Replace: field by field, as shown
   std::string reason;                   ///< why, for people: "declared, not on the host"
   std::optional<std::string> dataLoss;  ///< what would be lost; set: needs --allow-data-loss
-  const Resource* desired = nullptr;    ///< Create/Update/Replace
-  const Observed* live = nullptr;       ///< Update/Replace/Delete/Orphan
+  const Resource* desired = nullptr;    ///< Create/Update/Replace: the declared state
+  const Observed* live = nullptr;       ///< Update/Replace/Delete/Orphan: the observed state
+  /// Update: the object is unowned and becomes this owner's (its mark is written).
+  bool adopt = false;
+  /// Update: apply restarts the object, so restart-class changes take effect now.
+  bool restartsNow = false;
+  /// Create/Update: what the provider's plan computed for its apply to carry
+  /// out, in the provider's own type (Diff::delta); empty when it needs none.
+  std::any delta;
   Provider* provider = nullptr;
+  const Snapshot* snapshot = nullptr;   ///< what the provider observed; owned by the plan
   std::vector<std::size_t> after;       ///< indices in Plan::actions that must finish first
 
   bool needsRestart() const;
@@ -70,6 +110,7 @@ struct Plan {
 
   std::vector<Resource> desired;
   std::vector<Observed> observed;
+  std::map<const Provider*, std::shared_ptr<const Snapshot>> snapshots;  ///< what each provider observed
   std::vector<Action> actions;          ///< in execution order: creates/updates by dependency, deletes reversed
   std::vector<ResourceId> external;     ///< referenced, not declared, present on the host
   Diagnostics diagnostics;              ///< plan-time errors (infeasible, dangling) and warnings

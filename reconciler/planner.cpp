@@ -92,7 +92,9 @@ class Builder {
       return;
     }
 
-    Diff diff = provider->plan(r, live, ctx_);
+    const Snapshot* host = snapshotOf(*provider, r.source, r.id);
+    if (!host) return;
+    Diff diff = provider->plan(r, live, ctx_, *host);
     for (const Diff::Problem& p : diff.problems) plan_.diagnostics.error(locate(r, p.field), p.field, p.message);
     if (!diff.problems.empty()) return;
 
@@ -101,7 +103,10 @@ class Builder {
     a.desired = &r;
     a.live = live;
     a.provider = provider;
+    a.snapshot = host;
     a.dataLoss = diff.dataLoss;
+    a.delta = std::move(diff.delta);
+    a.restartsNow = diff.restartsNow;
     if (!live) {
       a.op = Op::Create;
       a.reason = "declared, not on the host";
@@ -117,15 +122,38 @@ class Builder {
     if (live->owner.empty()) {
       // Declaring an object hostform did not create adopts it: from now on it is
       // ours, so a later --prune may delete it once it is no longer declared.
+      a.adopt = true;
       a.changes.push_back({"owner", std::nullopt, options_.owner, ChangeClass::Live});
     }
     if (a.changes.empty()) return;
     const bool replace = std::any_of(a.changes.begin(), a.changes.end(),
                                      [](const FieldChange& c) { return c.cls == ChangeClass::Replace; });
+    if (replace && !consentToReplace(a, *live, *host)) return;
     a.op = replace ? Op::Replace : Op::Update;
     a.reason = replace ? "a changed field cannot be updated in place"
                        : (live->owner.empty() ? "declared, on the host but not owned: adopt" : "differs from the manifests");
     actions_.push_back(std::move(a));
+  }
+
+  /// A replace deletes the live object first: whatever stands in the way of
+  /// that deletion stops the plan, and what it loses is the action's loss.
+  bool consentToReplace(Action& a, const Observed& live, const Snapshot& host) {
+    Deletion deletion = a.provider->deletion(live, ctx_, host);
+    for (const Diff::Problem& p : deletion.problems)
+      plan_.diagnostics.error(locate(*a.desired, "metadata.name"), "metadata.name", "cannot replace: " + p.message);
+    if (!deletion.problems.empty()) return false;
+    if (!a.dataLoss) a.dataLoss = std::move(deletion.dataLoss);
+    return true;
+  }
+
+  /// The snapshot `provider` observed for this plan; an error at `at` when it
+  /// was never observed (then nothing of it can be planned).
+  const Snapshot* snapshotOf(const Provider& provider, const SourcePos& at, const ResourceId& id) {
+    auto it = plan_.snapshots.find(&provider);
+    if (it != plan_.snapshots.end()) return it->second.get();
+    plan_.diagnostics.error(at, "", "internal error: " + id.str() + " cannot be planned: the " +
+                                        std::string(provider.name()) + " provider did not observe the host");
+    return nullptr;
   }
 
   void planUndeclared(const Observed& o) {
@@ -140,7 +168,10 @@ class Builder {
     a.live = &o;
     a.provider = provider;
     if (options_.prune == Prune::Yes) {
-      Deletion deletion = provider->deletion(o, ctx_);
+      const Snapshot* host = snapshotOf(*provider, {}, o.resource.id);
+      if (!host) return;
+      a.snapshot = host;
+      Deletion deletion = provider->deletion(o, ctx_, *host);
       for (const Diff::Problem& p : deletion.problems)
         plan_.diagnostics.error({}, o.resource.id.str(), "cannot delete (prune): " + p.message);
       if (!deletion.problems.empty()) return;
@@ -209,7 +240,7 @@ class Builder {
 }  // namespace
 
 std::vector<Kind> kindsToObserve(const std::vector<Resource>& desired, Prune prune) {
-  if (prune == Prune::Yes) return {std::begin(kAllKinds), std::end(kAllKinds)};
+  if (prune == Prune::Yes) return allKinds();
   std::set<Kind> kinds;
   for (const Resource& r : desired) {
     kinds.insert(r.kind());
@@ -218,8 +249,8 @@ std::vector<Kind> kindsToObserve(const std::vector<Resource>& desired, Prune pru
   return {kinds.begin(), kinds.end()};
 }
 
-Result<std::vector<Observed>> observe(ProviderSet& providers, const std::vector<Kind>& kinds, const Ledger* ledger,
-                                      const std::vector<Kind>* needed, std::vector<std::string>* warnings) {
+Result<Observations> observe(ProviderSet& providers, const std::vector<Kind>& kinds, const Ledger* ledger,
+                             const std::vector<Kind>* needed, std::vector<std::string>* warnings) {
   std::vector<Provider*> seen;
   for (Kind kind : kinds) {
     Provider* p = providers.forKind(kind);
@@ -227,16 +258,16 @@ Result<std::vector<Observed>> observe(ProviderSet& providers, const std::vector<
   }
   // Providers read different backends (the kernel, lvm2, libvirtd): read them
   // all at once, so an observe costs the slowest, not the sum.
-  std::vector<std::future<Result<std::vector<Observed>>>> reads;
+  std::vector<std::future<Result<Observation>>> reads;
   for (Provider* p : seen)
     reads.push_back(std::async(seen.size() > 1 ? std::launch::async : std::launch::deferred, [p] {
       try {
         return p->observe();
       } catch (const std::exception& e) {
-        return Result<std::vector<Observed>>(fail(e.what()));
+        return Result<Observation>(fail(e.what()));
       }
     }));
-  std::vector<Observed> all;
+  Observations all;
   for (std::size_t i = 0; i < seen.size(); ++i) {
     Provider* p = seen[i];
     auto live = reads[i].get();
@@ -249,20 +280,22 @@ Result<std::vector<Observed>> observe(ProviderSet& providers, const std::vector<
                           "); nothing it manages is pruned this run");
       continue;
     }
-    for (Observed& o : *live) {
+    for (Observed& o : live->objects) {
       if (p->ownershipMark(o.resource.kind()) == OwnershipMark::Ledger)
         o.owner = ledger ? ledger->ownerOf(o.resource.id) : std::string();
-      all.push_back(std::move(o));
+      all.objects.push_back(std::move(o));
     }
+    all.snapshots.emplace(p, std::move(live->snapshot));
   }
   return all;
 }
 
-Plan computePlan(std::vector<Resource> desired, std::vector<Observed> observed, ProviderSet& providers,
+Plan computePlan(std::vector<Resource> desired, Observations observed, ProviderSet& providers,
                  const PlanOptions& options) {
   Plan plan;
   plan.desired = std::move(desired);
-  plan.observed = std::move(observed);
+  plan.observed = std::move(observed.objects);
+  plan.snapshots = std::move(observed.snapshots);
   plan.allowDataLoss = options.dataLoss == DataLoss::Allow;
   Builder(plan, providers, options).run();
   std::sort(plan.external.begin(), plan.external.end());

@@ -33,13 +33,13 @@ std::vector<Kind> kindsToObserve(const std::vector<Resource>& desired, Prune pru
 /// running on a bridges-only host), that is a warning added to `warnings`, and
 /// nothing of it is pruned — deleting less is the safe side. Null `needed`:
 /// every provider is needed.
-Result<std::vector<Observed>> observe(ProviderSet& providers, const std::vector<Kind>& kinds, const Ledger* ledger,
-                                      const std::vector<Kind>* needed = nullptr,
-                                      std::vector<std::string>* warnings = nullptr);
+Result<Observations> observe(ProviderSet& providers, const std::vector<Kind>& kinds, const Ledger* ledger,
+                             const std::vector<Kind>* needed = nullptr, std::vector<std::string>* warnings = nullptr);
 
 /// Builds the plan. Problems (a reference that resolves nowhere, an infeasible
 /// change, a resource owned by someone else) land in plan.diagnostics.
-Plan computePlan(std::vector<Resource> desired, std::vector<Observed> observed, ProviderSet& providers,
+/// Each provider plans with the snapshot it observed; the plan keeps them.
+Plan computePlan(std::vector<Resource> desired, Observations observed, ProviderSet& providers,
                  const PlanOptions& options);
 
 }  // namespace hostform

@@ -67,8 +67,8 @@ Result<std::vector<Resource>> Provider::exportResources() {
   auto live = observe();
   if (!live) return hostform::unexpected(live.error());
   std::vector<Resource> out;
-  out.reserve(live->size());
-  for (Observed& o : *live) out.push_back(std::move(o.resource));
+  out.reserve(live->objects.size());
+  for (Observed& o : live->objects) out.push_back(std::move(o.resource));
   return out;
 }
 
@@ -102,7 +102,7 @@ Provider* ProviderSet::forKind(Kind kind) {
 
 std::vector<Provider*> ProviderSet::all() {
   std::vector<Provider*> out;
-  for (Kind k : kAllKinds)
+  for (Kind k : allKinds())
     if (Provider* p = forKind(k); p && std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <any>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -95,6 +96,13 @@ struct Diff {
   };
   std::vector<Problem> problems;
   std::optional<std::string> dataLoss;  ///< set: applying loses data (shrink, disk replace)
+  /// What apply must do, in the provider's own type (a bridge's attributes to
+  /// set, the commands of an LV resize, a domain's definition and live
+  /// changes); the action carries it to apply unchanged.
+  std::any delta;
+  /// Applying restarts the object (restartPolicy: auto), so restart-class
+  /// changes take effect now rather than at the next restart.
+  bool restartsNow = false;
 };
 
 /// What deleting a live object would mean.
@@ -125,19 +133,24 @@ class Provider {
   virtual OwnershipMark ownershipMark(Kind) const { return OwnershipMark::InBand; }
 
   /// Reads the whole live state of this provider's kinds in one go (one dump,
-  /// one report, one list call where the backend allows), with each object's owner.
-  virtual Result<std::vector<Observed>> observe() = 0;
+  /// one report, one list call where the backend allows), with each object's
+  /// owner, and whatever else its plan needs, as its snapshot.
+  virtual Result<Observation> observe() = 0;
 
   /// Compares a declared resource with the host (`live` null: absent), field by
-  /// field, classifying each change, and checks that applying it is possible.
-  virtual Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx) = 0;
+  /// field, classifying each change, checks that applying it is possible, and
+  /// computes the delta apply will execute. `host` is this provider's own
+  /// snapshot from the observe the plan was made from.
+  virtual Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) = 0;
 
   /// Whether deleting a live object is possible and what it loses. Default:
   /// nothing stands in the way and nothing is lost.
-  virtual Deletion deletion(const Observed& /*live*/, const PlanContext&) { return {}; }
+  virtual Deletion deletion(const Observed& /*live*/, const PlanContext&, const Snapshot& /*host*/) { return {}; }
 
-  /// Applies one action. Called from several executor threads at once for
-  /// actions that do not share a serialKey().
+  /// Carries out one action as planned: its op, its delta, against the
+  /// snapshot it was planned from (action.snapshot). Never a Replace: the
+  /// engine runs that as a delete and a create. Called from several executor
+  /// threads at once for actions that do not share a serialKey().
   virtual Result<void> apply(const Action& action, const ApplyContext& ctx) = 0;
 
   /// Actions with the same non-empty key never run at the same time (LVM: one VG).

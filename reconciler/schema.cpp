@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <re2/re2.h>
 
+#include "reconciler/kind.h"
 #include "reconciler/text.h"
 #include "reconciler/units.h"
 
@@ -61,7 +62,7 @@ struct SchemaSet {
   /// Every `pattern`, compiled by RE2: linear in the input, never a
   /// backtracking matcher (libstdc++'s regex recurses once per character).
   std::map<std::string, std::unique_ptr<const RE2>, std::less<>> patterns;
-  std::vector<std::pair<std::string, Target>> kinds;           ///< in manifest.schema.json's order
+  std::vector<std::pair<std::string, Target>> kinds;           ///< the registered kinds, in rank order
   std::vector<std::string> problems;
 };
 
@@ -79,6 +80,8 @@ class SchemaLoader {
   /// The embedded schemas, plus `extra` if given (validateValue's schema).
   SchemaSet load(const EmbeddedSchema* extra = nullptr) {
     for (const EmbeddedSchema& e : embeddedSchemas()) add(e);
+    for (Kind kind : allKinds())  // a kind defined outside schemas/ brings its own
+      if (!kind.def().schemaText().empty()) add({kind.def().schemaFile(), kind.def().schemaText()});
     if (extra) add(*extra);
     for (const auto& [name, json] : set_.files) walk(json, name, name + "#");
     findKinds();
@@ -165,23 +168,25 @@ class SchemaLoader {
     }
   }
 
-  /// The kinds are manifest.schema.json's `kind` enum; each must have one schema
-  /// whose `kind` is that const.
+  /// The registered kinds (reconciler/kind.h), each with the schema its
+  /// module names, whose `kind` must be that kind's const.
   void findKinds() {
-    auto manifest = set_.files.find(kManifestFile);
-    if (manifest == set_.files.end()) return problem("manifest.schema.json is missing");
-    const Json kinds = manifest->second.value(Json::json_pointer("/properties/kind/enum"), Json::array());
-    for (const Json& kind : kinds) {
+    if (!set_.files.contains(kManifestFile)) problem("manifest.schema.json is missing");
+    for (Kind kind : allKinds()) {
+      const std::string name(kind.name());
+      auto file = set_.files.find(kind.def().schemaFile());
+      if (file == set_.files.end()) {
+        problem("kind " + name + " names schema " + std::string(kind.def().schemaFile()) + ", which does not exist");
+        continue;
+      }
+      const Json declared = file->second.value(Json::json_pointer("/properties/kind/const"), Json());
       // Compared as strings: basic_json's comparisons are ambiguous to newer
       // clang under C++20's reversed operators (nlohmann 3.11).
-      const std::string name = kind.is_string() ? kind.get<std::string>() : kind.dump();
-      for (const auto& [file, json] : set_.files) {
-        const Json declared = json.value(Json::json_pointer("/properties/kind/const"), Json());
-        if (declared.is_string() && declared.get<std::string>() == name)
-          set_.kinds.emplace_back(name, Target{&json, file});
+      if (!declared.is_string() || declared.get<std::string>() != name) {
+        problem(file->first + " does not declare kind " + name + " (properties.kind.const)");
+        continue;
       }
-      if (set_.kinds.empty() || set_.kinds.back().first != name)
-        problem("no schema has kind " + kind.dump() + ", which manifest.schema.json lists");
+      set_.kinds.emplace_back(name, Target{&file->second, file->first});
     }
   }
 

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "reconciler/model.h"
+#include "reconciler/kinds/virtual_machine.h"
 #include "reconciler/provider.h"
 #include "reconciler/result.h"
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "reconciler/model.h"
+#include "reconciler/kinds/virtual_machine.h"
 #include "reconciler/result.h"
 
 namespace hostform::kvm {

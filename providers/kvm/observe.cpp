@@ -257,7 +257,7 @@ Resource poolResource(const PoolInfo& p, PoolType type) {
   }
   spec.autostart = p.autostart;
   spec.active = p.active;
-  return Resource{ResourceId{Kind::StoragePool, "", p.config.name}, {}, spec, {}, {}};
+  return Resource{ResourceId{kinds::StoragePool, "", p.config.name}, {}, spec, {}, {}};
 }
 
 Resource volumeResource(const VolumeInfo& v, const KvmState& state) {
@@ -269,7 +269,7 @@ Resource volumeResource(const VolumeInfo& v, const KvmState& state) {
       v.config.capacity > 0 && v.config.allocation >= v.config.capacity ? Allocation::Full : Allocation::Thin;
   if (const VolumeInfo* base = state.volumeByPath(v.config.backingPath))
     spec.backingVolume = VolumeRef{base->pool, base->config.name};
-  return Resource{ResourceId{Kind::Volume, v.pool, v.config.name}, {}, spec, {}, {}};
+  return Resource{ResourceId{kinds::Volume, v.pool, v.config.name}, {}, spec, {}, {}};
 }
 
 Resource domainResource(const DomainInfo& d, const KvmState& state) {
@@ -291,7 +291,7 @@ Resource domainResource(const DomainInfo& d, const KvmState& state) {
   for (const DomainNic& nic : c.nics) spec.interfaces.push_back({nic.bridge, nic.mac, nic.model});
   spec.boot = c.boot;
   spec.graphics = c.graphics;
-  return Resource{ResourceId{Kind::VirtualMachine, "", c.name}, {}, spec, {}, {}};
+  return Resource{ResourceId{kinds::VirtualMachine, "", c.name}, {}, spec, {}, {}};
 }
 
 }  // namespace

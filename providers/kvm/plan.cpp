@@ -35,7 +35,7 @@ PoolView poolView(const std::string& name, const PlanContext& ctx, const KvmStat
     v.exists = true;
     v.available = live->config.available;
   }
-  if (const Resource* declared = ctx.findDesired(ResourceId{Kind::StoragePool, "", name})) {
+  if (const Resource* declared = ctx.findDesired(ResourceId{kinds::StoragePool, "", name})) {
     const auto& s = declared->as<StoragePoolSpec>();
     v.type = s.type;
     if (s.type == PoolType::Logical) {
@@ -58,7 +58,7 @@ std::string volumePath(const VolumeRef& ref, const PlanContext& ctx, const KvmSt
 }
 
 std::string volumeFormat(const VolumeRef& ref, const PlanContext& ctx, const KvmState& state) {
-  if (const Resource* declared = ctx.findDesired(ResourceId{Kind::Volume, ref.pool, ref.name})) {
+  if (const Resource* declared = ctx.findDesired(ResourceId{kinds::Volume, ref.pool, ref.name})) {
     if (poolView(ref.pool, ctx, state).type == PoolType::Logical) return "raw";
     return std::string(toString(declared->as<VolumeSpec>().format));
   }
@@ -70,7 +70,7 @@ std::string volumeFormat(const VolumeRef& ref, const PlanContext& ctx, const Kvm
 Bytes roundUp(Bytes value, Bytes unit) { return unit == 0 ? value : (value + unit - 1) / unit * unit; }
 
 Bytes extentSizeOf(const std::string& vg, const PlanContext& ctx) {
-  const ResourceId id{Kind::VolumeGroup, "", vg};
+  const ResourceId id{kinds::VolumeGroup, "", vg};
   if (const Observed* live = ctx.findObserved(id)) return live->resource.as<VolumeGroupSpec>().extentSize;
   if (const Resource* declared = ctx.findDesired(id)) return declared->as<VolumeGroupSpec>().extentSize;
   return 4 * MiB;
@@ -527,6 +527,7 @@ Diff planDomain(const Resource& desired, const Observed* live, const PlanContext
   Diff diff;
   diff.problems = std::move(delta.problems);
   diff.dataLoss = std::move(delta.dataLoss);
+  diff.restartsNow = delta.restartNeeded && spec.restartPolicy == RestartPolicy::Auto && spec.state == VmState::Running;
 
   if (in.capabilities)
     for (Diff::Problem& p : capabilityProblems(desired.id.str(), spec, in.capabilities(spec.accelerator, spec.machine)))
@@ -563,7 +564,7 @@ Diff planDomain(const Resource& desired, const Observed* live, const PlanContext
 namespace {
 
 std::optional<std::string> deletionLoss(const Observed& live, const KvmState& state) {
-  if (live.resource.kind() != Kind::Volume) return std::nullopt;
+  if (live.resource.kind() != kinds::Volume) return std::nullopt;
   const VolumeInfo* v = state.findVolume(live.resource.id.scope, live.resource.id.name);
   const Bytes capacity = live.resource.as<VolumeSpec>().capacity;
   return "deleting volume " + live.resource.id.scope + "/" + live.resource.id.name + " destroys its " +
@@ -574,11 +575,11 @@ std::optional<std::string> deletionLoss(const Observed& live, const KvmState& st
 std::vector<Diff::Problem> deletionProblems(const Observed& live, const PlanContext& ctx, const KvmState& state) {
   std::vector<Diff::Problem> out;
   const ResourceId& id = live.resource.id;
-  if (id.kind == Kind::Volume) {
+  if (id.kind == kinds::Volume) {
     const VolumeInfo* v = state.findVolume(id.scope, id.name);
     const std::string path = v ? v->config.path : std::string();
     for (const DomainInfo& d : state.domains) {
-      const ResourceId vm{Kind::VirtualMachine, "", d.config.name};
+      const ResourceId vm{kinds::VirtualMachine, "", d.config.name};
       if (ctx.prunable(vm)) continue;
       for (const DomainDisk& disk : d.config.disks)
         if ((disk.type == "volume" && disk.pool == id.scope && disk.volume == id.name) ||
@@ -587,12 +588,12 @@ std::vector<Diff::Problem> deletionProblems(const Observed& live, const PlanCont
     }
     for (const VolumeInfo& other : state.volumes)
       if (!path.empty() && other.config.backingPath == path &&
-          !ctx.prunable(ResourceId{Kind::Volume, other.pool, other.config.name}))
+          !ctx.prunable(ResourceId{kinds::Volume, other.pool, other.config.name}))
         out.push_back({"", "volume " + other.pool + "/" + other.config.name + " is an overlay on it."});
-  } else if (id.kind == Kind::StoragePool) {
+  } else if (id.kind == kinds::StoragePool) {
     std::vector<std::string> kept;
     for (const VolumeInfo& v : state.volumes)
-      if (v.pool == id.name && !ctx.prunable(ResourceId{Kind::Volume, v.pool, v.config.name}))
+      if (v.pool == id.name && !ctx.prunable(ResourceId{kinds::Volume, v.pool, v.config.name}))
         kept.push_back(v.config.name);
     if (!kept.empty()) {
       std::string names;

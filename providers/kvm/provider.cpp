@@ -10,23 +10,16 @@ namespace hostform::kvm {
 
 KvmProvider::KvmProvider(const std::string& uri) : connection_(resolveUri(uri)) {}
 
-std::shared_ptr<const KvmState> KvmProvider::snapshot() const {
-  std::lock_guard guard(mutex_);
-  return state_;
-}
-
-Result<std::vector<Observed>> KvmProvider::observe() {
+Result<Observation> KvmProvider::observe() {
   auto conn = connection_.get();
   if (!conn) return hostform::unexpected(conn.error());
   auto state = readState(*conn);
   if (!state) return fail(state.error().message + " (libvirt at " + connection_.uri() + ")");
-  auto shared = std::make_shared<const KvmState>(std::move(*state));
-  std::vector<Observed> out = shared->toObserved();
+  auto snapshot = std::make_shared<const KvmSnapshot>(std::move(*state));
   std::lock_guard guard(mutex_);
-  state_ = std::move(shared);
   hostCapabilities_.reset();
   capabilityReports_.clear();
-  return out;
+  return Observation{snapshot->state.toObserved(), snapshot};
 }
 
 CapabilityReport KvmProvider::capabilities(Accelerator accelerator, Machine machine) {
@@ -70,41 +63,34 @@ CapabilityReport KvmProvider::capabilities(Accelerator accelerator, Machine mach
   return report;
 }
 
-Diff KvmProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx) {
-  auto state = snapshot();
-  PlanInputs in{*state, connection_.local(),
+Diff KvmProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) {
+  PlanInputs in{static_cast<const KvmSnapshot&>(host).state, connection_.local(),
                 [this](Accelerator a, Machine m) { return capabilities(a, m); }};
-  switch (desired.kind()) {
-    case Kind::StoragePool: return planPool(desired, live, ctx, in);
-    case Kind::Volume: return planVolume(desired, live, ctx, in);
-    case Kind::VirtualMachine: return planDomain(desired, live, ctx, in);
-    default: break;
-  }
+  if (desired.kind() == kinds::StoragePool) return planPool(desired, live, ctx, in);
+  if (desired.kind() == kinds::Volume) return planVolume(desired, live, ctx, in);
+  if (desired.kind() == kinds::VirtualMachine) return planDomain(desired, live, ctx, in);
   Diff diff;
   diff.problems.push_back({"kind", "the kvm provider does not handle " + std::string(kindName(desired.kind())) + "."});
   return diff;
 }
 
-Deletion KvmProvider::deletion(const Observed& live, const PlanContext& ctx) {
-  return deletionOf(live, ctx, *snapshot());
+Deletion KvmProvider::deletion(const Observed& live, const PlanContext& ctx, const Snapshot& host) {
+  return deletionOf(live, ctx, static_cast<const KvmSnapshot&>(host).state);
 }
 
 Result<void> KvmProvider::apply(const Action& action, const ApplyContext& ctx) {
   auto conn = connection_.get();
   if (!conn) return hostform::unexpected(conn.error());
-  auto state = snapshot();
-  ApplyInputs in{*conn, *state};
-  switch (action.id.kind) {
-    case Kind::StoragePool: return applyPool(action, ctx, in);
-    case Kind::Volume: return applyVolume(action, ctx, in);
-    case Kind::VirtualMachine: return applyDomain(action, ctx, in);
-    default: break;
-  }
+  static const KvmState kNone;
+  ApplyInputs in{*conn, action.snapshot ? static_cast<const KvmSnapshot&>(*action.snapshot).state : kNone};
+  if (action.id.kind == kinds::StoragePool) return applyPool(action, ctx, in);
+  if (action.id.kind == kinds::Volume) return applyVolume(action, ctx, in);
+  if (action.id.kind == kinds::VirtualMachine) return applyDomain(action, ctx, in);
   return fail("the kvm provider does not handle " + std::string(kindName(action.id.kind)));
 }
 
 HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
-    "kvm", {Kind::StoragePool, Kind::Volume, Kind::VirtualMachine},
+    "kvm", {kinds::StoragePool, kinds::Volume, kinds::VirtualMachine},
     [](const ProviderOptions& options) -> std::unique_ptr<Provider> {
       return std::make_unique<KvmProvider>(options.libvirtUri);
     }});

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "reconciler/model.h"
+#include "reconciler/kinds/virtual_machine.h"
 #include "reconciler/result.h"
 
 namespace hostform::kvm {

@@ -188,8 +188,8 @@ Result<void> deleteLogicalVolume(const Action& a, Runner& run) {
 
 Result<void> applyAction(const Action& a, const ApplyContext& ctx, ApplyInputs in) {
   Runner run(ctx, in);
-  const bool vg = a.id.kind == Kind::VolumeGroup;
-  if (a.id.kind != Kind::VolumeGroup && a.id.kind != Kind::LogicalVolume)
+  const bool vg = a.id.kind == kinds::VolumeGroup;
+  if (a.id.kind != kinds::VolumeGroup && a.id.kind != kinds::LogicalVolume)
     return fail("the lvm provider does not handle " + a.id.str() + ".");
   switch (a.op) {
     case Op::Create:

@@ -29,7 +29,7 @@ std::shared_ptr<const DeclaredDevices> declaredDevices(const PlanContext& ctx) {
   return ctx.memo<DeclaredDevices>("lvm.declaredDevices", [&] {
     DeclaredDevices out;
     for (const auto& [id, r] : ctx.desired)
-      if (id.kind == Kind::VolumeGroup)
+      if (id.kind == kinds::VolumeGroup)
         for (const std::string& device : r->as<VolumeGroupSpec>().physicalVolumes) {
           auto& vgs = out[canonicalDevice(device)];
           if (std::ranges::find(vgs, id) == vgs.end()) vgs.push_back(id);
@@ -91,7 +91,7 @@ Bytes roundToExtents(Bytes size, Bytes extentSize) {
 
 Bytes extentSizeOf(const std::string& vg, const PlanContext& ctx, const LvmState& state) {
   if (const VolumeGroupInfo* live = state.findVolumeGroup(vg)) return live->extentSize;
-  if (const Resource* declared = ctx.findDesired(ResourceId{Kind::VolumeGroup, "", vg}))
+  if (const Resource* declared = ctx.findDesired(ResourceId{kinds::VolumeGroup, "", vg}))
     return declared->as<VolumeGroupSpec>().extentSize;
   return VolumeGroupSpec{}.extentSize;
 }
@@ -160,7 +160,7 @@ Diff planLogicalVolume(const Resource& desired, const Observed* live, const Plan
         diff.problems.push_back({"spec.type", "lvm2 cannot create a " + std::string(toString(want.type)) +
                                                   " volume on this host: " + *why + "."});
     if (want.type == LvType::Thin && want.thinPool) {
-      const ResourceId poolId{Kind::LogicalVolume, want.volumeGroup, *want.thinPool};
+      const ResourceId poolId{kinds::LogicalVolume, want.volumeGroup, *want.thinPool};
       const Observed* pool = ctx.findObserved(poolId);
       if (!ctx.findDesired(poolId) && pool && pool->resource.as<LogicalVolumeSpec>().type != LvType::ThinPool)
         diff.problems.push_back({"spec.thinPool", poolId.str() + " is a " +
@@ -204,7 +204,7 @@ namespace {
 
 std::optional<std::string> deletionLoss(const Observed& live, const LvmState& state) {
   const Resource& r = live.resource;
-  if (r.kind() == Kind::LogicalVolume)
+  if (r.kind() == kinds::LogicalVolume)
     return "deleting " + r.id.str() + " destroys its " + formatSize(r.as<LogicalVolumeSpec>().size) + " of data";
   std::string lvs;
   std::size_t count = 0;
@@ -219,7 +219,7 @@ std::optional<std::string> deletionLoss(const Observed& live, const LvmState& st
 
 std::vector<Diff::Problem> deletionProblems(const Observed& live, const LvmState& state, const PlanContext& ctx) {
   const Resource& r = live.resource;
-  const bool vg = r.kind() == Kind::VolumeGroup;
+  const bool vg = r.kind() == kinds::VolumeGroup;
   if (!vg && r.as<LogicalVolumeSpec>().type != LvType::ThinPool) return {};
   const std::string& vgName = vg ? r.id.name : r.id.scope;
   // The volumes inside: every visible LV of the VG, or the thin LVs of the pool.
@@ -227,7 +227,7 @@ std::vector<Diff::Problem> deletionProblems(const Observed& live, const LvmState
   for (const LogicalVolumeInfo& lv : state.logicalVolumes) {
     if (lv.volumeGroup != vgName || lv.hidden || (!vg && lv.pool != r.id.name)) continue;
     // Pruning deletes only undeclared, unreferenced volumes of this owner; anything else stays.
-    if (!ctx.prunable(ResourceId{Kind::LogicalVolume, vgName, lv.name}))
+    if (!ctx.prunable(ResourceId{kinds::LogicalVolume, vgName, lv.name}))
       staying += (staying.empty() ? "" : ", ") + lv.name;
   }
   if (staying.empty()) return {};

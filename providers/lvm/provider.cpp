@@ -47,21 +47,13 @@ LvmProvider::LvmProvider(std::unique_ptr<DeviceProbe> devices, std::unique_ptr<C
       commands_(commands ? std::move(commands) : std::make_unique<HostCommands>()),
       timeout_(timeout) {}
 
-std::shared_ptr<const LvmState> LvmProvider::snapshot() const {
-  std::lock_guard guard(mutex_);
-  return state_;
-}
-
-std::vector<Observed> LvmProvider::adopt(LvmState state) {
-  auto shared = std::make_shared<const LvmState>(std::move(state));
-  std::vector<Observed> out = toObserved(*shared);
+Observation LvmProvider::adopt(LvmState state) {
+  auto snapshot = std::make_shared<const LvmSnapshot>(std::move(state));
   static_cast<CachedProbe&>(*devices_).forget();
-  std::lock_guard guard(mutex_);
-  state_ = std::move(shared);
-  return out;
+  return Observation{toObserved(snapshot->state), snapshot};
 }
 
-Result<std::vector<Observed>> LvmProvider::observe() {
+Result<Observation> LvmProvider::observe() {
   auto out = runChecked(*commands_, fullReportCommand(), timeout_);
   if (!out) return hostform::unexpected(out.error());
   auto state = parseFullReport(*out);
@@ -69,31 +61,31 @@ Result<std::vector<Observed>> LvmProvider::observe() {
   return adopt(std::move(*state));
 }
 
-Diff LvmProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx) {
-  auto state = snapshot();
-  PlanInputs in{*state, *devices_};
-  if (desired.kind() == Kind::VolumeGroup) return planVolumeGroup(desired, live, ctx, in);
-  if (desired.kind() == Kind::LogicalVolume) return planLogicalVolume(desired, live, ctx, in);
+Diff LvmProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) {
+  PlanInputs in{static_cast<const LvmSnapshot&>(host).state, *devices_};
+  if (desired.kind() == kinds::VolumeGroup) return planVolumeGroup(desired, live, ctx, in);
+  if (desired.kind() == kinds::LogicalVolume) return planLogicalVolume(desired, live, ctx, in);
   Diff diff;
   diff.problems.push_back({"kind", "the lvm provider does not handle " + std::string(kindName(desired.kind())) + "."});
   return diff;
 }
 
-Deletion LvmProvider::deletion(const Observed& live, const PlanContext& ctx) {
-  return deletionOf(live, *snapshot(), ctx);
+Deletion LvmProvider::deletion(const Observed& live, const PlanContext& ctx, const Snapshot& host) {
+  return deletionOf(live, static_cast<const LvmSnapshot&>(host).state, ctx);
 }
 
 Result<void> LvmProvider::apply(const Action& action, const ApplyContext& ctx) {
-  auto state = snapshot();
-  return applyAction(action, ctx, ApplyInputs{*state, *commands_, timeout_});
+  static const LvmState kNone;
+  const LvmState& state = action.snapshot ? static_cast<const LvmSnapshot&>(*action.snapshot).state : kNone;
+  return applyAction(action, ctx, ApplyInputs{state, *commands_, timeout_});
 }
 
 std::string LvmProvider::serialKey(const Action& action) const {
-  return action.id.kind == Kind::LogicalVolume ? action.id.scope : action.id.name;
+  return action.id.kind == kinds::LogicalVolume ? action.id.scope : action.id.name;
 }
 
 HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
-    "lvm", {Kind::VolumeGroup, Kind::LogicalVolume},
+    "lvm", {kinds::VolumeGroup, kinds::LogicalVolume},
     [](const ProviderOptions&) -> std::unique_ptr<Provider> { return std::make_unique<LvmProvider>(); }});
 
 }  // namespace hostform::lvm

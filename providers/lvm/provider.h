@@ -21,26 +21,28 @@ class LvmProvider final : public Provider {
                        std::chrono::milliseconds timeout = std::chrono::minutes(2));
 
   std::string_view name() const override { return "lvm"; }
-  std::vector<Kind> kinds() const override { return {Kind::VolumeGroup, Kind::LogicalVolume}; }
+  std::vector<Kind> kinds() const override { return {kinds::VolumeGroup, kinds::LogicalVolume}; }
 
-  Result<std::vector<Observed>> observe() override;
-  Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx) override;
-  Deletion deletion(const Observed& live, const PlanContext& ctx) override;
+  Result<Observation> observe() override;
+  Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) override;
+  Deletion deletion(const Observed& live, const PlanContext& ctx, const Snapshot& host) override;
   Result<void> apply(const Action& action, const ApplyContext& ctx) override;
   /// The VG: lvm locks per VG, and LVs of different VGs may be created at once.
   std::string serialKey(const Action& action) const override;
 
-  /// Uses `state` as if observe() had read it (tests of plan on a fixture).
-  std::vector<Observed> adopt(LvmState state);
+  /// What observe() returns for `state` (tests of plan on a fixture).
+  Observation adopt(LvmState state);
 
  private:
-  std::shared_ptr<const LvmState> snapshot() const;
-
   std::unique_ptr<DeviceProbe> devices_;
   std::unique_ptr<Commands> commands_;
   std::chrono::milliseconds timeout_;
-  mutable std::mutex mutex_;
-  std::shared_ptr<const LvmState> state_ = std::make_shared<LvmState>();
+};
+
+/// The LVM provider's snapshot: lvm's full report.
+struct LvmSnapshot final : Snapshot {
+  explicit LvmSnapshot(LvmState s) : state(std::move(s)) {}
+  LvmState state;
 };
 
 }  // namespace hostform::lvm

@@ -190,7 +190,7 @@ std::vector<Observed> toObserved(const LvmState& state) {
     spec.physicalVolumes = vg.physicalVolumes;
     spec.extentSize = vg.extentSize;
     Resource r;
-    r.id = identityOf(Kind::VolumeGroup, vg.name, spec);
+    r.id = identityOf(kinds::VolumeGroup, vg.name, spec);
     r.spec = std::move(spec);
     out.push_back({std::move(r), ownerFromTags(vg.tags)});
   }
@@ -203,7 +203,7 @@ std::vector<Observed> toObserved(const LvmState& state) {
     spec.size = lv.size;
     if (*type == LvType::Thin) spec.thinPool = lv.pool;
     Resource r;
-    r.id = identityOf(Kind::LogicalVolume, lv.name, spec);
+    r.id = identityOf(kinds::LogicalVolume, lv.name, spec);
     r.spec = std::move(spec);
     out.push_back({std::move(r), ownerFromTags(lv.tags)});
   }

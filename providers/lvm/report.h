@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "reconciler/kinds/logical_volume.h"
+#include "reconciler/kinds/storage_pool.h"
 #include "reconciler/plan.h"
 #include "reconciler/result.h"
 

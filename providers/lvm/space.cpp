@@ -40,7 +40,7 @@ std::shared_ptr<const DeclaredGrowth> declaredGrowth(const PlanContext& ctx, con
   return ctx.memo<DeclaredGrowth>("lvm.declaredGrowth", [&] {
     DeclaredGrowth out;
     for (const auto& [id, r] : ctx.desired)
-      if (id.kind == Kind::LogicalVolume) out[r->as<LogicalVolumeSpec>().volumeGroup].push_back({id, 0});
+      if (id.kind == kinds::LogicalVolume) out[r->as<LogicalVolumeSpec>().volumeGroup].push_back({id, 0});
     for (auto& [vg, lvs] : out) {
       std::ranges::sort(lvs, {}, &GrowthSoFar::id);
       const Bytes extent = extentSizeOf(vg, ctx, state);
@@ -77,7 +77,7 @@ std::uint64_t growthInExtents(const Resource& lv, const Observed* live, Bytes ex
 std::uint64_t freeExtentsOf(const std::string& vg, Bytes extentSize, const PlanContext& ctx, PlanInputs in) {
   const VolumeGroupInfo* liveVg = in.state.findVolumeGroup(vg);
   std::uint64_t free = liveVg ? liveVg->freeExtents : 0;
-  const Resource* declared = ctx.findDesired(ResourceId{Kind::VolumeGroup, "", vg});
+  const Resource* declared = ctx.findDesired(ResourceId{kinds::VolumeGroup, "", vg});
   if (!declared) return free;
   for (const std::string& device : declared->as<VolumeGroupSpec>().physicalVolumes) {
     if (liveVg && std::ranges::any_of(liveVg->physicalVolumes, [&](const std::string& pv) { return sameDevice(pv, device); }))

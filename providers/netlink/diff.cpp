@@ -38,7 +38,7 @@ std::shared_ptr<const DeclaredBridges> declaredBridges(const PlanContext& ctx) {
   return ctx.memo<DeclaredBridges>("netlink.declaredBridges", [&] {
     DeclaredBridges d;
     for (const auto& [id, r] : ctx.desired) {
-      if (id.kind != Kind::Bridge) continue;
+      if (id.kind != kinds::Bridge) continue;
       const auto& spec = r->as<BridgeSpec>();
       for (const std::string& port : spec.ports) d.byPort[port].push_back(id);
       for (const std::string& cidr : spec.addresses) d.byIp[canonicalIp(cidr)].push_back(id);
@@ -64,7 +64,7 @@ const Resource* otherDeclaredBridge(const Resource& self, const PlanContext& ctx
 }
 
 const Resource* declaredBridge(const std::string& name, const PlanContext& ctx) {
-  return ctx.findDesired(ResourceId{Kind::Bridge, {}, name});
+  return ctx.findDesired(ResourceId{kinds::Bridge, {}, name});
 }
 
 void checkName(const Resource& desired, const Observed* live, const HostState& host, Diff& diff) {

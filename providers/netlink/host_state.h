@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "reconciler/kinds/bridge.h"
 #include "reconciler/result.h"
 
 struct nl_sock;

@@ -38,7 +38,7 @@ Observed toObserved(const Link& bridge, const HostState& host) {
   spec.addresses = host.managedAddresses(bridge.index);
 
   Observed o;
-  o.resource.id = identityOf(Kind::Bridge, bridge.name, spec);
+  o.resource.id = identityOf(kinds::Bridge, bridge.name, spec);
   o.resource.spec = std::move(spec);
   o.owner = ownerFromAlias(bridge.alias);
   return o;

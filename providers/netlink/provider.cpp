@@ -13,36 +13,17 @@ namespace hostform::netlink {
 
 NetlinkProvider::NetlinkProvider(ProviderOptions options) : options_(std::move(options)) {}
 
-Result<std::vector<Observed>> NetlinkProvider::observe() {
+Result<Observation> NetlinkProvider::observe() {
   try {
     auto sock = connectRoute();
     if (!sock) return hostform::unexpected(sock.error());
     auto state = readHostState(sock->get());
     if (!state) return hostform::unexpected(state.error());
-    auto shared = std::make_shared<const HostState>(std::move(*state));
-    {
-      std::lock_guard lock(mutex_);
-      host_ = shared;
-    }
-    return observedBridges(*shared);
+    auto snapshot = std::make_shared<const NetlinkSnapshot>(std::move(*state));
+    return Observation{observedBridges(snapshot->host), snapshot};
   } catch (const std::exception& e) {
     return fail(std::string("cannot read the network interfaces: ") + e.what() + ".");
   }
-}
-
-std::shared_ptr<const HostState> NetlinkProvider::host() {
-  {
-    std::lock_guard lock(mutex_);
-    if (host_) return host_;
-  }
-  // plan() before any observe() (not what the engine does): read the host now.
-  // A host that cannot be read plans against an empty one; observe() would
-  // have reported that error already.
-  if (auto seen = observe(); seen) {
-    std::lock_guard lock(mutex_);
-    return host_;
-  }
-  return std::make_shared<const HostState>();
 }
 
 namespace {
@@ -66,13 +47,14 @@ bool ipv6KeptWhenDown(const std::string& bridge) {
 
 }  // namespace
 
-Diff NetlinkProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx) {
+Diff NetlinkProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx,
+                           const Snapshot& host) {
   DiffOptions options;
   // Read only when it matters: a bridge declared down with addresses.
   const auto& spec = desired.as<BridgeSpec>();
   if (spec.state == AdminState::Down && !spec.addresses.empty())
     options.ipv6KeptWhenDown = ipv6KeptWhenDown(desired.id.name);
-  return diffBridge(desired, live, *host(), ctx, options);
+  return diffBridge(desired, live, static_cast<const NetlinkSnapshot&>(host).host, ctx, options);
 }
 
 Result<void> NetlinkProvider::apply(const Action& action, const ApplyContext& ctx) {
@@ -98,6 +80,6 @@ Result<void> NetlinkProvider::apply(const Action& action, const ApplyContext& ct
 }
 
 HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
-    "netlink", {Kind::Bridge}, [](const ProviderOptions& o) { return std::make_unique<NetlinkProvider>(o); }});
+    "netlink", {kinds::Bridge}, [](const ProviderOptions& o) { return std::make_unique<NetlinkProvider>(o); }});
 
 }  // namespace hostform::netlink

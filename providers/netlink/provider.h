@@ -2,7 +2,6 @@
 /// The netlink provider: the Bridge kind, through libnl-3 / libnl-route-3.
 
 #include <memory>
-#include <mutex>
 
 #include "providers/netlink/host_state.h"
 #include "reconciler/provider.h"
@@ -14,13 +13,13 @@ class NetlinkProvider : public Provider {
   explicit NetlinkProvider(ProviderOptions options);
 
   std::string_view name() const override { return "netlink"; }
-  std::vector<Kind> kinds() const override { return {Kind::Bridge}; }
+  std::vector<Kind> kinds() const override { return {kinds::Bridge}; }
 
-  /// One link dump and one address dump; keeps them as the context plan()
-  /// checks ports and addresses against.
-  Result<std::vector<Observed>> observe() override;
-  /// diffBridge() against the host as the last observe() saw it.
-  Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx) override;
+  /// One link dump and one address dump: the bridges, and as the snapshot
+  /// every link and address, which plan() checks ports and addresses against.
+  Result<Observation> observe() override;
+  /// diffBridge() against the host as that observe() saw it.
+  Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) override;
   /// Opens its own socket: libnl sockets must not be shared between threads.
   Result<void> apply(const Action& action, const ApplyContext& ctx) override;
   /// "netlink" for every action. The kernel serialises rtnetlink changes on one
@@ -29,11 +28,13 @@ class NetlinkProvider : public Provider {
   std::string serialKey(const Action&) const override { return "netlink"; }
 
  private:
-  std::shared_ptr<const HostState> host();
-
   ProviderOptions options_;
-  std::mutex mutex_;
-  std::shared_ptr<const HostState> host_;  ///< from the last observe(); guarded by mutex_
+};
+
+/// The netlink provider's snapshot: every link and address of the namespace.
+struct NetlinkSnapshot final : Snapshot {
+  explicit NetlinkSnapshot(HostState s) : host(std::move(s)) {}
+  HostState host;
 };
 
 }  // namespace hostform::netlink

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "reconciler/kinds/virtual_machine.h"
 #include "reconciler/loader.h"
 #include "reconciler/planner.h"
 #include "tests/support/fake_provider.h"
@@ -70,13 +71,13 @@ World makeWorld(const std::vector<Resource>& desired) {
   World w;
   std::vector<std::unique_ptr<Provider>> list;
   list.push_back(std::make_unique<fake::FakeProvider>(
-      "all", std::vector<Kind>(std::begin(kAllKinds), std::end(kAllKinds)), w.world));
+      "all", allKinds(), w.world));
   w.providers = std::make_unique<ProviderSet>(std::move(list));
   for (std::size_t i = 0; i < desired.size(); ++i) {
     if (i % 5 == 4) continue;
     Resource r = desired[i];
     if (i % 5 == 3)
-      if (auto* b = std::get_if<BridgeSpec>(&r.spec)) b->mtu = 1500;
+      if (auto* b = r.spec.get_if<BridgeSpec>()) b->mtu = 1500;
     w.world->put(std::move(r), "default");
   }
   return w;

@@ -70,31 +70,31 @@ std::string shown(const std::optional<std::string>& value) { return value.value_
 /// ignored field really keeps its old value in the world (and verify sees it).
 using Copier = void (*)(Spec&, const Spec&);
 #define HOSTFORM_FAKE_FIELD(S, member) \
-  {#member, [](Spec& to, const Spec& from) { std::get<S>(to).member = std::get<S>(from).member; }}
+  {#member, [](Spec& to, const Spec& from) { to.get<S>().member = from.get<S>().member; }}
 
 const std::map<Kind, std::map<std::string, Copier>>& copiers() {
   static const std::map<Kind, std::map<std::string, Copier>> table{
-      {Kind::Bridge,
+      {kinds::Bridge,
        {HOSTFORM_FAKE_FIELD(BridgeSpec, state), HOSTFORM_FAKE_FIELD(BridgeSpec, mtu),
         HOSTFORM_FAKE_FIELD(BridgeSpec, macAddress), HOSTFORM_FAKE_FIELD(BridgeSpec, stp.enabled),
         HOSTFORM_FAKE_FIELD(BridgeSpec, stp.priority), HOSTFORM_FAKE_FIELD(BridgeSpec, stp.forwardDelay),
         HOSTFORM_FAKE_FIELD(BridgeSpec, stp.helloTime), HOSTFORM_FAKE_FIELD(BridgeSpec, stp.maxAge),
         HOSTFORM_FAKE_FIELD(BridgeSpec, ports), HOSTFORM_FAKE_FIELD(BridgeSpec, addresses)}},
-      {Kind::VolumeGroup,
+      {kinds::VolumeGroup,
        {HOSTFORM_FAKE_FIELD(VolumeGroupSpec, physicalVolumes), HOSTFORM_FAKE_FIELD(VolumeGroupSpec, extentSize)}},
-      {Kind::LogicalVolume,
+      {kinds::LogicalVolume,
        {HOSTFORM_FAKE_FIELD(LogicalVolumeSpec, volumeGroup), HOSTFORM_FAKE_FIELD(LogicalVolumeSpec, type),
         HOSTFORM_FAKE_FIELD(LogicalVolumeSpec, size), HOSTFORM_FAKE_FIELD(LogicalVolumeSpec, thinPool)}},
-      {Kind::StoragePool,
+      {kinds::StoragePool,
        {HOSTFORM_FAKE_FIELD(StoragePoolSpec, type), HOSTFORM_FAKE_FIELD(StoragePoolSpec, target),
         HOSTFORM_FAKE_FIELD(StoragePoolSpec, source.volumeGroup), HOSTFORM_FAKE_FIELD(StoragePoolSpec, source.host),
         HOSTFORM_FAKE_FIELD(StoragePoolSpec, source.path), HOSTFORM_FAKE_FIELD(StoragePoolSpec, autostart),
         HOSTFORM_FAKE_FIELD(StoragePoolSpec, active)}},
-      {Kind::Volume,
+      {kinds::Volume,
        {HOSTFORM_FAKE_FIELD(VolumeSpec, pool), HOSTFORM_FAKE_FIELD(VolumeSpec, capacity),
         HOSTFORM_FAKE_FIELD(VolumeSpec, format), HOSTFORM_FAKE_FIELD(VolumeSpec, allocation),
         HOSTFORM_FAKE_FIELD(VolumeSpec, backingVolume)}},
-      {Kind::VirtualMachine,
+      {kinds::VirtualMachine,
        {HOSTFORM_FAKE_FIELD(VirtualMachineSpec, vcpus), HOSTFORM_FAKE_FIELD(VirtualMachineSpec, maxVcpus),
         HOSTFORM_FAKE_FIELD(VirtualMachineSpec, memory), HOSTFORM_FAKE_FIELD(VirtualMachineSpec, maxMemory),
         HOSTFORM_FAKE_FIELD(VirtualMachineSpec, machine), HOSTFORM_FAKE_FIELD(VirtualMachineSpec, firmware),
@@ -111,8 +111,8 @@ const std::map<Kind, std::map<std::string, Copier>>& copiers() {
 
 /// The size that shrinking loses data below, for the kinds that have one.
 std::optional<Bytes> sizeOf(const Resource& r) {
-  if (auto* lv = std::get_if<LogicalVolumeSpec>(&r.spec)) return lv->size;
-  if (auto* vol = std::get_if<VolumeSpec>(&r.spec)) return vol->capacity;
+  if (auto* lv = r.spec.get_if<LogicalVolumeSpec>()) return lv->size;
+  if (auto* vol = r.spec.get_if<VolumeSpec>()) return vol->capacity;
   return std::nullopt;
 }
 
@@ -174,16 +174,16 @@ OwnershipMark FakeProvider::ownershipMark(Kind kind) const {
   return ledgerKinds.contains(kind) ? OwnershipMark::Ledger : OwnershipMark::InBand;
 }
 
-Result<std::vector<Observed>> FakeProvider::observe() {
+Result<Observation> FakeProvider::observe() {
   {
     std::lock_guard lock(recordMutex_);
     ++observeCalls_;
   }
   if (!observeError.empty()) return fail(observeError);
-  return world_->ofKinds(kinds_);
+  return Observation{world_->ofKinds(kinds_)};
 }
 
-Diff FakeProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx) {
+Diff FakeProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot&) {
   Diff diff;
   if (live) {
     const std::vector<Field> want = fields(desired);
@@ -222,27 +222,20 @@ namespace {
 std::optional<std::string> fakeDeletionLoss(const Observed& live) {
   const Resource& r = live.resource;
   const std::string prefix = "deleting " + r.id.str() + " destroys its data";
-  switch (r.kind()) {
-    case Kind::LogicalVolume:
-    case Kind::Volume:
-      return prefix + " (" + formatSize(*sizeOf(r)) + ")";
-    case Kind::VolumeGroup: {
-      std::string pvs;
-      for (const std::string& pv : r.as<VolumeGroupSpec>().physicalVolumes) pvs += (pvs.empty() ? "" : ", ") + pv;
-      return prefix + " (on " + pvs + ")";
-    }
-    case Kind::StoragePool:
-      return prefix;
-    case Kind::Bridge:
-    case Kind::VirtualMachine:
-      return std::nullopt;
+  if (r.kind() == kinds::LogicalVolume || r.kind() == kinds::Volume)
+    return prefix + " (" + formatSize(*sizeOf(r)) + ")";
+  if (r.kind() == kinds::VolumeGroup) {
+    std::string pvs;
+    for (const std::string& pv : r.as<VolumeGroupSpec>().physicalVolumes) pvs += (pvs.empty() ? "" : ", ") + pv;
+    return prefix + " (on " + pvs + ")";
   }
-  return std::nullopt;
+  if (r.kind() == kinds::StoragePool) return prefix;
+  return std::nullopt;  // a bridge or a VM holds no data
 }
 
 }  // namespace
 
-Deletion FakeProvider::deletion(const Observed& live, const PlanContext& ctx) {
+Deletion FakeProvider::deletion(const Observed& live, const PlanContext& ctx, const Snapshot&) {
   Deletion d;
   if (deletionProblemsOf) d.problems = deletionProblemsOf(live, ctx);
   if (d.problems.empty() && reportsDataLoss) d.dataLoss = fakeDeletionLoss(live);
@@ -276,9 +269,10 @@ Result<void> FakeProvider::apply(const Action& action, const ApplyContext& ctx) 
   if (failOn.contains(action.id)) return fail("injected failure");
 
   switch (action.op) {
+    case Op::Replace:  // the engine carries a replace out as a delete and a create
+      return fail("FakeProvider: " + action.id.str() + ": a replace reached the provider.");
     case Op::Create:
-    case Op::Update:
-    case Op::Replace: {
+    case Op::Update: {
       if (!action.desired) return fail("FakeProvider: " + action.id.str() + " has no desired state.");
       std::string owner = ownershipMark(action.id.kind) == OwnershipMark::InBand ? ctx.owner : std::string();
       world_->put(appliedState(action), std::move(owner));
@@ -313,14 +307,14 @@ Resource make(Kind kind, const std::string& name, Spec spec) {
 Resource makeBridge(const std::string& name, std::optional<std::uint32_t> mtu) {
   BridgeSpec s;
   s.mtu = mtu;
-  return make(Kind::Bridge, name, s);
+  return make(kinds::Bridge, name, s);
 }
 
 Resource makeVg(const std::string& name, std::vector<std::string> physicalVolumes, Bytes extentSize) {
   VolumeGroupSpec s;
   s.physicalVolumes = std::move(physicalVolumes);
   s.extentSize = extentSize;
-  return make(Kind::VolumeGroup, name, s);
+  return make(kinds::VolumeGroup, name, s);
 }
 
 Resource makeLv(const std::string& vg, const std::string& name, Bytes size, LvType type) {
@@ -328,28 +322,28 @@ Resource makeLv(const std::string& vg, const std::string& name, Bytes size, LvTy
   s.volumeGroup = vg;
   s.size = size;
   s.type = type;
-  return make(Kind::LogicalVolume, name, s);
+  return make(kinds::LogicalVolume, name, s);
 }
 
 Resource makePool(const std::string& name, std::string target) {
   StoragePoolSpec s;
   s.type = PoolType::Dir;
   s.target = target.empty() ? "/var/lib/libvirt/images/" + name : std::move(target);
-  return make(Kind::StoragePool, name, s);
+  return make(kinds::StoragePool, name, s);
 }
 
 Resource makeVolume(const std::string& pool, const std::string& name, Bytes capacity) {
   VolumeSpec s;
   s.pool = pool;
   s.capacity = capacity;
-  return make(Kind::Volume, name, s);
+  return make(kinds::Volume, name, s);
 }
 
 Resource makeVm(const std::string& name, std::uint32_t vcpus, Bytes memory) {
   VirtualMachineSpec s;
   s.vcpus = s.maxVcpus = vcpus;
   s.memory = s.maxMemory = memory;
-  return make(Kind::VirtualMachine, name, s);
+  return make(kinds::VirtualMachine, name, s);
 }
 
 }  // namespace hostform::fake

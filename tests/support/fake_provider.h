@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "reconciler/kinds/virtual_machine.h"
 #include "reconciler/provider.h"
 
 namespace hostform::fake {
@@ -83,11 +84,11 @@ class FakeProvider : public Provider {
   std::string_view name() const override { return name_; }
   std::vector<Kind> kinds() const override { return kinds_; }
   OwnershipMark ownershipMark(Kind kind) const override;
-  Result<std::vector<Observed>> observe() override;
+  Result<Observation> observe() override;
   /// Field by field with fields(); `live` null (a create) compares nothing and
   /// only runs extraChecks.
-  Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx) override;
-  Deletion deletion(const Observed& live, const PlanContext& ctx) override;
+  Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) override;
+  Deletion deletion(const Observed& live, const PlanContext& ctx, const Snapshot& host) override;
   Result<void> apply(const Action& action, const ApplyContext& ctx) override;
   std::string serialKey(const Action& action) const override;
 

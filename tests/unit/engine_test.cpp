@@ -26,10 +26,10 @@ struct Fixture {
 
   Fixture() {
     auto s = std::make_unique<FakeProvider>(
-        "storage", std::vector<Kind>{Kind::Bridge, Kind::VolumeGroup, Kind::LogicalVolume, Kind::StoragePool},
+        "storage", std::vector<Kind>{kinds::Bridge, kinds::VolumeGroup, kinds::LogicalVolume, kinds::StoragePool},
         world);
-    s->ledgerKinds = {Kind::StoragePool};
-    s->serialKeyOf = [](const Action& a) { return a.id.kind == Kind::LogicalVolume ? a.id.scope : std::string(); };
+    s->ledgerKinds = {kinds::StoragePool};
+    s->serialKeyOf = [](const Action& a) { return a.id.kind == kinds::LogicalVolume ? a.id.scope : std::string(); };
     storage = s.get();
     std::vector<std::unique_ptr<Provider>> list;
     list.push_back(std::move(s));
@@ -293,7 +293,7 @@ TEST(Engine, ExportWritesLiveObjectsAsManifests) {
   ASSERT_EQ(f.apply(f.options(kHost)), kExitOk);
   std::ostringstream out, err;
   Console console{out, err, Color::Off};
-  EXPECT_EQ(runExport({Kind::LogicalVolume}, *f.providers, console), kExitOk);
+  EXPECT_EQ(runExport({kinds::LogicalVolume}, *f.providers, console), kExitOk);
   EXPECT_EQ(out.str(),
             "---\napiVersion: hostform/v1\nkind: LogicalVolume\nmetadata:\n  name: data\nspec:\n  volumeGroup: vg0\n"
             "  size: 10GiB\n");

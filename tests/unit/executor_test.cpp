@@ -75,7 +75,8 @@ class ExecutorTest : public ::testing::Test {
     for (FakeProvider* p : providers()) {
       auto seen = p->observe();
       EXPECT_TRUE(seen);
-      for (Observed& o : *seen) plan.observed.push_back(std::move(o));
+      for (Observed& o : seen->objects) plan.observed.push_back(std::move(o));
+      plan.snapshots.emplace(p, std::move(seen->snapshot));
     }
     PlanContext ctx;
     for (const Resource& r : plan.desired) ctx.desired[r.id] = &r;
@@ -84,7 +85,7 @@ class ExecutorTest : public ::testing::Test {
     for (const Resource& r : plan.desired) {
       FakeProvider* p = providerFor(r.kind());
       const Observed* live = ctx.findObserved(r.id);
-      Diff diff = p->plan(r, live, ctx);
+      Diff diff = p->plan(r, live, ctx, *plan.snapshots.at(p));
       if (live && diff.changes.empty()) continue;
       Action a = live ? update(r, *live, *p) : create(r, *p);
       a.changes = diff.changes;
@@ -107,9 +108,9 @@ class ExecutorTest : public ::testing::Test {
 
   fs::path stateDir_;
   std::shared_ptr<FakeWorld> world_ = std::make_shared<FakeWorld>();
-  FakeProvider net_{"netlink", {Kind::Bridge}, world_};
-  FakeProvider lvm_{"lvm", {Kind::VolumeGroup, Kind::LogicalVolume}, world_};
-  FakeProvider kvm_{"kvm", {Kind::StoragePool, Kind::Volume, Kind::VirtualMachine}, world_};
+  FakeProvider net_{"netlink", {kinds::Bridge}, world_};
+  FakeProvider lvm_{"lvm", {kinds::VolumeGroup, kinds::LogicalVolume}, world_};
+  FakeProvider kvm_{"kvm", {kinds::StoragePool, kinds::Volume, kinds::VirtualMachine}, world_};
 };
 
 TEST_F(ExecutorTest, RunsActionsAfterWhatTheyDependOn) {
@@ -315,7 +316,7 @@ TEST_F(ExecutorTest, RefusesDataLossUnlessThePlanAllowsIt) {
   plan.desired = {fake::makeLv("vg0", "data", 10 * GiB)};
   world_->put(plan.observed[0]);
   PlanContext ctx;
-  Diff diff = lvm_.plan(plan.desired[0], &plan.observed[0], ctx);
+  Diff diff = lvm_.plan(plan.desired[0], &plan.observed[0], ctx, Snapshot());
   ASSERT_TRUE(diff.dataLoss);
   Action shrink = update(plan.desired[0], plan.observed[0], lvm_);
   shrink.changes = diff.changes;
@@ -334,6 +335,26 @@ TEST_F(ExecutorTest, RefusesDataLossUnlessThePlanAllowsIt) {
   ApplyReport allowed = execute(plan, {});
   EXPECT_EQ(allowed.done(), 1u);
   EXPECT_EQ(world_->get(plan.desired[0].id)->resource.as<LogicalVolumeSpec>().size, 10 * GiB);
+}
+
+TEST_F(ExecutorTest, AReplaceReachesTheProviderAsItsDeleteThenItsCreate) {
+  Plan plan;
+  plan.observed = {{fake::makeLv("vg0", "data", 20 * GiB, LvType::ThinPool), "default"}};
+  plan.desired = {fake::makeLv("vg0", "data", 10 * GiB)};
+  world_->put(plan.observed[0]);
+  Action replace = update(plan.desired[0], plan.observed[0], lvm_);
+  replace.op = Op::Replace;
+  replace.changes = {{"type", "thin-pool", "linear", ChangeClass::Replace}};
+  plan.actions = {replace};
+
+  ApplyReport report = execute(plan, {});
+  ASSERT_EQ(report.done(), 1u) << report.outcomes[0].message;
+  EXPECT_EQ(report.outcomes[0].message, "replaced");
+  EXPECT_EQ(lvm_.applyCalls(), 2u);  // a Replace itself would have failed in the fake
+  EXPECT_EQ(lvm_.applied(), (std::vector<ResourceId>{plan.desired[0].id, plan.desired[0].id}));
+  const auto& now = world_->get(plan.desired[0].id)->resource.as<LogicalVolumeSpec>();
+  EXPECT_EQ(now.type, LvType::Linear);
+  EXPECT_EQ(now.size, 10 * GiB);
 }
 
 TEST_F(ExecutorTest, VerifyNamesTheFieldThatDidNotReachItsValue) {
@@ -378,7 +399,7 @@ TEST_F(ExecutorTest, VerifyChecksTheOwnerAndReportsObserveFailures) {
   plan.actions = {create(plan.desired[0], net_), create(plan.desired[1], lvm_)};
   ExecuteOptions options;
   options.onFinish = [&](const Action& a, const ActionOutcome&) {
-    if (a.op == Op::Create && a.id.kind == Kind::Bridge) world_->put(*a.desired, "someone-else");
+    if (a.op == Op::Create && a.id.kind == kinds::Bridge) world_->put(*a.desired, "someone-else");
   };
   ApplyReport report = execute(plan, options);
   ASSERT_EQ(report.done(), 2u);
@@ -392,7 +413,7 @@ TEST_F(ExecutorTest, VerifyChecksTheOwnerAndReportsObserveFailures) {
 TEST_F(ExecutorTest, SecondRunOfAFreshPlanDoesNothing) {
   auto ledger = Ledger::open(stateDir_);
   ASSERT_TRUE(ledger);
-  kvm_.ledgerKinds = {Kind::StoragePool};
+  kvm_.ledgerKinds = {kinds::StoragePool};
   const std::vector<Resource> manifests = {
       fake::makeBridge("br0", 9000),         fake::makeVg("vg0", {"/dev/vdb"}),
       fake::makeLv("vg0", "data", 10 * GiB), fake::makePool("images"),
@@ -420,7 +441,7 @@ TEST_F(ExecutorTest, SecondRunOfAFreshPlanDoesNothing) {
 TEST_F(ExecutorTest, LedgerRecordsOwnerBeforeCreatingAndForgetsAfterDeleting) {
   auto ledger = Ledger::open(stateDir_);
   ASSERT_TRUE(ledger);
-  kvm_.ledgerKinds = {Kind::StoragePool};
+  kvm_.ledgerKinds = {kinds::StoragePool};
   Plan plan;
   plan.observed = {{fake::makePool("old"), ""}};
   ASSERT_TRUE(ledger->record(plan.observed[0].resource.id, "default"));
@@ -452,7 +473,7 @@ TEST_F(ExecutorTest, LedgerRecordsOwnerBeforeCreatingAndForgetsAfterDeleting) {
 TEST_F(ExecutorTest, LedgerAdoptsOnUpdateAndDropsTheRecordOfAFailedCreate) {
   auto ledger = Ledger::open(stateDir_);
   ASSERT_TRUE(ledger);
-  kvm_.ledgerKinds = {Kind::StoragePool};
+  kvm_.ledgerKinds = {kinds::StoragePool};
   Plan plan;
   Resource unowned = fake::makePool("images", "/srv/old");
   plan.observed = {{unowned, ""}};
@@ -470,7 +491,7 @@ TEST_F(ExecutorTest, LedgerAdoptsOnUpdateAndDropsTheRecordOfAFailedCreate) {
 }
 
 TEST_F(ExecutorTest, LedgerKindWithoutALedgerFails) {
-  kvm_.ledgerKinds = {Kind::StoragePool};
+  kvm_.ledgerKinds = {kinds::StoragePool};
   Plan plan;
   plan.desired = {fake::makePool("images")};
   plan.actions = {create(plan.desired[0], kvm_)};

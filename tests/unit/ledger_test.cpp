@@ -1,4 +1,5 @@
 #include "reconciler/ledger.h"
+#include "reconciler/kinds/virtual_machine.h"
 
 #include <unistd.h>
 
@@ -35,8 +36,8 @@ class LedgerTest : public ::testing::Test {
   fs::path dir_;
 };
 
-const ResourceId kPool{Kind::StoragePool, "", "images"};
-const ResourceId kVolume{Kind::Volume, "images", "disk1"};
+const ResourceId kPool{kinds::StoragePool, "", "images"};
+const ResourceId kVolume{kinds::Volume, "images", "disk1"};
 
 TEST_F(LedgerTest, OpensEmptyAndCreatesTheStateDirectory) {
   auto ledger = Ledger::open(dir_);
@@ -93,7 +94,7 @@ TEST_F(LedgerTest, ConcurrentRecordsAreAllKept) {
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < 10; ++i)
-        ASSERT_TRUE(ledger->record({Kind::StoragePool, "", "p" + std::to_string(t * 10 + i)}, "default"));
+        ASSERT_TRUE(ledger->record({kinds::StoragePool, "", "p" + std::to_string(t * 10 + i)}, "default"));
     });
   threads.clear();
   auto reopened = Ledger::open(dir_);

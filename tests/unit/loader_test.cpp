@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "reconciler/kinds/virtual_machine.h"
 #include "reconciler/manifest_writer.h"
 #include "tests/support/manifests.h"
 

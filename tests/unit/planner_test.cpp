@@ -27,8 +27,8 @@ struct Host {
 
   Host() {
     auto s = std::make_unique<FakeProvider>(
-        "storage", std::vector<Kind>{Kind::VolumeGroup, Kind::LogicalVolume, Kind::StoragePool, Kind::Volume}, world);
-    auto n = std::make_unique<FakeProvider>("net", std::vector<Kind>{Kind::Bridge, Kind::VirtualMachine}, world);
+        "storage", std::vector<Kind>{kinds::VolumeGroup, kinds::LogicalVolume, kinds::StoragePool, kinds::Volume}, world);
+    auto n = std::make_unique<FakeProvider>("net", std::vector<Kind>{kinds::Bridge, kinds::VirtualMachine}, world);
     storage = s.get();
     net = n.get();
     std::vector<std::unique_ptr<Provider>> list;
@@ -122,9 +122,27 @@ TEST(Planner, ReplaceClassMakesAReplaceAction) {
   ASSERT_EQ(plan.actions.size(), 1u);
   EXPECT_EQ(plan.actions[0].op, Op::Replace);
   EXPECT_EQ(plan.summary().replace, 1u);
+  // A replace deletes first, so it passes the data-loss gate like a delete
+  // (docs/concepts.md): the provider's deletion check names what is lost.
   EXPECT_EQ(renderText(plan),
-            "± LogicalVolume/vg0/data        replace: type thin-pool -> linear (replace)\n"
+            "± LogicalVolume/vg0/data        replace: type thin-pool -> linear (replace); refused without "
+            "--allow-data-loss: deleting LogicalVolume/vg0/data destroys its data (10GiB)\n"
             "Plan: 0 to create, 0 to change, 1 to replace, 0 to delete.\n");
+}
+
+TEST(Planner, AReplaceThatCannotDeleteTheLiveObjectIsAPlanError) {
+  Host host;
+  host.storage->replaceFields = {"type"};
+  host.storage->deletionProblemsOf = [](const Observed& o, const PlanContext&) {
+    return std::vector<Diff::Problem>{{"", o.resource.id.str() + " still holds thin volumes"}};
+  };
+  host.world->put(fake::makeVg("vg0", {"/dev/vdb"}), "default");
+  host.world->put(fake::makeLv("vg0", "data", 10 * GiB, LvType::ThinPool), "default");
+  Plan plan = host.plan(kStorage);
+  EXPECT_TRUE(plan.actions.empty());
+  EXPECT_EQ(testing::messages(plan.diagnostics),
+            (std::vector<std::string>{"test.yaml:3:18: error: metadata.name: cannot replace: "
+                                      "LogicalVolume/vg0/data still holds thin volumes"}));
 }
 
 TEST(Planner, UndeclaredOwnedObjectIsOrphanedWithoutPrune) {
@@ -328,7 +346,7 @@ spec:
 TEST(Planner, KindWithoutProviderIsAnError) {
   auto world = std::make_shared<FakeWorld>();
   std::vector<std::unique_ptr<Provider>> list;
-  list.push_back(std::make_unique<FakeProvider>("net", std::vector<Kind>{Kind::Bridge}, world));
+  list.push_back(std::make_unique<FakeProvider>("net", std::vector<Kind>{kinds::Bridge}, world));
   ProviderSet providers(std::move(list));
   LoadResult loaded = loadYaml(kStorage);
   Plan plan = computePlan(std::move(loaded.resources), {}, providers, {});
@@ -339,7 +357,7 @@ TEST(Planner, KindWithoutProviderIsAnError) {
 TEST(Planner, ObservesOnlyDeclaredAndReferencedKindsUnlessPruning) {
   LoadResult loaded = loadYaml(kStorage);
   EXPECT_EQ(kindsToObserve(loaded.resources, Prune::No),
-            (std::vector<Kind>{Kind::VolumeGroup, Kind::LogicalVolume}));
+            (std::vector<Kind>{kinds::VolumeGroup, kinds::LogicalVolume}));
   EXPECT_EQ(kindsToObserve(loaded.resources, Prune::Yes).size(), 6u);
 
   Host host;
@@ -357,11 +375,11 @@ TEST(Planner, LedgerKindsTakeTheirOwnerFromTheLedger) {
   auto ledger = Ledger::open(dir.path());
   ASSERT_TRUE(ledger.has_value());
   Host host;
-  host.storage->ledgerKinds = {Kind::StoragePool};
+  host.storage->ledgerKinds = {kinds::StoragePool};
   host.world->put(fake::makePool("mine"), "");
   host.world->put(fake::makePool("theirs"), "");
   ASSERT_TRUE(ledger->record(fake::makePool("mine").id, "default").has_value());
-  auto observed = observe(*host.providers, {Kind::StoragePool}, &*ledger);
+  auto observed = observe(*host.providers, {kinds::StoragePool}, &*ledger);
   ASSERT_TRUE(observed.has_value());
   PlanOptions options;
   options.prune = Prune::Yes;

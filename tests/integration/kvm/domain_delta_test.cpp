@@ -108,7 +108,7 @@ class DomainDelta : public ::testing::TestWithParam<Row> {
 
   /// The delta of `spec` against `live`, as plan and apply compute it.
   kvm::DomainDelta delta(const VirtualMachineSpec& spec, const DomainInfo& live) {
-    desired_.id = ResourceId{Kind::VirtualMachine, "", name_};
+    desired_.id = ResourceId{kinds::VirtualMachine, "", name_};
     desired_.spec = spec;
     return compareDomain(desired_, &live, PlanContext{}, KvmState{}, "tables", [] { return std::string("x"); });
   }
@@ -170,7 +170,7 @@ TEST(DomainDeltaTable, CoversEveryFieldOfTheModel) {
   // has a row; state and autostart are API calls, not XML, and are covered by
   // the engine tests.
   Resource vm;
-  vm.id = ResourceId{Kind::VirtualMachine, "", "x"};
+  vm.id = ResourceId{kinds::VirtualMachine, "", "x"};
   vm.spec = base(false);
   std::set<std::string> covered;
   for (const Row& r : rows()) covered.insert(r.name.substr(0, r.name.find('.')));

@@ -8,6 +8,7 @@
 
 #include <sstream>
 
+#include "reconciler/kinds/virtual_machine.h"
 #include "providers/kvm/connection.h"
 #include "reconciler/engine.h"
 #include "tests/support/manifests.h"
@@ -143,7 +144,7 @@ TEST_F(TestDriver, ExportedObjectsApplyAsNoChange) {
   std::ostringstream out, err;
   ProviderSet providers(ProviderOptions{kUri, "tdriver", dir_.path() + "/state"});
   Console console{out, err, Color::Off};
-  ASSERT_EQ(runExport({Kind::StoragePool, Kind::Volume, Kind::VirtualMachine}, providers, console), kExitOk)
+  ASSERT_EQ(runExport({kinds::StoragePool, kinds::Volume, kinds::VirtualMachine}, providers, console), kExitOk)
       << err.str();
   // Keep this test's documents (the driver has objects of its own).
   std::string mine;

@@ -59,7 +59,9 @@ class ThinHost : public ::testing::Test {
     provider_ = std::make_unique<LvmProvider>(std::move(devices), std::move(commands));
     auto state = parseFullReport(fixture("fullreport-thin.json"));
     ASSERT_TRUE(state) << state.error().message;
-    observed_ = provider_->adopt(std::move(*state));
+    Observation seen = provider_->adopt(std::move(*state));
+    observed_ = std::move(seen.objects);
+    snapshot_ = std::move(seen.snapshot);
   }
 
   /// Loads `yaml`, builds the context the planner would, and plans `id`.
@@ -71,7 +73,7 @@ class ThinHost : public ::testing::Test {
     for (const Resource& r : loaded_.resources) ctx_.desired[r.id] = &r;
     for (const Observed& o : observed_) ctx_.observed[o.resource.id] = &o;
     for (const Resource& r : loaded_.resources)
-      if (r.id.str() == id) return provider_->plan(r, ctx_.findObserved(r.id), ctx_);
+      if (r.id.str() == id) return provider_->plan(r, ctx_.findObserved(r.id), ctx_, *snapshot_);
     ADD_FAILURE() << id << " is not in the manifest";
     return {};
   }
@@ -88,6 +90,7 @@ class ThinHost : public ::testing::Test {
     Action a;
     a.live = find(id);
     a.provider = provider_.get();
+    a.snapshot = snapshot_.get();
     if (remove) {
       a.op = Op::Delete;
       a.id = a.live->resource.id;
@@ -96,6 +99,7 @@ class ThinHost : public ::testing::Test {
       EXPECT_TRUE(diff.problems.empty()) << diff.problems[0].message;
       a.op = Op::Update;
       a.changes = diff.changes;
+      a.delta = diff.delta;
       for (const Resource& r : loaded_.resources)
         if (r.id.str() == id) a.desired = &r, a.id = r.id;
     }
@@ -106,6 +110,7 @@ class ThinHost : public ::testing::Test {
   RecordedCommands* commands_ = nullptr;
   std::unique_ptr<LvmProvider> provider_;
   std::vector<Observed> observed_;
+  std::shared_ptr<const Snapshot> snapshot_;
   LoadResult loaded_;
   PlanContext ctx_;
 };
@@ -323,12 +328,12 @@ TEST_F(ThinHost, DeletionSaysWhyItCannotBeDoneOrWhatItLoses) {
   PlanContext ctx;
   ctx.owner = "prod";
   for (const Observed& o : observed_) ctx.observed[o.resource.id] = &o;
-  const Deletion root = provider_->deletion(*find("LogicalVolume/vmdata/root"), ctx);
+  const Deletion root = provider_->deletion(*find("LogicalVolume/vmdata/root"), ctx, *snapshot_);
   EXPECT_TRUE(root.problems.empty());
   EXPECT_EQ(root.dataLoss, "deleting LogicalVolume/vmdata/root destroys its 10GiB of data");
   // The VG cannot go while it holds LVs this run keeps; its loss is not asked.
   auto expectHeldBy = [&](const std::string& kept) {
-    const Deletion vg = provider_->deletion(*find("VolumeGroup/vmdata"), ctx);
+    const Deletion vg = provider_->deletion(*find("VolumeGroup/vmdata"), ctx, *snapshot_);
     ASSERT_EQ(vg.problems.size(), 1u);
     EXPECT_EQ(vg.problems[0].message, "volume group vmdata still holds logical volumes this run does not delete (" +
                                           kept + "): they are made by hand, owned by another owner, still declared, "
@@ -346,7 +351,7 @@ TEST_F(ThinHost, DeletionSaysWhyItCannotBeDoneOrWhatItLoses) {
   expectHeldBy("mirror1");
   // An empty VG can go and loses nothing. (What a VG with LVs loses:
   // LvmE2E.PruneDeletesAnOwnedVolumeGroupAndFreesItsDevices.)
-  const Deletion empty = provider_->deletion(*find("VolumeGroup/other"), ctx);
+  const Deletion empty = provider_->deletion(*find("VolumeGroup/other"), ctx, *snapshot_);
   EXPECT_TRUE(empty.problems.empty());
   EXPECT_EQ(empty.dataLoss, std::nullopt);
 }
@@ -391,9 +396,9 @@ TEST_F(ThinHost, GrowingAndShrinkingRoundToExtentsAndShrinkingIsForced) {
 TEST(LvmProvider, SerialKeyIsTheVolumeGroup) {
   LvmProvider p;
   Action vg;
-  vg.id = {Kind::VolumeGroup, "", "vg0"};
+  vg.id = {kinds::VolumeGroup, "", "vg0"};
   Action lv;
-  lv.id = {Kind::LogicalVolume, "vg1", "data"};
+  lv.id = {kinds::LogicalVolume, "vg1", "data"};
   EXPECT_EQ(p.serialKey(vg), "vg0");
   EXPECT_EQ(p.serialKey(lv), "vg1");
 }

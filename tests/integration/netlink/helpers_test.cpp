@@ -142,7 +142,7 @@ struct Planned {
 
 Resource bridge(const std::string& name, BridgeSpec spec) {
   Resource r;
-  r.id = identityOf(Kind::Bridge, name, spec);
+  r.id = identityOf(kinds::Bridge, name, spec);
   r.spec = std::move(spec);
   return r;
 }

@@ -1,0 +1,137 @@
+#include "reconciler/kind.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+
+#include <yaml-cpp/yaml.h>
+
+#include "reconciler/schema.h"
+#include "reconciler/text.h"
+
+namespace hostform {
+
+// ---- SpecReader ---------------------------------------------------------------
+
+SpecReader::SpecReader(const yaml::Node& document, const schema::Locator& where, Diagnostics& diags)
+    : where_(where), diags_(diags), spec_(document["spec"]), name_(document["metadata"]["name"]) {}
+
+void SpecReader::error(const yaml::Node& at, const std::string& path, std::string message) {
+  diags_.error(where_.at(at), path, std::move(message));
+  failed_ = true;
+}
+
+std::string SpecReader::shown(const yaml::Node& n) { return showValue(n.scalar()); }
+
+std::optional<std::string> SpecReader::optText(const yaml::Node& n) {
+  if (!n) return std::nullopt;
+  return n.scalar();
+}
+
+bool SpecReader::flag(const yaml::Node& n, bool fallback) { return n ? std::tolower(n.scalar()[0]) == 't' : fallback; }
+
+std::uint32_t SpecReader::number(const yaml::Node& n) {
+  return static_cast<std::uint32_t>(std::strtoul(n.scalar().c_str(), nullptr, 10));
+}
+
+std::vector<std::string> SpecReader::texts(const yaml::Node& n) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n.size(); ++i) out.push_back(n[i].scalar());
+  return out;
+}
+
+std::optional<std::string> SpecReader::mac(const yaml::Node& n) {
+  auto m = optText(n);
+  if (m) std::transform(m->begin(), m->end(), m->begin(), [](unsigned char c) { return std::tolower(c); });
+  return m;
+}
+
+Bytes SpecReader::size(const yaml::Node& n, const std::string& path, Bytes fallback) {
+  if (!n) return fallback;
+  auto parsed = parseSize(n.scalar());
+  if (!parsed) {
+    error(n, path, parsed.error().message);
+    return fallback;
+  }
+  return *parsed;
+}
+
+Bytes SpecReader::positiveSize(const yaml::Node& n, const std::string& path) {
+  const Bytes b = size(n, path);
+  if (n && b == 0 && !failed_) error(n, path, "expected a size greater than 0, found " + shown(n));
+  return b;
+}
+
+Millis SpecReader::duration(const yaml::Node& n, const std::string& path, Millis fallback) {
+  if (!n) return fallback;
+  auto parsed = parseDuration(n.scalar());
+  if (!parsed) {
+    error(n, path, parsed.error().message);
+    return fallback;
+  }
+  return *parsed;
+}
+
+void SpecReader::checkPath(const yaml::Node& n, const std::string& path) {
+  if (!n) return;
+  for (const auto& part : std::filesystem::path(n.scalar()))
+    if (part == "..") {
+      const std::string normal = std::filesystem::path(n.scalar()).lexically_normal().string();
+      error(n, path, "expected a path without \"..\" components, found " + quoteValue(n.scalar()) + " (" +
+                         showValue(normal) + ")");
+      return;
+    }
+}
+
+// ---- SpecWriter ---------------------------------------------------------------
+
+namespace {
+
+/// A string that a YAML 1.2 reader would take for a number, boolean or null
+/// must be quoted to stay a string ("123" as an interface name).
+void scalar(YAML::Emitter& out, const std::string& s) {
+  if (yaml::resolvePlain(s) != yaml::PlainType::String) out << YAML::DoubleQuoted;
+  out << s.c_str();
+}
+
+}  // namespace
+
+void SpecWriter::put(const char* key, const std::string& value) {
+  out_ << YAML::Key << key << YAML::Value;
+  scalar(out_, value);
+}
+void SpecWriter::put(const char* key, std::uint32_t value) { out_ << YAML::Key << key << YAML::Value << value; }
+void SpecWriter::put(const char* key, bool value) { out_ << YAML::Key << key << YAML::Value << value; }
+void SpecWriter::size(const char* key, Bytes value) { put(key, formatSize(value)); }
+void SpecWriter::duration(const char* key, Millis value, Millis fallback) {
+  if (value != fallback) put(key, formatDuration(value));
+}
+void SpecWriter::list(const char* key, const std::vector<std::string>& items) {
+  if (items.empty()) return;
+  out_ << YAML::Key << key << YAML::Value << YAML::BeginSeq;
+  for (const auto& i : items) scalar(out_, i);
+  out_ << YAML::EndSeq;
+}
+void SpecWriter::flowList(const char* key, const std::vector<std::string>& items) {
+  out_ << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto& i : items) out_ << i;
+  out_ << YAML::EndSeq;
+}
+void SpecWriter::begin(const char* key) { out_ << YAML::Key << key << YAML::Value << YAML::BeginMap; }
+void SpecWriter::end() { out_ << YAML::EndMap; }
+void SpecWriter::beginList(const char* key) { out_ << YAML::Key << key << YAML::Value << YAML::BeginSeq; }
+void SpecWriter::beginItem() { out_ << YAML::BeginMap; }
+void SpecWriter::endItem() { out_ << YAML::EndMap; }
+void SpecWriter::endList() { out_ << YAML::EndSeq; }
+
+std::string showList(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ", ";
+    out += items[i];
+  }
+  return out + "]";
+}
+
+}  // namespace hostform
