@@ -1,6 +1,9 @@
-// Writes docs/reference.md, the manifest reference, from schemas/*.schema.json.
+// Writes docs/reference.md, the manifest reference, from schemas/*.schema.json,
+// and the editors' dispatch schema, manifest.schema.json, from the registered
+// kinds (reconciler/kind.h): both list the kinds hostform is built with, in
+// their rank order, so neither is kept by hand when a kind is added.
 //
-//   hostform_reference_doc SCHEMA_DIR OUTPUT
+//   hostform_reference_doc SCHEMA_DIR OUTPUT [MANIFEST_SCHEMA_OUTPUT]
 //
 // The schemas are what hostform enforces (they are embedded in the binary), so
 // the reference is generated from them rather than written by hand: a field,
@@ -25,6 +28,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "reconciler/kind.h"
 
 namespace {
 
@@ -78,13 +83,11 @@ class Generator {
         refuse(name, std::string("not valid JSON: ") + e.what());
       }
     }
-    if (!files_.contains("manifest.schema.json")) refuse(dir.string(), "no manifest.schema.json");
     if (!files_.contains(kCommonFile)) refuse(dir.string(), std::string("no ") + kCommonFile);
   }
 
   std::string run() {
     std::ostringstream out;
-    const Json& manifest = files_.at("manifest.schema.json");
     out << "# Manifest reference\n\n"
         << "<!-- Generated from schemas/*.schema.json by tools/reference_doc.cpp; do not edit.\n"
         << "     After changing a schema: cmake --build build --target update-reference -->\n\n";
@@ -103,9 +106,10 @@ class Generator {
            "(installed as `/usr/share/hostform/schemas/`).\n\n";
 
     std::vector<std::pair<std::string, std::string>> kinds;  // kind, file
-    for (const Json& branch : manifest.at("allOf")) {
-      const std::string kind = branch.at("if").at("properties").at("kind").at("const");
-      kinds.emplace_back(kind, branch.at("then").at("$ref").get<std::string>());
+    for (hostform::Kind kind : hostform::allKinds()) {
+      const std::string file(kind.def().schemaFile());
+      if (!files_.contains(file)) refuse(file, "kind " + std::string(kind.name()) + " names this schema; it is missing");
+      kinds.emplace_back(kind.name(), file);
     }
     out << "Kinds:";
     for (std::size_t i = 0; i < kinds.size(); ++i) out << (i ? " ·" : "") << " [" << kinds[i].first << "](#" << anchor(kinds[i].first) << ")";
@@ -391,16 +395,56 @@ class Generator {
 
 }  // namespace
 
+namespace {
+
+/// manifest.schema.json: any hostform/v1 document, dispatched on its kind to
+/// that kind's schema (what editors validate with; hostform itself dispatches
+/// through the registry).
+std::string manifestSchema() {
+  std::string names, branches;
+  for (hostform::Kind kind : hostform::allKinds()) {
+    const std::string name(kind.name());
+    names += (names.empty() ? "" : ", ") + ("\"" + name + "\"");
+    branches += (branches.empty() ? "" : ",\n") + ("    {\"if\": {\"properties\": {\"kind\": {\"const\": \"" + name +
+                                                   "\"}}, \"required\": [\"kind\"]}, \"then\": {\"$ref\": \"" +
+                                                   std::string(kind.def().schemaFile()) + "\"}}");
+  }
+  return "{\n"
+         "  \"$schema\": \"http://json-schema.org/draft-07/schema#\",\n"
+         "  \"title\": \"hostform manifest\",\n"
+         "  \"description\": \"Any hostform/v1 document; dispatches on kind to that kind's schema. For editors: start a "
+         "file with # yaml-language-server: $schema=<path>/manifest.schema.json\",\n"
+         "  \"type\": \"object\",\n"
+         "  \"required\": [\"apiVersion\", \"kind\", \"metadata\", \"spec\"],\n"
+         "  \"properties\": {\n"
+         "    \"apiVersion\": {\"$ref\": \"common.schema.json#/definitions/apiVersion\", \"description\": \"Version of the "
+         "manifest format: hostform/v1.\"},\n"
+         "    \"kind\": {\n"
+         "      \"description\": \"The kind of resource this document describes.\",\n"
+         "      \"type\": \"string\",\n"
+         "      \"enum\": [" + names + "]\n"
+         "    }\n"
+         "  },\n"
+         "  \"allOf\": [\n" + branches + "\n"
+         "  ]\n"
+         "}\n";
+}
+
+void write(const fs::path& output, const std::string& text) {
+  if (output.has_parent_path()) fs::create_directories(output.parent_path());
+  std::ofstream(output) << text;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: " << argv[0] << " SCHEMA_DIR OUTPUT\n";
+  if (argc != 3 && argc != 4) {
+    std::cerr << "usage: " << argv[0] << " SCHEMA_DIR OUTPUT [MANIFEST_SCHEMA_OUTPUT]\n";
     return 2;
   }
   try {
-    const std::string text = Generator(argv[1]).run();
-    const fs::path output = argv[2];
-    if (output.has_parent_path()) fs::create_directories(output.parent_path());
-    std::ofstream(output) << text;
+    write(argv[2], Generator(argv[1]).run());
+    if (argc == 4) write(argv[3], manifestSchema());
   } catch (const std::exception& e) {
     std::cerr << "reference_doc: " << e.what() << "\n";
     return 1;

@@ -10,6 +10,8 @@ hf=$(realpath "$2")
 checks=0
 failures=0
 
+# The script asks the binary it completes for its kinds: "hostform" is this one.
+PATH=$(dirname "$hf"):$PATH
 source "$script"
 [[ $(complete -p hostform) == "complete -F _hostform hostform" ]] || {
   echo "FAIL: sourcing $script does not register _hostform for hostform"

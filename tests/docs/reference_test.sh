@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# docs/reference.md is generated from schemas/ (tools/reference_doc.cpp):
-#   1. the committed copy equals what the build generated from the current schemas;
+# docs/reference.md is generated from schemas/, and schemas/manifest.schema.json
+# from the registered kinds (tools/reference_doc.cpp):
+#   1. the committed copies equal what the build generated;
 #   2. the generator refuses a schema it cannot document fully, instead of
 #      leaving a rule out of the page.
 #
-# usage: reference_test.sh SOURCE_DIR GENERATED_REFERENCE GENERATOR
+# usage: reference_test.sh SOURCE_DIR GENERATED_REFERENCE GENERATOR GENERATED_MANIFEST_SCHEMA
 set -uo pipefail
-src=$1 generated=$2 generator=$3
+src=$1 generated=$2 generator=$3 manifest=$4
 failures=0
 fail() {
   echo "FAIL: $*"
@@ -16,6 +17,11 @@ fail() {
 if ! diff -u "$src/docs/reference.md" "$generated"; then
   fail "docs/reference.md is out of date with schemas/ (diff above: - committed, + generated)." \
     "Run: cmake --build build --target update-reference, and commit docs/reference.md"
+fi
+
+if ! diff -u "$src/schemas/manifest.schema.json" "$manifest"; then
+  fail "schemas/manifest.schema.json does not dispatch to exactly the registered kinds (diff above)." \
+    "Run: cmake --build build --target update-reference, and commit schemas/manifest.schema.json"
 fi
 
 work=$(mktemp -d)
@@ -42,5 +48,5 @@ refuses 's/"x-expected": "a disk target name such as vda, sdb or hdc"/"descripti
 "$generator" "$src/schemas" "$work/again.md" && cmp -s "$work/again.md" "$generated" ||
   fail "two runs of the generator on the same schemas differ"
 
-echo "reference: $((4 - failures)) passed, $failures failed"
+echo "reference: $((5 - failures)) passed, $failures failed"
 ((failures == 0))
