@@ -8,6 +8,12 @@
 
 namespace hostform {
 
+SourcePos Locator::at(const yaml::Node& node) const {
+  const yaml::Mark mark = node ? node.mark() : yaml::Mark::none();
+  if (mark.isNone()) return {file, 0, 0};
+  return {file, mark.line + 1, mark.column + 1};
+}
+
 std::string Diagnostic::str() const {
   std::string out;
   if (!pos.file.empty()) {

@@ -8,8 +8,16 @@
 #include <vector>
 
 #include "reconciler/model.h"
+#include "reconciler/yaml_tree.h"
 
 namespace hostform {
+
+/// Maps a YAML node of one file to where it was written (marks are 0-based,
+/// positions 1-based).
+struct Locator {
+  std::string file;
+  SourcePos at(const yaml::Node& node) const;
+};
 
 enum class Severity { Error, Warning };
 

@@ -7,14 +7,13 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "reconciler/schema.h"
 #include "reconciler/text.h"
 
 namespace hostform {
 
 // ---- SpecReader ---------------------------------------------------------------
 
-SpecReader::SpecReader(const yaml::Node& document, const schema::Locator& where, Diagnostics& diags)
+SpecReader::SpecReader(const yaml::Node& document, const Locator& where, Diagnostics& diags)
     : where_(where), diags_(diags), spec_(document["spec"]), name_(document["metadata"]["name"]) {}
 
 void SpecReader::error(const yaml::Node& at, const std::string& path, std::string message) {

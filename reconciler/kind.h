@@ -28,10 +28,6 @@ class Emitter;
 
 namespace hostform {
 
-namespace schema {
-struct Locator;
-}
-
 // ---- reading a schema-valid document into a spec ---------------------------
 
 /// One document's spec, already validated against the kind's schema, read
@@ -41,7 +37,7 @@ struct Locator;
 /// with its field path, and makes the document invalid.
 class SpecReader {
  public:
-  SpecReader(const yaml::Node& document, const schema::Locator& where, Diagnostics& diags);
+  SpecReader(const yaml::Node& document, const Locator& where, Diagnostics& diags);
 
   /// The document's `spec` and `metadata.name` nodes.
   const yaml::Node& spec() const { return spec_; }
@@ -78,7 +74,7 @@ class SpecReader {
   void checkPath(const yaml::Node& n, const std::string& path);
 
  private:
-  const schema::Locator& where_;
+  const Locator& where_;
   Diagnostics& diags_;
   yaml::Node spec_, name_;
   bool failed_ = false;

@@ -60,7 +60,7 @@ std::vector<fs::path> expandPaths(const std::vector<std::string>& paths, Diagnos
 }
 
 /// Where each field of a spec was written, for diagnostics made later (plan time).
-void recordPositions(const yaml::Node& node, const std::string& path, const schema::Locator& where,
+void recordPositions(const yaml::Node& node, const std::string& path, const Locator& where,
                      std::vector<FieldPos>& out) {
   const SourcePos pos = where.at(node);
   out.push_back({path, pos.line, pos.column});
@@ -78,7 +78,7 @@ void recordPositions(const yaml::Node& node, const std::string& path, const sche
 /// Reads one schema-valid document: the generic parts here, the spec by its
 /// kind's module (reconciler/kind.h), which also runs the checks a schema
 /// cannot express.
-std::optional<Resource> decode(const yaml::Node& doc, const schema::Locator& where, Diagnostics& diags) {
+std::optional<Resource> decode(const yaml::Node& doc, const Locator& where, Diagnostics& diags) {
   const auto kind = parseKind(doc["kind"].scalar());
   if (!kind) return std::nullopt;  // schema validation reported it
   Resource r;
@@ -108,7 +108,7 @@ struct Batch {
 };
 
 /// Validates and decodes each document of `batch`; touches nothing shared.
-void checkBatch(Batch& batch, const schema::Locator& where) {
+void checkBatch(Batch& batch, const Locator& where) {
   for (const yaml::Document& doc : batch.documents) {
     const yaml::Node root = doc.root();
     const std::size_t before = batch.diagnostics.errorCount();
@@ -164,7 +164,7 @@ void loadText(std::string_view text, const std::string& fileName, LoadResult& in
   // them; when parsing is done this thread helps. Batches are merged in file
   // order, so the result never depends on scheduling.
   constexpr std::size_t kBatch = 128;
-  const schema::Locator where{fileName};
+  const Locator where{fileName};
   std::vector<std::unique_ptr<Batch>> batches;
   const std::size_t workers = std::max(1u, std::thread::hardware_concurrency()) - 1;
   BatchQueue queue(2 * workers + 2);

@@ -906,12 +906,6 @@ std::string Validator::describeCondition(const Instance& v, const Json& conditio
 
 }  // namespace
 
-SourcePos Locator::at(const yaml::Node& node) const {
-  const yaml::Mark mark = node ? node.mark() : yaml::Mark::none();
-  if (mark.isNone()) return {file, 0, 0};
-  return {file, mark.line + 1, mark.column + 1};
-}
-
 const std::vector<std::string>& embeddedSchemaProblems() { return schemaSet().problems; }
 
 namespace {

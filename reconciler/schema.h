@@ -28,11 +28,7 @@ const std::vector<EmbeddedSchema>& embeddedSchemas();
 /// schema. Parsed once, on first use, thread-safely.
 const std::vector<std::string>& embeddedSchemaProblems();
 
-/// Maps a YAML node to where it was written (marks are 0-based, positions 1-based).
-struct Locator {
-  std::string file;
-  SourcePos at(const yaml::Node& node) const;
-};
+using hostform::Locator;
 
 /// Checks one manifest document: apiVersion, kind, and the kind's schema.
 /// Appends one diagnostic per problem found (all of them, not only the first).
