@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "providers/lvm/command.h"
+#include "providers/lvm/session.h"
 #include "providers/lvm/plan.h"
 
 namespace hostform::lvm {

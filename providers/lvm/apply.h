@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-#include "providers/lvm/command.h"
+#include "providers/lvm/session.h"
 #include "providers/lvm/report.h"
 #include "reconciler/provider.h"
 

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <map>
 
-#include "providers/lvm/command.h"
+#include "providers/lvm/session.h"
 #include "reconciler/handle.h"
 
 namespace hostform::lvm {

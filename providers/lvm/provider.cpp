@@ -3,7 +3,7 @@
 #include <map>
 
 #include "providers/lvm/apply.h"
-#include "providers/lvm/command.h"
+#include "providers/lvm/session.h"
 #include "providers/lvm/plan.h"
 
 namespace hostform::lvm {

@@ -7,7 +7,7 @@
 #include <memory>
 #include <mutex>
 
-#include "providers/lvm/command.h"
+#include "providers/lvm/session.h"
 #include "providers/lvm/device.h"
 #include "providers/lvm/report.h"
 #include "reconciler/provider.h"
