@@ -81,4 +81,17 @@ Result<DeviceInfo> HostDeviceProbe::probe(const std::string& path) {
   return info;
 }
 
+Result<DeviceInfo> ProbeMemo::probe(DeviceProbe& backend, const std::string& path) {
+  std::lock_guard guard(mutex_);
+  auto it = seen_.find(path);
+  if (it == seen_.end()) it = seen_.emplace(path, backend.probe(path)).first;
+  return it->second;
+}
+
+std::optional<std::string> ProbeMemo::thinUnsupported(DeviceProbe& backend) {
+  std::lock_guard guard(mutex_);
+  if (!thin_) thin_ = backend.thinUnsupported();
+  return *thin_;
+}
+
 }  // namespace hostform::lvm
