@@ -1,26 +1,16 @@
 #include "providers/lvm/apply.h"
 
-#include <algorithm>
+#include <any>
 
 #include <nlohmann/json.hpp>
 
-#include "providers/lvm/command.h"
 #include "providers/lvm/plan.h"
+#include "providers/lvm/report.h"
 
 namespace hostform::lvm {
 namespace {
 
 using Args = std::vector<std::string>;
-
-bool sameDevice(const std::string& a, const std::string& b) { return a == b || canonicalDevice(a) == canonicalDevice(b); }
-
-/// Devices of `from` that `in` does not list.
-std::vector<std::string> missingFrom(const std::vector<std::string>& from, const std::vector<std::string>& in) {
-  std::vector<std::string> out;
-  for (const auto& d : from)
-    if (std::ranges::none_of(in, [&](const std::string& x) { return sameDevice(x, d); })) out.push_back(d);
-  return out;
-}
 
 /// "4194304k"-style arguments: lvm takes a unit suffix; bytes are exact.
 std::string bytesArg(Bytes size) { return std::to_string(size) + "b"; }
@@ -36,14 +26,12 @@ class Runner {
     return {};
   }
 
-  /// pvcreate for each device that is not a PV yet; `force` lets lvm wipe the
-  /// signature the plan accepted (without it lvm refuses, so a signature that
-  /// appeared since the plan is never destroyed).
-  Result<void> initialise(const std::vector<std::string>& devices, bool force) {
-    for (const auto& device : devices) {
-      if (in_.state.findPhysicalVolume(device)) continue;
+  /// pvcreate for each device the plan found is not a PV yet, with --yes when
+  /// it accepted their signatures (VolumeGroupDelta::force).
+  Result<void> initialise(const VolumeGroupDelta& delta) {
+    for (const auto& device : delta.initialise) {
       Args argv{"lvm", "pvcreate"};
-      if (force) argv.push_back("--yes");
+      if (delta.force) argv.push_back("--yes");
       argv.push_back(device);
       if (auto r = run(argv); !r) return r;
     }
@@ -70,45 +58,59 @@ class Runner {
   ApplyInputs in_;
 };
 
-Result<void> createVolumeGroup(const Resource& r, const ApplyContext& ctx, Runner& run) {
-  const auto& spec = r.as<VolumeGroupSpec>();
-  if (auto ok = run.initialise(spec.physicalVolumes, spec.force); !ok) return ok;
-  Args argv{"lvm", "vgcreate", "-s", std::to_string(spec.extentSize / KiB) + "k", "--addtag", ownerTag(ctx.owner),
-            r.id.name};
-  argv.insert(argv.end(), spec.physicalVolumes.begin(), spec.physicalVolumes.end());
+Result<void> lacksState(const Action& a) {
+  return fail("the plan's action for " + a.id.str() + " lacks the state it needs.");
+}
+
+/// The plan's delta of `a` as a T; null when the plan computed none (an
+/// update that only adopts the object).
+template <class T>
+Result<const T*> deltaOf(const Action& a) {
+  if (!a.delta.has_value()) return nullptr;
+  if (const T* delta = std::any_cast<T>(&a.delta)) return delta;
+  return fail("the plan's action for " + a.id.str() + " carries a delta the lvm provider did not plan.");
+}
+
+Result<void> createVolumeGroup(const Action& a, const ApplyContext& ctx, Runner& run) {
+  auto delta = deltaOf<VolumeGroupDelta>(a);
+  if (!delta) return hostform::unexpected(delta.error());
+  if (!*delta) return lacksState(a);
+  const VolumeGroupDelta& d = **delta;
+  if (auto ok = run.initialise(d); !ok) return ok;
+  Args argv{"lvm", "vgcreate", "-s", std::to_string(a.desired->as<VolumeGroupSpec>().extentSize / KiB) + "k",
+            "--addtag", ownerTag(ctx.owner), a.id.name};
+  argv.insert(argv.end(), d.add.begin(), d.add.end());
   return run.run(argv);
 }
 
-Result<void> updateVolumeGroup(const Action& a, const ApplyContext& ctx, Runner& run) {
-  const auto& want = a.desired->as<VolumeGroupSpec>();
-  const auto& have = a.live->resource.as<VolumeGroupSpec>();
-  const std::string& vg = a.id.name;
-  for (const FieldChange& c : a.changes) {
-    if (c.field == "owner") {
-      if (auto ok = run.run({"lvm", "vgchange", "--addtag", ownerTag(ctx.owner), vg}); !ok) return ok;
-    } else if (c.field == "physicalVolumes") {
-      // Add before removing: the plan checked that removed PVs are empty.
-      const auto added = missingFrom(want.physicalVolumes, have.physicalVolumes);
-      const auto removed = missingFrom(have.physicalVolumes, want.physicalVolumes);
-      if (!added.empty()) {
-        if (auto ok = run.initialise(added, want.force); !ok) return ok;
-        Args argv{"lvm", "vgextend", vg};
-        argv.insert(argv.end(), added.begin(), added.end());
-        if (auto ok = run.run(argv); !ok) return ok;
-      }
-      if (!removed.empty()) {
-        Args argv{"lvm", "vgreduce", vg};
-        argv.insert(argv.end(), removed.begin(), removed.end());
-        if (auto ok = run.run(argv); !ok) return ok;
-        // The device leaves hostform's hands as it was before: not a PV.
-        Args wipe{"lvm", "pvremove"};
-        wipe.insert(wipe.end(), removed.begin(), removed.end());
-        if (auto ok = run.run(wipe); !ok) return ok;
-      }
-    } else {
-      return fail("VolumeGroup field " + c.field + " cannot be changed by hostform.");
-    }
+/// Adds before it removes: the plan checked that removed PVs are empty.
+Result<void> changePhysicalVolumes(const std::string& vg, const VolumeGroupDelta& delta, Runner& run) {
+  if (!delta.add.empty()) {
+    if (auto ok = run.initialise(delta); !ok) return ok;
+    Args argv{"lvm", "vgextend", vg};
+    argv.insert(argv.end(), delta.add.begin(), delta.add.end());
+    if (auto ok = run.run(argv); !ok) return ok;
   }
+  if (!delta.remove.empty()) {
+    Args argv{"lvm", "vgreduce", vg};
+    argv.insert(argv.end(), delta.remove.begin(), delta.remove.end());
+    if (auto ok = run.run(argv); !ok) return ok;
+    // The device leaves hostform's hands as it was before: not a PV.
+    Args wipe{"lvm", "pvremove"};
+    wipe.insert(wipe.end(), delta.remove.begin(), delta.remove.end());
+    if (auto ok = run.run(wipe); !ok) return ok;
+  }
+  return {};
+}
+
+/// The plan's delta, then the ownership tag when the VG is adopted: the
+/// order in which the plan lists them.
+Result<void> updateVolumeGroup(const Action& a, const ApplyContext& ctx, Runner& run) {
+  auto delta = deltaOf<VolumeGroupDelta>(a);
+  if (!delta) return hostform::unexpected(delta.error());
+  if (*delta)
+    if (auto ok = changePhysicalVolumes(a.id.name, **delta, run); !ok) return ok;
+  if (a.adopt) return run.run({"lvm", "vgchange", "--addtag", ownerTag(ctx.owner), a.id.name});
   return {};
 }
 
@@ -129,14 +131,13 @@ Result<void> deleteVolumeGroup(const Action& a, Runner& run) {
   return run.run(wipe);
 }
 
-Result<void> createLogicalVolume(const Resource& r, const ApplyContext& ctx, const LvmState& state, Runner& run) {
-  const auto& spec = r.as<LogicalVolumeSpec>();
-  const VolumeGroupInfo* vg = state.findVolumeGroup(spec.volumeGroup);
-  // A VG created by this same apply is not in the report yet: it has the
-  // extent size it was declared with, which is what the plan rounded to.
-  const Bytes extent = vg ? vg->extentSize : 0;
-  const std::string size = bytesArg(extent ? roundToExtents(spec.size, extent) : spec.size);
-  Args argv{"lvm", "lvcreate", "--yes", "-n", r.id.name, "--addtag", ownerTag(ctx.owner)};
+Result<void> createLogicalVolume(const Action& a, const ApplyContext& ctx, Runner& run) {
+  auto delta = deltaOf<LogicalVolumeDelta>(a);
+  if (!delta) return hostform::unexpected(delta.error());
+  if (!*delta) return lacksState(a);
+  const auto& spec = a.desired->as<LogicalVolumeSpec>();
+  const std::string size = bytesArg((*delta)->size);
+  Args argv{"lvm", "lvcreate", "--yes", "-n", a.id.name, "--addtag", ownerTag(ctx.owner)};
   switch (spec.type) {
     case LvType::Linear: argv.insert(argv.end(), {"-L", size}); break;
     case LvType::ThinPool: argv.insert(argv.end(), {"--type", "thin-pool", "-L", size}); break;
@@ -146,24 +147,21 @@ Result<void> createLogicalVolume(const Resource& r, const ApplyContext& ctx, con
   return run.run(argv);
 }
 
-Result<void> updateLogicalVolume(const Action& a, const ApplyContext& ctx, const LvmState& state, Runner& run) {
-  const auto& want = a.desired->as<LogicalVolumeSpec>();
-  const auto& have = a.live->resource.as<LogicalVolumeSpec>();
-  const std::string path = want.volumeGroup + "/" + a.id.name;
-  for (const FieldChange& c : a.changes) {
-    if (c.field == "owner") {
-      if (auto ok = run.run({"lvm", "lvchange", "--addtag", ownerTag(ctx.owner), path}); !ok) return ok;
-    } else if (c.field == "size") {
-      const VolumeGroupInfo* vg = state.findVolumeGroup(want.volumeGroup);
-      const Bytes size = vg ? roundToExtents(want.size, vg->extentSize) : want.size;
-      Args argv = size > have.size ? Args{"lvm", "lvextend", "-L", bytesArg(size), path}
-                                   // -f: the data-loss gate has already asked; lvm would prompt.
-                                   : Args{"lvm", "lvreduce", "-f", "-L", bytesArg(size), path};
-      if (auto ok = run.run(argv); !ok) return ok;
-    } else {
-      return fail("LogicalVolume field " + c.field + " cannot be changed by hostform.");
-    }
+/// The plan's resize, then the ownership tag when the LV is adopted: the
+/// order in which the plan lists them.
+Result<void> updateLogicalVolume(const Action& a, const ApplyContext& ctx, Runner& run) {
+  auto delta = deltaOf<LogicalVolumeDelta>(a);
+  if (!delta) return hostform::unexpected(delta.error());
+  const std::string path = a.desired->as<LogicalVolumeSpec>().volumeGroup + "/" + a.id.name;
+  if (const LogicalVolumeDelta* d = *delta) {
+    const std::string size = bytesArg(d->size);
+    Args argv = d->resize == LogicalVolumeDelta::Resize::Extend
+                    ? Args{"lvm", "lvextend", "-L", size, path}
+                    // -f: the data-loss gate has already asked; lvm would prompt.
+                    : Args{"lvm", "lvreduce", "-f", "-L", size, path};
+    if (auto ok = run.run(argv); !ok) return ok;
   }
+  if (a.adopt) return run.run({"lvm", "lvchange", "--addtag", ownerTag(ctx.owner), path});
   return {};
 }
 
@@ -194,10 +192,10 @@ Result<void> applyAction(const Action& a, const ApplyContext& ctx, ApplyInputs i
   switch (a.op) {
     case Op::Create:
       if (!a.desired) break;
-      return vg ? createVolumeGroup(*a.desired, ctx, run) : createLogicalVolume(*a.desired, ctx, in.state, run);
+      return vg ? createVolumeGroup(a, ctx, run) : createLogicalVolume(a, ctx, run);
     case Op::Update:
       if (!a.desired || !a.live) break;
-      return vg ? updateVolumeGroup(a, ctx, run) : updateLogicalVolume(a, ctx, in.state, run);
+      return vg ? updateVolumeGroup(a, ctx, run) : updateLogicalVolume(a, ctx, run);
     case Op::Delete:
       if (!a.live) break;
       return vg ? deleteVolumeGroup(a, run) : deleteLogicalVolume(a, run);
@@ -206,7 +204,7 @@ Result<void> applyAction(const Action& a, const ApplyContext& ctx, ApplyInputs i
     case Op::Orphan:
       return {};
   }
-  return fail("the plan's action for " + a.id.str() + " lacks the state it needs.");
+  return lacksState(a);
 }
 
 }  // namespace hostform::lvm

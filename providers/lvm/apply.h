@@ -1,24 +1,25 @@
 #pragma once
-/// One planned action as lvm2 commands. Each command is one argv run through
-/// runChecked on ApplyInputs::commands; the first failure stops the action and is its error, carrying
-/// lvm's own message.
+/// One planned action as lvm2 commands: the plan's delta (plan.h) carried out
+/// as it was decided, nothing recomputed. Each command is one argv run
+/// through runChecked on ApplyInputs::commands; the first failure stops the
+/// action and is its error, carrying lvm's own message.
 
 #include <chrono>
 
-#include "providers/lvm/command.h"
-#include "providers/lvm/report.h"
+#include "providers/lvm/session.h"
 #include "reconciler/provider.h"
 
 namespace hostform::lvm {
 
 struct ApplyInputs {
-  const LvmState& state;             ///< lvm's report the plan was made from
   Commands& commands;                ///< where the commands go
   std::chrono::milliseconds timeout; ///< per command
 };
 
-/// Runs `action` (a VolumeGroup or LogicalVolume create, update or delete).
-/// Ownership tags are written by the command that creates the object
+/// Runs `action` (a VolumeGroup or LogicalVolume create, update or delete):
+/// a create or update runs its delta (VolumeGroupDelta, LogicalVolumeDelta),
+/// then, when the action adopts the object, writes its ownership tag.
+/// Ownership tags of new objects are written by the command that creates them
 /// (vgcreate/lvcreate --addtag), so a crash never leaves an unowned object.
 Result<void> applyAction(const Action& action, const ApplyContext& ctx, ApplyInputs in);
 

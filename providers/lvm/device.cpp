@@ -9,7 +9,7 @@
 #include <chrono>
 #include <map>
 
-#include "providers/lvm/command.h"
+#include "providers/lvm/session.h"
 #include "reconciler/handle.h"
 
 namespace hostform::lvm {
@@ -79,6 +79,19 @@ Result<DeviceInfo> HostDeviceProbe::probe(const std::string& path) {
     info.signature = "an unrecognised signature";  // blkid found something it cannot name
   }
   return info;
+}
+
+Result<DeviceInfo> ProbeMemo::probe(DeviceProbe& backend, const std::string& path) {
+  std::lock_guard guard(mutex_);
+  auto it = seen_.find(path);
+  if (it == seen_.end()) it = seen_.emplace(path, backend.probe(path)).first;
+  return it->second;
+}
+
+std::optional<std::string> ProbeMemo::thinUnsupported(DeviceProbe& backend) {
+  std::lock_guard guard(mutex_);
+  if (!thin_) thin_ = backend.thinUnsupported();
+  return *thin_;
 }
 
 }  // namespace hostform::lvm

@@ -5,6 +5,8 @@
 /// make thin volumes here. An interface, so plan tests can describe a host
 /// without having it.
 
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -40,6 +42,37 @@ class HostDeviceProbe final : public DeviceProbe {
   /// lvm's own answer: `lvm version` names a device-mapper driver, and
   /// `lvm config` has global/activation on (LVM_SYSTEM_DIR honoured).
   std::optional<std::string> thinUnsupported() override;
+};
+
+/// What a DeviceProbe answered for the plans of one observe, kept in that
+/// observe's snapshot (LvmSnapshot::probes) rather than in the provider, so an
+/// answer never outlives the observe it belongs to: blkid once per device (the
+/// free-space check of every LV of a new VG asks about the same devices), and
+/// lvm's thin support once, only when a plan creates a thin volume.
+class ProbeMemo {
+ public:
+  /// `backend`'s answer for `path`, asked the first time only.
+  Result<DeviceInfo> probe(DeviceProbe& backend, const std::string& path);
+  /// `backend`'s answer, asked the first time only.
+  std::optional<std::string> thinUnsupported(DeviceProbe& backend);
+
+ private:
+  std::mutex mutex_;  ///< held while the backend is asked: one blkid per device, even from several plans
+  std::map<std::string, Result<DeviceInfo>> seen_;
+  std::optional<std::optional<std::string>> thin_;
+};
+
+/// The provider's backend remembered in a snapshot's memo: what one plan asks
+/// through PlanInputs::devices.
+class MemoizedProbe final : public DeviceProbe {
+ public:
+  MemoizedProbe(DeviceProbe& backend, ProbeMemo& memo) : backend_(backend), memo_(memo) {}
+  Result<DeviceInfo> probe(const std::string& path) override { return memo_.probe(backend_, path); }
+  std::optional<std::string> thinUnsupported() override { return memo_.thinUnsupported(backend_); }
+
+ private:
+  DeviceProbe& backend_;
+  ProbeMemo& memo_;
 };
 
 }  // namespace hostform::lvm

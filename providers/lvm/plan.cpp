@@ -9,12 +9,6 @@
 namespace hostform::lvm {
 namespace {
 
-std::string fieldValue(const Resource& r, std::string_view path) {
-  for (const Field& f : fields(r))
-    if (f.path == path) return f.value;
-  return {};
-}
-
 bool sameDevice(const std::string& a, const std::string& b) { return a == b || canonicalDevice(a) == canonicalDevice(b); }
 
 bool listed(const std::vector<std::string>& devices, const std::string& device) {
@@ -39,8 +33,9 @@ std::shared_ptr<const DeclaredDevices> declaredDevices(const PlanContext& ctx) {
   });
 }
 
-/// A device about to become a PV of `vg` (docs/spec.md §1 VolumeGroup).
-void checkNewDevice(const std::string& device, const Resource& vg, const PlanContext& ctx, PlanInputs in, Diff& diff) {
+/// Checks a device about to become a PV of `vg` (docs/spec.md §1
+/// VolumeGroup). True when it needs pvcreate: lvm does not report it as a PV.
+bool checkNewDevice(const std::string& device, const Resource& vg, const PlanContext& ctx, PlanInputs in, Diff& diff) {
   const std::string field = "spec.physicalVolumes";
   const std::string& name = vg.id.name;
   // Two declared VGs must not claim one device.
@@ -54,32 +49,40 @@ void checkNewDevice(const std::string& device, const Resource& vg, const PlanCon
     if (!pv->volumeGroup.empty() && pv->volumeGroup != name)
       diff.problems.push_back({field, "device " + device + " already belongs to volume group " + pv->volumeGroup +
                                           "; remove it there first (vgreduce) if it is really free."});
-    return;  // an orphan PV: ready to use, nothing on it to lose
+    return false;  // an orphan PV: ready to use, nothing on it to lose
   }
   auto info = in.devices.probe(device);
   if (!info) {
     diff.problems.push_back({field, "cannot check device " + device + ": " + info.error().message});
-    return;
+    return true;
   }
   if (!info->exists) {
     diff.problems.push_back({field, "device " + device + " does not exist."});
-    return;
+    return true;
   }
   if (!info->blockDevice) {
     diff.problems.push_back({field, device + " is not a block device."});
-    return;
+    return true;
   }
   if (info->signature.find("LVM2_member") != std::string::npos) {
     // lvm would have listed it: it is hidden by lvm.conf's filter or a duplicate.
     diff.problems.push_back({field, "device " + device +
                                         " carries an LVM physical volume label that lvm does not report (is it "
                                         "excluded by the devices filter of lvm.conf?); hostform leaves it alone."});
-    return;
+    return true;
   }
   if (!info->signature.empty() && !vg.as<VolumeGroupSpec>().force)
     diff.problems.push_back({field, "device " + device + " is not blank: blkid finds " + info->signature + " on it" +
                                         "; hostform initialises it as a physical volume only with spec.force: true, "
                                         "which destroys what it holds."});
+  return true;
+}
+
+/// Adds `device` to `vg`'s delta, checked as a new PV.
+void addDevice(const std::string& device, const Resource& vg, const PlanContext& ctx, PlanInputs in, Diff& diff,
+               VolumeGroupDelta& delta) {
+  delta.add.push_back(device);
+  if (checkNewDevice(device, vg, ctx, in, diff)) delta.initialise.push_back(device);
 }
 
 }  // namespace
@@ -99,8 +102,10 @@ Bytes extentSizeOf(const std::string& vg, const PlanContext& ctx, const LvmState
 Diff planVolumeGroup(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in) {
   Diff diff;
   const auto& want = desired.as<VolumeGroupSpec>();
+  VolumeGroupDelta delta{.force = want.force};
   if (!live) {
-    for (const std::string& device : want.physicalVolumes) checkNewDevice(device, desired, ctx, in, diff);
+    for (const std::string& device : want.physicalVolumes) addDevice(device, desired, ctx, in, diff, delta);
+    diff.delta = std::move(delta);
     return diff;
   }
   const auto& have = live->resource.as<VolumeGroupSpec>();
@@ -109,15 +114,11 @@ Diff planVolumeGroup(const Resource& desired, const Observed* live, const PlanCo
                                                     formatSize(have.extentSize) + " on the host and " +
                                                     formatSize(want.extentSize) +
                                                     " in the manifest; it cannot be changed after creation."});
-  bool differs = false;
-  for (const std::string& device : want.physicalVolumes) {
-    if (listed(have.physicalVolumes, device)) continue;
-    differs = true;
-    checkNewDevice(device, desired, ctx, in, diff);
-  }
+  for (const std::string& device : want.physicalVolumes)
+    if (!listed(have.physicalVolumes, device)) addDevice(device, desired, ctx, in, diff, delta);
   for (const std::string& device : have.physicalVolumes) {
     if (listed(want.physicalVolumes, device)) continue;
-    differs = true;
+    delta.remove.push_back(device);
     const PhysicalVolumeInfo* pv = in.state.findPhysicalVolume(device);
     if (pv && pv->allocated > 0)
       diff.problems.push_back(
@@ -127,9 +128,10 @@ Diff planVolumeGroup(const Resource& desired, const Observed* live, const PlanCo
                "; hostform removes only empty physical volumes and never moves data: move them with pvmove first, "
                "or keep " + device + " in the list."});
   }
-  if (differs)
-    diff.changes.push_back({"physicalVolumes", fieldValue(live->resource, "physicalVolumes"),
-                            fieldValue(desired, "physicalVolumes"), ChangeClass::Live});
+  if (delta.add.empty() && delta.remove.empty()) return diff;
+  diff.changes.push_back(
+      {"physicalVolumes", showList(have.physicalVolumes), showList(want.physicalVolumes), ChangeClass::Live});
+  diff.delta = std::move(delta);
   return diff;
 }
 
@@ -168,6 +170,9 @@ Diff planLogicalVolume(const Resource& desired, const Observed* live, const Plan
                                                       " volume on the host, not a thin pool."});
     }
     if (auto p = checkFreeSpace(desired, live, ctx, in)) diff.problems.push_back(*p);
+    // A VG the same apply creates first is not in the report: lvcreate rounds
+    // to the extent size it is made with, which is what `size` was rounded to.
+    diff.delta = LogicalVolumeDelta{.size = in.state.findVolumeGroup(want.volumeGroup) ? size : want.size};
     return diff;
   }
 
@@ -192,7 +197,10 @@ Diff planLogicalVolume(const Resource& desired, const Observed* live, const Plan
     return diff;
   }
   diff.changes.push_back({"size", formatSize(have.size), formatSize(size), ChangeClass::Live});
-  if (size < have.size)
+  const bool shrink = size < have.size;
+  using enum LogicalVolumeDelta::Resize;
+  diff.delta = LogicalVolumeDelta{.size = size, .resize = shrink ? Reduce : Extend};
+  if (shrink)
     diff.dataLoss = "shrinking " + desired.id.str() + " from " + formatSize(have.size) + " to " + formatSize(size) +
                     " loses the data beyond " + formatSize(size);
   else if (auto p = checkFreeSpace(desired, live, ctx, in))

@@ -1,9 +1,12 @@
 #pragma once
 /// The LVM provider's verdicts: a declared VG or LV against lvm's report, with
-/// every refusal of docs/spec.md §4 decided here, before anything runs (plan is honest).
+/// every refusal of docs/spec.md §4 decided here, before anything runs (plan is
+/// honest), and what apply is to do decided here too, as a typed delta
+/// (Diff::delta): apply runs it as lvm commands and decides nothing itself.
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "providers/lvm/device.h"
 #include "providers/lvm/report.h"
@@ -17,6 +20,35 @@ struct PlanInputs {
   DeviceProbe& devices;  ///< also says whether lvm can make thin volumes here
 };
 
+/// A VolumeGroup's delta: the devices it gains and loses. Its create and its
+/// update carry one; an update that only adopts the VG carries none.
+struct VolumeGroupDelta {
+  /// The devices vgcreate makes the VG of, or vgextend adds, in manifest order.
+  std::vector<std::string> add;
+  /// Those of `add` lvm does not report as physical volumes: pvcreate first.
+  std::vector<std::string> initialise;
+  /// pvcreate --yes: lvm may wipe the signatures the plan accepted (spec.force).
+  /// Without it lvm refuses, so a signature that appeared since the plan is
+  /// never destroyed.
+  bool force = false;
+  /// Update: empty physical volumes vgreduce takes out, then pvremove wipes,
+  /// after `add` (the plan checked that they hold no extents).
+  std::vector<std::string> remove;
+};
+
+/// A LogicalVolume's delta: its size. Its create carries one, and an update
+/// that resizes it; an update that only adopts the LV carries none.
+struct LogicalVolumeDelta {
+  enum class Resize { Extend, Reduce };
+  /// Create: lvcreate's -L (-V for a thin volume), rounded up to the live
+  /// VG's extents; as declared for a VG the same apply creates first, which
+  /// lvcreate rounds up to the extent size the VG is made with (the one the
+  /// plan rounded to). Update: the new size, rounded up to the VG's extents.
+  Bytes size = 0;
+  /// Update: lvextend, or lvreduce -f (the data-loss gate has already asked).
+  Resize resize = Resize::Extend;
+};
+
 /// `size` rounded up to whole extents, as lvcreate and lvextend round it.
 Bytes roundToExtents(Bytes size, Bytes extentSize);
 
@@ -25,11 +57,13 @@ Bytes roundToExtents(Bytes size, Bytes extentSize);
 Bytes extentSizeOf(const std::string& vg, const PlanContext& ctx, const LvmState& state);
 
 /// A VolumeGroup: immutable extent size, PVs to add (they must exist, be
-/// blank or `force`d, and not belong to another VG) or remove (only empty ones).
+/// blank or `force`d, and not belong to another VG) or remove (only empty
+/// ones); its delta is a VolumeGroupDelta.
 Diff planVolumeGroup(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in);
 
 /// A LogicalVolume: immutable type and pool, size rounded to extents (growth
-/// is a change, shrink is data loss, a thin pool cannot shrink), free space.
+/// is a change, shrink is data loss, a thin pool cannot shrink), free space;
+/// its delta is a LogicalVolumeDelta.
 Diff planLogicalVolume(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in);
 
 /// Deleting a live VG or LV: impossible while a volume group or thin pool still

@@ -1,15 +1,17 @@
 #pragma once
 /// The LVM provider: VolumeGroup and LogicalVolume through the lvm2 tools.
-/// observe() runs one `lvm fullreport`; plan() decides from that report (and
-/// blkid for devices about to become PVs); apply() runs lvm commands.
+/// observe() runs one `lvm fullreport` (observe.h); plan() decides from that
+/// report (and blkid for devices about to become PVs) and hands apply a typed
+/// delta (plan.h); apply() runs the delta as lvm commands (apply.h). The
+/// provider holds only its backends: everything one observe read, and what
+/// the plans made from it asked of the devices, lives in its LvmSnapshot.
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 
-#include "providers/lvm/command.h"
 #include "providers/lvm/device.h"
-#include "providers/lvm/report.h"
+#include "providers/lvm/observe.h"
+#include "providers/lvm/session.h"
 #include "reconciler/provider.h"
 
 namespace hostform::lvm {
@@ -30,19 +32,10 @@ class LvmProvider final : public Provider {
   /// The VG: lvm locks per VG, and LVs of different VGs may be created at once.
   std::string serialKey(const Action& action) const override;
 
-  /// What observe() returns for `state` (tests of plan on a fixture).
-  Observation adopt(LvmState state);
-
  private:
   std::unique_ptr<DeviceProbe> devices_;
   std::unique_ptr<Commands> commands_;
   std::chrono::milliseconds timeout_;
-};
-
-/// The LVM provider's snapshot: lvm's full report.
-struct LvmSnapshot final : Snapshot {
-  explicit LvmSnapshot(LvmState s) : state(std::move(s)) {}
-  LvmState state;
 };
 
 }  // namespace hostform::lvm

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 
+#include "providers/lvm/observe.h"
 #include "providers/lvm/plan.h"
 #include "providers/lvm/provider.h"
 #include "providers/lvm/report.h"
@@ -25,11 +26,17 @@ class FakeDevices final : public DeviceProbe {
  public:
   std::map<std::string, DeviceInfo> devices;
   std::optional<std::string> thin;  ///< why thin volumes cannot be made; nullopt: they can (the fixture's host)
+  std::map<std::string, int> probed;  ///< how often each device was asked about
+  int thinAsked = 0;
   Result<DeviceInfo> probe(const std::string& path) override {
+    ++probed[path];
     auto it = devices.find(path);
     return it == devices.end() ? DeviceInfo{} : it->second;
   }
-  std::optional<std::string> thinUnsupported() override { return thin; }
+  std::optional<std::string> thinUnsupported() override {
+    ++thinAsked;
+    return thin;
+  }
 };
 
 /// lvm as apply tests see it: every command is recorded (as showCommand
@@ -59,7 +66,7 @@ class ThinHost : public ::testing::Test {
     provider_ = std::make_unique<LvmProvider>(std::move(devices), std::move(commands));
     auto state = parseFullReport(fixture("fullreport-thin.json"));
     ASSERT_TRUE(state) << state.error().message;
-    Observation seen = provider_->adopt(std::move(*state));
+    Observation seen = observeFrom(std::move(*state));
     observed_ = std::move(seen.objects);
     snapshot_ = std::move(seen.snapshot);
   }
@@ -105,6 +112,30 @@ class ThinHost : public ::testing::Test {
     }
     return provider_->apply(a, ApplyContext{"prod"});
   }
+
+  /// The action the planner makes of `id` in `yaml`: a create, or an update
+  /// that adopts the object when it is unowned, with the row the planner
+  /// shows for that.
+  Action actionOf(const std::string& yaml, const std::string& id) {
+    const Diff diff = planOf(yaml, id);
+    EXPECT_TRUE(diff.problems.empty()) << diff.problems[0].message;
+    Action a;
+    for (const Resource& r : loaded_.resources)
+      if (r.id.str() == id) a.desired = &r, a.id = r.id;
+    a.live = find(id);
+    a.op = a.live ? Op::Update : Op::Create;
+    a.changes = diff.changes;
+    a.delta = diff.delta;
+    a.provider = provider_.get();
+    a.snapshot = snapshot_.get();
+    if (a.live && a.live->owner.empty()) {
+      a.adopt = true;
+      a.changes.push_back({"owner", std::nullopt, "prod", ChangeClass::Live});
+    }
+    return a;
+  }
+
+  Result<void> run(const Action& a) { return provider_->apply(a, ApplyContext{"prod"}); }
 
   FakeDevices* devices_ = nullptr;
   RecordedCommands* commands_ = nullptr;
@@ -391,6 +422,106 @@ TEST_F(ThinHost, GrowingAndShrinkingRoundToExtentsAndShrinkingIsForced) {
                       "LogicalVolume/vmdata/root"));
   EXPECT_EQ(commands_->ran, (std::vector<std::string>{"lvm lvextend -L 10741612544b vmdata/root",
                                                       "lvm lvreduce -f -L 9663676416b vmdata/root"}));
+}
+
+// ---- the plan's delta drives apply ------------------------------------------
+
+TEST_F(ThinHost, AResizeRunsThePlannedSizeWhateverTheSnapshotOrTheShownRowsSay) {
+  Action grow = actionOf(kVmdata + lv("root", "{volumeGroup: vmdata, size: 10241MiB}"), "LogicalVolume/vmdata/root");
+  const auto& delta = std::any_cast<const LogicalVolumeDelta&>(grow.delta);
+  EXPECT_EQ(delta.size, 10244 * MiB);
+  EXPECT_EQ(delta.resize, LogicalVolumeDelta::Resize::Extend);
+  // With 8MiB extents the size would round to 10248MiB: apply does not round again.
+  auto state = parseFullReport(fixture("fullreport-thin.json"));
+  ASSERT_TRUE(state) << state.error().message;
+  for (VolumeGroupInfo& vg : state->volumeGroups) vg.extentSize = 8 * MiB;
+  const Observation other = observeFrom(std::move(*state));
+  grow.snapshot = other.snapshot.get();
+  grow.changes.clear();  // display only
+  ASSERT_TRUE(run(grow));
+  EXPECT_EQ(commands_->ran, std::vector<std::string>{"lvm lvextend -L 10741612544b vmdata/root"});
+}
+
+TEST_F(ThinHost, AdoptionIsTaggedAfterTheDeltaByTheFlagNotByTheOwnerRow) {
+  // db is nobody's: growing it adopts it.
+  Action db = actionOf(kVmdata + lv("db", "{volumeGroup: vmdata, type: thin, thinPool: pool, size: 16GiB}"),
+                       "LogicalVolume/vmdata/db");
+  ASSERT_TRUE(db.adopt);
+  ASSERT_TRUE(run(db));
+  EXPECT_EQ(commands_->ran, (std::vector<std::string>{"lvm lvextend -L 17179869184b vmdata/db",
+                                                      "lvm lvchange --addtag hostform_owner_prod vmdata/db"}));
+  // Nothing but the adoption: no delta, one vgchange.
+  commands_->ran.clear();
+  Action other = actionOf("apiVersion: hostform/v1\nkind: VolumeGroup\nmetadata: {name: other}\n"
+                          "spec: {physicalVolumes: [/dev/sde]}\n",
+                          "VolumeGroup/other");
+  EXPECT_FALSE(other.delta.has_value());
+  ASSERT_TRUE(run(other));
+  EXPECT_EQ(commands_->ran, std::vector<std::string>{"lvm vgchange --addtag hostform_owner_prod other"});
+  // The owner row alone writes no tag.
+  commands_->ran.clear();
+  other.adopt = false;
+  ASSERT_TRUE(run(other));
+  EXPECT_TRUE(commands_->ran.empty());
+}
+
+TEST_F(ThinHost, CreatesRunThePlannedDevicesAndSizes) {
+  devices_->devices["/dev/sdf"] = DeviceInfo{true, true, 10 * GiB, "ext4 (filesystem)"};
+  devices_->devices["/dev/sdg"] = DeviceInfo{true, true, 10 * GiB, ""};
+  const std::string yaml = std::string(kVmdata) +
+                           "apiVersion: hostform/v1\nkind: VolumeGroup\nmetadata: {name: fresh}\n"
+                           "spec: {physicalVolumes: [/dev/sdd, /dev/sdg, /dev/sdf], force: true}\n---\n" +
+                           lv("new", "{volumeGroup: vmdata, size: 10MiB}") +
+                           lv("first", "{volumeGroup: fresh, size: 10MiB}") +
+                           lv("big", "{volumeGroup: vmdata, type: thin, thinPool: pool, size: 1TiB}");
+  for (const char* id : {"VolumeGroup/fresh", "LogicalVolume/vmdata/new", "LogicalVolume/fresh/first",
+                         "LogicalVolume/vmdata/big"})
+    ASSERT_TRUE(run(actionOf(yaml, id))) << id;
+  EXPECT_EQ(commands_->ran,
+            (std::vector<std::string>{
+                // /dev/sdd is a PV already; --yes because the plan accepted the ext4 on /dev/sdf.
+                "lvm pvcreate --yes /dev/sdg", "lvm pvcreate --yes /dev/sdf",
+                "lvm vgcreate -s 4096k --addtag hostform_owner_prod fresh /dev/sdd /dev/sdg /dev/sdf",
+                "lvm lvcreate --yes -n new --addtag hostform_owner_prod -L 12582912b vmdata",
+                // fresh is not on the host yet: lvcreate rounds to the extents it is made with.
+                "lvm lvcreate --yes -n first --addtag hostform_owner_prod -L 10485760b fresh",
+                "lvm lvcreate --yes -n big --addtag hostform_owner_prod --type thin -V 1099511627776b --thinpool "
+                "pool vmdata"}));
+}
+
+TEST_F(ThinHost, ACreateWithoutItsDeltaRunsNothing) {
+  Action a = actionOf(kVmdata + lv("new", "{volumeGroup: vmdata, size: 10MiB}"), "LogicalVolume/vmdata/new");
+  a.delta.reset();
+  auto r = run(a);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "the plan's action for LogicalVolume/vmdata/new lacks the state it needs.");
+  EXPECT_TRUE(commands_->ran.empty());
+}
+
+TEST_F(ThinHost, DeviceAnswersBelongToTheObserveTheyWereAskedFor) {
+  devices_->devices["/dev/sdg"] = DeviceInfo{true, true, 10 * GiB, ""};
+  const std::string yaml = "apiVersion: hostform/v1\nkind: VolumeGroup\nmetadata: {name: fresh}\n"
+                           "spec: {physicalVolumes: [/dev/sdg]}\n---\n" +
+                           lv("a", "{volumeGroup: fresh, size: 1GiB}") + lv("b", "{volumeGroup: fresh, size: 1GiB}") +
+                           lv("pool2", "{volumeGroup: fresh, type: thin-pool, size: 1GiB}") +
+                           lv("pool3", "{volumeGroup: fresh, type: thin-pool, size: 1GiB}");
+  auto planAll = [&] {
+    for (const char* id : {"VolumeGroup/fresh", "LogicalVolume/fresh/a", "LogicalVolume/fresh/b",
+                           "LogicalVolume/fresh/pool2", "LogicalVolume/fresh/pool3"})
+      EXPECT_TRUE(planOf(yaml, id).problems.empty()) << id;
+  };
+  planAll();
+  EXPECT_EQ(devices_->probed["/dev/sdg"], 1);
+  EXPECT_EQ(devices_->thinAsked, 1);
+  // A new observe asks again: the provider kept nothing.
+  auto state = parseFullReport(fixture("fullreport-thin.json"));
+  ASSERT_TRUE(state) << state.error().message;
+  Observation again = observeFrom(std::move(*state));
+  observed_ = std::move(again.objects);
+  snapshot_ = std::move(again.snapshot);
+  planAll();
+  EXPECT_EQ(devices_->probed["/dev/sdg"], 2);
+  EXPECT_EQ(devices_->thinAsked, 2);
 }
 
 TEST(LvmProvider, SerialKeyIsTheVolumeGroup) {

@@ -9,7 +9,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "providers/lvm/command.h"
+#include "providers/lvm/session.h"
 
 namespace hostform::lvmtest {
 namespace {

@@ -1,4 +1,4 @@
-#include "providers/lvm/command.h"
+#include "providers/lvm/session.h"
 
 #include <fcntl.h>
 #include <poll.h>

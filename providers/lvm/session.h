@@ -1,7 +1,9 @@
 #pragma once
-/// Running one external tool (lvm, blkid) with an argument vector: never a
-/// shell, stdin /dev/null, only fds 0–2 inherited (lvm warns about any other),
-/// a deadline after which the child is killed, both output streams captured.
+/// The LVM provider's session with its backend, the lvm2 tools: running one
+/// external tool (lvm, blkid) with an argument vector — never a shell, stdin
+/// /dev/null, only fds 0–2 inherited (lvm warns about any other), a deadline
+/// after which the child is killed, both output streams captured — and the
+/// Commands seam every lvm command of observe and apply goes through.
 
 #include <chrono>
 #include <string>

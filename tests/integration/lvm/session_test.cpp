@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "providers/lvm/command.h"
+#include "providers/lvm/session.h"
 
 namespace hostform::lvm {
 namespace {
