@@ -13,8 +13,8 @@
 #include <netlink/route/addr.h>
 
 #include "providers/netlink/host_state.h"
-#include "providers/netlink/netlink_socket.h"
 #include "providers/netlink/normalize.h"
+#include "providers/netlink/session.h"
 
 namespace hostform::netlink {
 
@@ -131,7 +131,7 @@ std::vector<std::string> minus(const std::vector<std::string>& a, const std::vec
   return out;
 }
 
-/// Each declared port as the plan promised (diff.cpp portChanges): its MTU
+/// Each declared port as the plan promised (plan.cpp portChanges): its MTU
 /// raised to the bridge's declared one, then brought up. Read now, so a
 /// retry or a change made meanwhile is no error.
 Result<void> preparePorts(nl_sock* sock, const std::string& bridge, const BridgeSpec& want) {

@@ -5,9 +5,9 @@
 #include <optional>
 
 #include "providers/netlink/apply.h"
-#include "providers/netlink/diff.h"
-#include "providers/netlink/netlink_socket.h"
 #include "providers/netlink/observe.h"
+#include "providers/netlink/plan.h"
+#include "providers/netlink/session.h"
 
 namespace hostform::netlink {
 
@@ -49,12 +49,12 @@ bool ipv6KeptWhenDown(const std::string& bridge) {
 
 Diff NetlinkProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx,
                            const Snapshot& host) {
-  DiffOptions options;
+  PlanOptions options;
   // Read only when it matters: a bridge declared down with addresses.
   const auto& spec = desired.as<BridgeSpec>();
   if (spec.state == AdminState::Down && !spec.addresses.empty())
     options.ipv6KeptWhenDown = ipv6KeptWhenDown(desired.id.name);
-  return diffBridge(desired, live, static_cast<const NetlinkSnapshot&>(host).host, ctx, options);
+  return planBridge(desired, live, static_cast<const NetlinkSnapshot&>(host).host, ctx, options);
 }
 
 Result<void> NetlinkProvider::apply(const Action& action, const ApplyContext& ctx) {

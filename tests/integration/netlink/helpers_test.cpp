@@ -6,9 +6,9 @@
 
 #include <gtest/gtest.h>
 
-#include "providers/netlink/diff.h"
 #include "providers/netlink/normalize.h"
 #include "providers/netlink/observe.h"
+#include "providers/netlink/plan.h"
 
 namespace hostform::netlink {
 namespace {
@@ -154,7 +154,7 @@ Diff diffOf(const std::vector<Resource>& desired, std::size_t which, const HostS
   const Observed* self = nullptr;
   for (const Observed& o : live)
     if (o.resource.id == desired[which].id) self = &o;
-  return diffBridge(desired[which], self, host, ctx);
+  return planBridge(desired[which], self, host, ctx);
 }
 
 TEST(NetlinkDiff, ConvergedBridgeHasNoChangesAfterNormalisation) {

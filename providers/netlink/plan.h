@@ -22,12 +22,12 @@ namespace hostform::netlink {
 /// link-local, declared on another bridge too, or held by an interface that
 /// will not release it; a bridge declared down with IPv6 addresses when the
 /// kernel would remove them (`ipv6KeptWhenDown` false).
-struct DiffOptions {
+struct PlanOptions {
   /// net.ipv6.conf.{all,<bridge>}.keep_addr_on_down: without it the kernel
   /// flushes an interface's IPv6 addresses when it goes down.
   bool ipv6KeptWhenDown = true;
 };
-Diff diffBridge(const Resource& desired, const Observed* live, const HostState& host, const PlanContext& ctx,
-                const DiffOptions& options = {});
+Diff planBridge(const Resource& desired, const Observed* live, const HostState& host, const PlanContext& ctx,
+                const PlanOptions& options = {});
 
 }  // namespace hostform::netlink

@@ -1,4 +1,4 @@
-#include "providers/netlink/diff.h"
+#include "providers/netlink/plan.h"
 
 #include <sys/socket.h>
 
@@ -171,7 +171,7 @@ void portChanges(const Resource& desired, const HostState& host, Diff& diff) {
   }
 }
 
-void checkDownWithIpv6(const Resource& desired, const DiffOptions& options, Diff& diff) {
+void checkDownWithIpv6(const Resource& desired, const PlanOptions& options, Diff& diff) {
   const auto& spec = desired.as<BridgeSpec>();
   if (spec.state != AdminState::Down || options.ipv6KeptWhenDown) return;
   for (const std::string& a : spec.addresses)
@@ -205,8 +205,8 @@ void compareFields(const BridgeSpec& want, const BridgeSpec& have, Diff& diff) {
 
 }  // namespace
 
-Diff diffBridge(const Resource& desired, const Observed* live, const HostState& host, const PlanContext& ctx,
-                const DiffOptions& options) {
+Diff planBridge(const Resource& desired, const Observed* live, const HostState& host, const PlanContext& ctx,
+                const PlanOptions& options) {
   Diff diff;
   checkName(desired, live, host, diff);
   checkDownWithIpv6(desired, options, diff);
