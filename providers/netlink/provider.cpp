@@ -1,5 +1,6 @@
 #include "providers/netlink/provider.h"
 
+#include <any>
 #include <exception>
 #include <fstream>
 #include <optional>
@@ -61,13 +62,17 @@ Result<void> NetlinkProvider::apply(const Action& action, const ApplyContext& ct
   try {
     auto sock = connectRoute();
     if (!sock) return hostform::unexpected(sock.error());
+    // What plan() decided; apply never reads the plan's rows (action.changes).
+    const auto* delta = std::any_cast<BridgeDelta>(&action.delta);
     switch (action.op) {
       case Op::Create:
-        if (!action.desired) break;
-        return createBridge(sock->get(), *action.desired, ctx.owner);
+        if (!action.desired || !delta) break;
+        return createBridge(sock->get(), *action.desired, *delta, ctx.owner);
       case Op::Update:
       case Op::Replace:  // never planned: every Bridge field changes in place
-        return updateBridge(sock->get(), action, ctx.owner);
+        if (!delta) break;
+        return updateBridge(sock->get(), action.id.name, *delta, action.adopt ? Mark::Write : Mark::Keep,
+                            ctx.owner);
       case Op::Delete:
         return deleteBridge(sock->get(), action.id.name);
       case Op::Orphan:
