@@ -5,29 +5,20 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
-#include <algorithm>
-#include <set>
-
 #include <netlink/attr.h>
 #include <netlink/errno.h>
 #include <netlink/route/addr.h>
 
 #include "providers/netlink/host_state.h"
-#include "providers/netlink/netlink_socket.h"
 #include "providers/netlink/normalize.h"
+#include "providers/netlink/plan.h"
+#include "providers/netlink/session.h"
 
 namespace hostform::netlink {
 
 namespace {
 
 constexpr const char* kOutOfMemory = "cannot build a netlink request: out of memory.";
-
-/// Which STP attributes a request carries.
-struct StpFields {
-  bool enabled = false, priority = false, forwardDelay = false, helloTime = false, maxAge = false;
-  bool any() const { return enabled || priority || forwardDelay || helloTime || maxAge; }
-  static StpFields all() { return {true, true, true, true, true}; }
-};
 
 /// RTM_NEWLINK for the link `index`, or, when 0, the link named `name`.
 MessagePtr linkMessage(int flags, int index, const std::string& name) {
@@ -48,19 +39,24 @@ void setAdminState(nl_msg* msg, AdminState state) {
   ifi->ifi_flags = state == AdminState::Up ? IFF_UP : 0;
 }
 
-/// IFLA_LINKINFO { kind "bridge", IFLA_INFO_DATA { IFLA_BR_* } }, timers in
-/// centiseconds. Timers come before STP state, as the kernel applies them in
-/// attribute-type order anyway.
-bool putBridgeData(nl_msg* msg, const StpSpec& stp, StpFields which) {
+/// Every STP attribute of `stp`: what a create sends.
+StpDelta allOf(const StpSpec& stp) {
+  return {stp.enabled, stp.priority, stp.forwardDelay, stp.helloTime, stp.maxAge};
+}
+
+/// IFLA_LINKINFO { kind "bridge", IFLA_INFO_DATA { IFLA_BR_* } } with the
+/// attributes `stp` sets, timers in centiseconds. Timers come before STP
+/// state, as the kernel applies them in attribute-type order anyway.
+bool putBridgeData(nl_msg* msg, const StpDelta& stp) {
   nlattr* info = nla_nest_start(msg, IFLA_LINKINFO);
   if (!info || nla_put_string(msg, IFLA_INFO_KIND, "bridge") < 0) return false;
   nlattr* data = nla_nest_start(msg, IFLA_INFO_DATA);
   if (!data) return false;
-  if ((which.forwardDelay && nla_put_u32(msg, IFLA_BR_FORWARD_DELAY, toCentis(stp.forwardDelay)) < 0) ||
-      (which.helloTime && nla_put_u32(msg, IFLA_BR_HELLO_TIME, toCentis(stp.helloTime)) < 0) ||
-      (which.maxAge && nla_put_u32(msg, IFLA_BR_MAX_AGE, toCentis(stp.maxAge)) < 0) ||
-      (which.enabled && nla_put_u32(msg, IFLA_BR_STP_STATE, stp.enabled ? 1 : 0) < 0) ||
-      (which.priority && nla_put_u16(msg, IFLA_BR_PRIORITY, static_cast<std::uint16_t>(stp.priority)) < 0))
+  if ((stp.forwardDelay && nla_put_u32(msg, IFLA_BR_FORWARD_DELAY, toCentis(*stp.forwardDelay)) < 0) ||
+      (stp.helloTime && nla_put_u32(msg, IFLA_BR_HELLO_TIME, toCentis(*stp.helloTime)) < 0) ||
+      (stp.maxAge && nla_put_u32(msg, IFLA_BR_MAX_AGE, toCentis(*stp.maxAge)) < 0) ||
+      (stp.enabled && nla_put_u32(msg, IFLA_BR_STP_STATE, *stp.enabled ? 1 : 0) < 0) ||
+      (stp.priority && nla_put_u16(msg, IFLA_BR_PRIORITY, static_cast<std::uint16_t>(*stp.priority)) < 0))
     return false;
   nla_nest_end(msg, data);
   nla_nest_end(msg, info);
@@ -124,77 +120,64 @@ Result<void> changeAddress(nl_sock* sock, int index, const std::string& cidrText
   return {};
 }
 
-std::vector<std::string> minus(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  std::vector<std::string> out;
-  for (const std::string& x : a)
-    if (std::find(b.begin(), b.end(), x) == b.end()) out.push_back(x);
-  return out;
-}
-
-/// Each declared port as the plan promised (diff.cpp portChanges): its MTU
-/// raised to the bridge's declared one, then brought up. Read now, so a
-/// retry or a change made meanwhile is no error.
-Result<void> preparePorts(nl_sock* sock, const std::string& bridge, const BridgeSpec& want) {
-  if (want.state != AdminState::Up) return {};
-  for (const std::string& port : want.ports) {
-    auto link = readLink(sock, port);
+/// The port fixes the plan showed (plan.cpp portChanges): each port's MTU
+/// raised to the bridge's, then the port brought up. Each port is read now,
+/// so a retry or a change made meanwhile is no error.
+Result<void> fixPorts(nl_sock* sock, const std::string& bridge, const std::vector<PortFix>& fixes) {
+  for (const PortFix& fix : fixes) {
+    auto link = readLink(sock, fix.name);
     if (!link) return hostform::unexpected(link.error());
     if (!*link) continue;  // gone since the plan: enslaving it reports that
-    if (want.mtu && (*link)->mtu < *want.mtu) {
+    if (fix.raiseMtuTo && (*link)->mtu < *fix.raiseMtuTo) {
       MessagePtr msg = linkMessage(0, (*link)->index, {});
-      if (!msg || nla_put_u32(msg.get(), IFLA_MTU, *want.mtu) < 0) return fail(kOutOfMemory);
+      if (!msg || nla_put_u32(msg.get(), IFLA_MTU, *fix.raiseMtuTo) < 0) return fail(kOutOfMemory);
       if (auto r = request(sock, msg.get(),
-                           "cannot raise the MTU of port " + port + " to bridge " + bridge + "'s " +
-                               std::to_string(*want.mtu));
+                           "cannot raise the MTU of port " + fix.name + " to bridge " + bridge + "'s " +
+                               std::to_string(*fix.raiseMtuTo));
           !r)
         return r;
     }
-    if (!(*link)->up) {
+    if (fix.bringUp && !(*link)->up) {
       MessagePtr msg = linkMessage(0, (*link)->index, {});
       if (!msg) return fail(kOutOfMemory);
       setAdminState(msg.get(), AdminState::Up);
-      if (auto r = request(sock, msg.get(), "cannot bring up port " + port + " of bridge " + bridge); !r) return r;
+      if (auto r = request(sock, msg.get(), "cannot bring up port " + fix.name + " of bridge " + bridge); !r)
+        return r;
     }
   }
   return {};
 }
 
-/// Ports and addresses from `have` to `want`; `mtu` re-applied after port
-/// changes, because enslaving lowers a bridge's MTU the user did not set.
-Result<void> convergeMembers(nl_sock* sock, int index, const std::string& bridge, const BridgeSpec& have,
-                             const BridgeSpec& want) {
-  if (auto r = preparePorts(sock, bridge, want); !r) return r;
-  const auto released = minus(have.ports, want.ports);
-  const auto added = minus(want.ports, have.ports);
-  for (const std::string& port : released) {
+/// The members part of `delta`, in its order: port fixes, releases,
+/// enslavements, the MTU pinned again, address removals, then additions.
+Result<void> changeMembers(nl_sock* sock, int index, const std::string& bridge, const BridgeDelta& delta) {
+  if (auto r = fixPorts(sock, bridge, delta.portFixes); !r) return r;
+  for (const std::string& port : delta.release) {
     // IFLA_MASTER 0 detaches from whatever the master is now: check it is still us.
     auto now = readLink(sock, port);
     if (!now) return hostform::unexpected(now.error());
     if (!*now || (*now)->master != index) continue;
     if (auto r = setMaster(sock, port, 0, bridge); !r) return r;
   }
-  for (const std::string& port : added)
+  for (const std::string& port : delta.enslave)
     if (auto r = setMaster(sock, port, index, bridge); !r) return r;
-  if (want.mtu && (!released.empty() || !added.empty()))
-    if (auto r = setMtu(sock, index, *want.mtu, bridge); !r) return r;
-
-  const auto haveAddrs = canonicalAddresses(have.addresses);
-  const auto wantAddrs = canonicalAddresses(want.addresses);
-  for (const std::string& a : minus(haveAddrs, wantAddrs))
+  if (delta.mtuAfterPorts)
+    if (auto r = setMtu(sock, index, *delta.mtuAfterPorts, bridge); !r) return r;
+  for (const std::string& a : delta.removeAddresses)
     if (auto r = changeAddress(sock, index, a, AddrOp::Remove, bridge); !r) return r;
-  for (const std::string& a : minus(wantAddrs, haveAddrs))
+  for (const std::string& a : delta.addAddresses)
     if (auto r = changeAddress(sock, index, a, AddrOp::Add, bridge); !r) return r;
   return {};
 }
 
 }  // namespace
 
-Result<void> createBridge(nl_sock* sock, const Resource& desired, const std::string& owner) {
+Result<void> createBridge(nl_sock* sock, const Resource& desired, const BridgeDelta& delta, const std::string& owner) {
   const std::string& name = desired.id.name;
   const auto& spec = desired.as<BridgeSpec>();
 
   MessagePtr create = linkMessage(NLM_F_CREATE | NLM_F_EXCL, 0, name);
-  if (!create || !putBridgeData(create.get(), spec.stp, StpFields::all())) return fail(kOutOfMemory);
+  if (!create || !putBridgeData(create.get(), allOf(spec.stp))) return fail(kOutOfMemory);
   setAdminState(create.get(), spec.state);
   if (auto r = request(sock, create.get(), "cannot create bridge " + name); !r) return r;
 
@@ -212,41 +195,25 @@ Result<void> createBridge(nl_sock* sock, const Resource& desired, const std::str
       return fail(kOutOfMemory);
     if (auto r = request(sock, link.get(), "cannot set the MTU and MAC address of bridge " + name); !r) return r;
   }
-  return convergeMembers(sock, *index, name, BridgeSpec{}, spec);
+  return changeMembers(sock, *index, name, delta);
 }
 
-Result<void> updateBridge(nl_sock* sock, const Action& action, const std::string& owner) {
-  const std::string& name = action.id.name;
-  if (!action.desired || !action.live) return fail("cannot update bridge " + name + ": the plan lacks its states.");
-  const auto& want = action.desired->as<BridgeSpec>();
-  const auto& have = action.live->resource.as<BridgeSpec>();
-  std::set<std::string> changed;
-  for (const FieldChange& c : action.changes) changed.insert(c.field);
-
+Result<void> updateBridge(nl_sock* sock, const std::string& name, const BridgeDelta& delta, Mark mark,
+                          const std::string& owner) {
   auto index = bridgeIndex(sock, name);
   if (!index) return hostform::unexpected(index.error());
 
-  StpFields stp{changed.contains("stp.enabled"), changed.contains("stp.priority"),
-                changed.contains("stp.forwardDelay"), changed.contains("stp.helloTime"),
-                changed.contains("stp.maxAge")};
-  const bool state = changed.contains("state");
-  const bool mtu = changed.contains("mtu") && want.mtu;
-  const bool mac = changed.contains("macAddress") && want.macAddress;
-  const bool mark = changed.contains("owner");
-  if (state || mtu || mac || mark || stp.any()) {
+  const bool alias = mark == Mark::Write;
+  if (delta.state || delta.mtu || delta.macAddress || alias || delta.stp.any()) {
     MessagePtr msg = linkMessage(0, *index, {});
-    if (!msg || (mtu && nla_put_u32(msg.get(), IFLA_MTU, *want.mtu) < 0) || (mac && !putMac(msg.get(), *want.macAddress)) ||
-        (mark && !putAlias(msg.get(), owner)) || (stp.any() && !putBridgeData(msg.get(), want.stp, stp)))
+    if (!msg || (delta.mtu && nla_put_u32(msg.get(), IFLA_MTU, *delta.mtu) < 0) ||
+        (delta.macAddress && !putMac(msg.get(), *delta.macAddress)) || (alias && !putAlias(msg.get(), owner)) ||
+        (delta.stp.any() && !putBridgeData(msg.get(), delta.stp)))
       return fail(kOutOfMemory);
-    if (state) setAdminState(msg.get(), want.state);
+    if (delta.state) setAdminState(msg.get(), *delta.state);
     if (auto r = request(sock, msg.get(), "cannot change bridge " + name); !r) return r;
   }
-  const bool portsPrepared = std::ranges::any_of(changed, [](const std::string& f) { return f.starts_with("ports["); });
-  if (!changed.contains("ports") && !changed.contains("addresses") && !portsPrepared) return {};
-  BridgeSpec from = have, to = want;
-  if (!changed.contains("ports")) to.ports = from.ports;
-  if (!changed.contains("addresses")) to.addresses = from.addresses;
-  return convergeMembers(sock, *index, name, from, to);
+  return changeMembers(sock, *index, name, delta);
 }
 
 Result<void> deleteBridge(nl_sock* sock, const std::string& name) {

@@ -1,9 +1,11 @@
 #pragma once
-/// Writes one Bridge action to the kernel over rtnetlink. Each function takes
-/// the caller's socket; nothing here keeps state between calls.
+/// Writes one Bridge action to the kernel over rtnetlink, as its plan decided
+/// it (BridgeDelta). Each function takes the caller's socket; nothing here
+/// keeps state between calls.
 
 #include <string>
 
+#include "providers/netlink/plan.h"
 #include "reconciler/plan.h"
 #include "reconciler/result.h"
 
@@ -16,16 +18,22 @@ namespace hostform::netlink {
 /// (`hostform:owner=<owner>` in ifalias) in a second request, the kernel
 /// ignoring IFLA_IFALIAS when it creates a link. MTU and MAC follow in a third:
 /// an MTU given at creation is not "set by the user", so the bridge would
-/// follow its ports' MTU. Then enslaves the ports and adds the addresses.
-Result<void> createBridge(nl_sock* sock, const Resource& desired, const std::string& owner);
+/// follow its ports' MTU. Then the members part of `delta`, as for an update.
+Result<void> createBridge(nl_sock* sock, const Resource& desired, const BridgeDelta& delta, const std::string& owner);
 
-/// Applies the field changes of an Update action in place, in this order:
-/// link attributes (state, MTU, MAC, owner mark, STP) in one request, ports
-/// (releases, then enslavements), addresses (removals, then additions, so a
-/// prefix change of one address works). A port is released only while it is
-/// still a port of this bridge: another bridge of the same apply may already
-/// have taken it.
-Result<void> updateBridge(nl_sock* sock, const Action& action, const std::string& owner);
+/// Whether an update writes the ownership mark: only when it adopts an
+/// unowned bridge (Action::adopt).
+enum class Mark { Keep, Write };
+
+/// Carries out `delta` on the live bridge `name`, in this order: the link
+/// attributes it names (state, MTU, MAC, STP) and the owner mark in one
+/// request, port fixes (MTU raised, brought up), ports (releases, then
+/// enslavements, then the MTU pinned again), addresses (removals, then
+/// additions, so a prefix change of one address works). A port is released
+/// only while it is still a port of this bridge: another bridge of the same
+/// apply may already have taken it.
+Result<void> updateBridge(nl_sock* sock, const std::string& name, const BridgeDelta& delta, Mark mark,
+                          const std::string& owner);
 
 /// Deletes the bridge (the kernel releases its ports). Already gone is success.
 Result<void> deleteBridge(nl_sock* sock, const std::string& name);

@@ -13,8 +13,8 @@
 #include <netlink/errno.h>
 #include <netlink/route/addr.h>
 
-#include "providers/netlink/netlink_socket.h"
 #include "providers/netlink/normalize.h"
+#include "providers/netlink/session.h"
 
 namespace hostform::netlink {
 

@@ -3,7 +3,7 @@
 /// address of the network namespace, read with one link dump and one address
 /// dump. The provider turns it into Observed bridges (observe.cpp) and uses
 /// the rest (ports, taps, other interfaces' addresses) as context for plan-time
-/// checks (diff.cpp).
+/// checks (plan.cpp).
 
 #include <cstdint>
 #include <optional>

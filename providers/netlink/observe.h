@@ -3,6 +3,7 @@
 /// Bridge; other links are context (ports, libvirt taps). Pure, so it is
 /// unit-tested without a kernel.
 
+#include <utility>
 #include <vector>
 
 #include "providers/netlink/host_state.h"
@@ -25,5 +26,12 @@ Observed toObserved(const Link& bridge, const HostState& host);
 
 /// Every bridge of the namespace, in name order.
 std::vector<Observed> observedBridges(const HostState& host);
+
+/// What one observe() read besides the bridges: every link and address of the
+/// namespace, which plan checks ports and addresses against.
+struct NetlinkSnapshot final : Snapshot {
+  explicit NetlinkSnapshot(HostState s) : host(std::move(s)) {}
+  HostState host;
+};
 
 }  // namespace hostform::netlink

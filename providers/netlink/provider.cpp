@@ -1,13 +1,14 @@
 #include "providers/netlink/provider.h"
 
+#include <any>
 #include <exception>
 #include <fstream>
 #include <optional>
 
 #include "providers/netlink/apply.h"
-#include "providers/netlink/diff.h"
-#include "providers/netlink/netlink_socket.h"
 #include "providers/netlink/observe.h"
+#include "providers/netlink/plan.h"
+#include "providers/netlink/session.h"
 
 namespace hostform::netlink {
 
@@ -49,25 +50,29 @@ bool ipv6KeptWhenDown(const std::string& bridge) {
 
 Diff NetlinkProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx,
                            const Snapshot& host) {
-  DiffOptions options;
+  PlanOptions options;
   // Read only when it matters: a bridge declared down with addresses.
   const auto& spec = desired.as<BridgeSpec>();
   if (spec.state == AdminState::Down && !spec.addresses.empty())
     options.ipv6KeptWhenDown = ipv6KeptWhenDown(desired.id.name);
-  return diffBridge(desired, live, static_cast<const NetlinkSnapshot&>(host).host, ctx, options);
+  return planBridge(desired, live, static_cast<const NetlinkSnapshot&>(host).host, ctx, options);
 }
 
 Result<void> NetlinkProvider::apply(const Action& action, const ApplyContext& ctx) {
   try {
     auto sock = connectRoute();
     if (!sock) return hostform::unexpected(sock.error());
+    // What plan() decided; apply never reads the plan's rows (action.changes).
+    const auto* delta = std::any_cast<BridgeDelta>(&action.delta);
     switch (action.op) {
       case Op::Create:
-        if (!action.desired) break;
-        return createBridge(sock->get(), *action.desired, ctx.owner);
+        if (!action.desired || !delta) break;
+        return createBridge(sock->get(), *action.desired, *delta, ctx.owner);
       case Op::Update:
       case Op::Replace:  // never planned: every Bridge field changes in place
-        return updateBridge(sock->get(), action, ctx.owner);
+        if (!delta) break;
+        return updateBridge(sock->get(), action.id.name, *delta, action.adopt ? Mark::Write : Mark::Keep,
+                            ctx.owner);
       case Op::Delete:
         return deleteBridge(sock->get(), action.id.name);
       case Op::Orphan:

@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "providers/netlink/host_state.h"
+#include "reconciler/kinds/bridge.h"
 #include "reconciler/provider.h"
 
 namespace hostform::netlink {
@@ -18,7 +18,7 @@ class NetlinkProvider : public Provider {
   /// One link dump and one address dump: the bridges, and as the snapshot
   /// every link and address, which plan() checks ports and addresses against.
   Result<Observation> observe() override;
-  /// diffBridge() against the host as that observe() saw it.
+  /// planBridge() against the host as that observe() saw it.
   Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) override;
   /// Opens its own socket: libnl sockets must not be shared between threads.
   Result<void> apply(const Action& action, const ApplyContext& ctx) override;
@@ -29,12 +29,6 @@ class NetlinkProvider : public Provider {
 
  private:
   ProviderOptions options_;
-};
-
-/// The netlink provider's snapshot: every link and address of the namespace.
-struct NetlinkSnapshot final : Snapshot {
-  explicit NetlinkSnapshot(HostState s) : host(std::move(s)) {}
-  HostState host;
 };
 
 }  // namespace hostform::netlink

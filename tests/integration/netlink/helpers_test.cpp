@@ -1,16 +1,46 @@
 // The provider's pure parts, without a kernel: unit conversion, normalisation,
-// libvirt tap recognition, and the diff with its plan-time problems on a
-// HostState built by hand.
+// libvirt tap recognition, and the plan with its plan-time problems and the
+// delta apply carries out, on a HostState built by hand.
 
 #include <sys/socket.h>
 
+#include <any>
+#include <ostream>
+
 #include <gtest/gtest.h>
 
-#include "providers/netlink/diff.h"
 #include "providers/netlink/normalize.h"
 #include "providers/netlink/observe.h"
+#include "providers/netlink/plan.h"
 
 namespace hostform::netlink {
+
+// A delta as a line of its parts, so a failing EXPECT_EQ says what differs.
+void PrintTo(const BridgeDelta& d, std::ostream* out) {
+  *out << "{ ";
+  auto list = [&](const char* name, const std::vector<std::string>& items) {
+    if (items.empty()) return;
+    *out << name << "=" << showList(items) << " ";
+  };
+  if (d.state) *out << "state=" << toString(*d.state) << " ";
+  if (d.mtu) *out << "mtu=" << *d.mtu << " ";
+  if (d.macAddress) *out << "macAddress=" << *d.macAddress << " ";
+  if (d.stp.enabled) *out << "stp.enabled=" << *d.stp.enabled << " ";
+  if (d.stp.priority) *out << "stp.priority=" << *d.stp.priority << " ";
+  if (d.stp.forwardDelay) *out << "stp.forwardDelay=" << d.stp.forwardDelay->count() << "ms ";
+  if (d.stp.helloTime) *out << "stp.helloTime=" << d.stp.helloTime->count() << "ms ";
+  if (d.stp.maxAge) *out << "stp.maxAge=" << d.stp.maxAge->count() << "ms ";
+  for (const PortFix& f : d.portFixes)
+    *out << "fix " << f.name << (f.raiseMtuTo ? " mtu=" + std::to_string(*f.raiseMtuTo) : "")
+         << (f.bringUp ? " up" : "") << " ";
+  list("release", d.release);
+  list("enslave", d.enslave);
+  if (d.mtuAfterPorts) *out << "mtuAfterPorts=" << *d.mtuAfterPorts << " ";
+  list("removeAddresses", d.removeAddresses);
+  list("addAddresses", d.addAddresses);
+  *out << "}";
+}
+
 namespace {
 
 TEST(NetlinkNormalize, TimersAreCentisecondsAndOneBelowStillMatches) {
@@ -154,7 +184,7 @@ Diff diffOf(const std::vector<Resource>& desired, std::size_t which, const HostS
   const Observed* self = nullptr;
   for (const Observed& o : live)
     if (o.resource.id == desired[which].id) self = &o;
-  return diffBridge(desired[which], self, host, ctx);
+  return planBridge(desired[which], self, host, ctx);
 }
 
 TEST(NetlinkDiff, ConvergedBridgeHasNoChangesAfterNormalisation) {
@@ -224,6 +254,128 @@ TEST(NetlinkDiff, ProblemsNameTheirFields) {
   EXPECT_EQ(name.problems[0].message,
             "An interface named v0 already exists on the host as a veth device, not a bridge; hostform will not "
             "replace it.");
+}
+
+// ---- the delta apply carries out --------------------------------------------------------
+
+BridgeDelta deltaOf(const Diff& d) { return std::any_cast<BridgeDelta>(d.delta); }
+
+/// br0 of sampleHost() as it is: its port, its address, its kernel-rounded hello time.
+BridgeSpec br0AsItIs() {
+  BridgeSpec s;
+  s.ports = {"eth1"};
+  s.addresses = {"10.0.0.1/24"};
+  s.stp.helloTime = Millis(1'220);
+  return s;
+}
+
+TEST(NetlinkDelta, AConvergedBridgeHasAnEmptyDelta) {
+  Diff d = diffOf({bridge("br0", br0AsItIs())}, 0, sampleHost());
+  EXPECT_TRUE(d.changes.empty());
+  EXPECT_EQ(deltaOf(d), BridgeDelta{});
+}
+
+TEST(NetlinkDelta, AChangedStpPriorityNamesOnlyThatAttribute) {
+  BridgeSpec s = br0AsItIs();
+  s.stp.priority = 4096;
+  Diff d = diffOf({bridge("br0", s)}, 0, sampleHost());
+  ASSERT_EQ(d.changes.size(), 1u);
+  EXPECT_EQ(d.changes[0].field, "stp.priority");
+  BridgeDelta want;
+  want.stp.priority = 4096u;
+  EXPECT_EQ(deltaOf(d), want);
+}
+
+TEST(NetlinkDelta, LinkAttributesCarryTheDeclaredValues) {
+  BridgeSpec s = br0AsItIs();
+  s.state = AdminState::Down;
+  s.mtu = 1400;  // below the port's 1500: nothing to raise
+  s.macAddress = "02:00:00:00:00:02";
+  s.stp.enabled = true;
+  s.stp.forwardDelay = Millis(4'000);
+  s.stp.helloTime = Millis(1'000);
+  s.stp.maxAge = Millis(6'000);
+  BridgeDelta want;
+  want.state = AdminState::Down;
+  want.mtu = 1400u;
+  want.macAddress = "02:00:00:00:00:02";
+  want.stp.enabled = true;
+  want.stp.forwardDelay = Millis(4'000);
+  want.stp.helloTime = Millis(1'000);
+  want.stp.maxAge = Millis(6'000);
+  EXPECT_EQ(deltaOf(diffOf({bridge("br0", s)}, 0, sampleHost())), want);
+}
+
+TEST(NetlinkDelta, AMovedPortIsReleasedByOneBridgeAndEnslavedByTheOther) {
+  BridgeSpec other;
+  other.stp.helloTime = Millis(1'220);
+  BridgeSpec br0 = br0AsItIs();
+  br0.ports = {"eth1", "eth2"};  // eth2 comes from "other"
+  br0.mtu = 1500;                // as it is: no row, but pinned again after the port change
+  std::vector<Resource> desired{bridge("other", other), bridge("br0", br0)};
+
+  Diff from = diffOf(desired, 0, sampleHost());
+  ASSERT_TRUE(from.problems.empty());
+  ASSERT_EQ(from.changes.size(), 1u);
+  EXPECT_EQ(from.changes[0].field, "ports");
+  BridgeDelta released;
+  released.release = {"eth2"};
+  EXPECT_EQ(deltaOf(from), released);
+
+  Diff to = diffOf(desired, 1, sampleHost());
+  ASSERT_TRUE(to.problems.empty());
+  ASSERT_EQ(to.changes.size(), 1u);
+  EXPECT_EQ(to.changes[0].field, "ports");
+  BridgeDelta enslaved;
+  enslaved.enslave = {"eth2"};
+  enslaved.mtuAfterPorts = 1500u;
+  EXPECT_EQ(deltaOf(to), enslaved);
+}
+
+TEST(NetlinkDelta, PortFixesAreTheOnesThePlanShows) {
+  HostState host = sampleHost();
+  for (Link& l : host.links)
+    if (l.name == "eth1") l.up = false;
+  host.index();
+  BridgeSpec s = br0AsItIs();
+  s.mtu = 9000;
+  Diff d = diffOf({bridge("br0", s)}, 0, host);
+  std::vector<std::string> fields;
+  for (const FieldChange& c : d.changes) fields.push_back(c.field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"mtu", "ports[eth1].mtu", "ports[eth1].state"}));
+  BridgeDelta want;
+  want.mtu = 9000u;
+  want.portFixes = {PortFix{"eth1", 9000u, true}};
+  EXPECT_EQ(deltaOf(d), want);
+
+  // Declared down, the bridge leaves its ports as they are.
+  s.state = AdminState::Down;
+  EXPECT_EQ(deltaOf(diffOf({bridge("br0", s)}, 0, host)).portFixes, std::vector<PortFix>{});
+}
+
+TEST(NetlinkDelta, AddressesChangeAsCanonicalSets) {
+  BridgeSpec s = br0AsItIs();
+  s.addresses = {"10.0.0.1/16", "FD00:0::1/64"};  // a new prefix for 10.0.0.1, and a new address
+  BridgeDelta want;
+  want.removeAddresses = {"10.0.0.1/24"};
+  want.addAddresses = {"10.0.0.1/16", "fd00::1/64"};
+  EXPECT_EQ(deltaOf(diffOf({bridge("br0", s)}, 0, sampleHost())), want);
+}
+
+TEST(NetlinkDelta, ACreateCarriesItsMembersButNoLinkAttributes) {
+  BridgeSpec s;
+  s.mtu = 9000;
+  s.stp.priority = 4096;
+  s.ports = {"v0"};
+  s.addresses = {"FD00::1/64", "10.1.0.1/24"};
+  Diff d = diffOf({bridge("br1", s)}, 0, sampleHost());
+  ASSERT_TRUE(d.problems.empty());
+  BridgeDelta want;  // the link itself is made from the spec
+  want.portFixes = {PortFix{"v0", 9000u, false}};
+  want.enslave = {"v0"};
+  want.mtuAfterPorts = 9000u;
+  want.addAddresses = {"10.1.0.1/24", "fd00::1/64"};
+  EXPECT_EQ(deltaOf(d), want);
 }
 
 }  // namespace

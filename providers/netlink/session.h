@@ -1,6 +1,7 @@
 #pragma once
-/// RAII ownership of libnl handles, and the two ways this provider talks to
-/// the kernel: a request answered by an acknowledgement, and a dump.
+/// The provider's session with the kernel: a route netlink socket, RAII
+/// ownership of libnl handles, and the two ways this provider talks to the
+/// kernel: a request answered by an acknowledgement, and a dump.
 ///
 /// Every handle is a unique_ptr with its libnl free function, wrapped on the
 /// line after the call that returns it, so no error path leaks one.

@@ -1,4 +1,4 @@
-#include "providers/netlink/diff.h"
+#include "providers/netlink/plan.h"
 
 #include <sys/socket.h>
 
@@ -147,31 +147,38 @@ void checkAddresses(const Resource& desired, const HostState& host, const PlanCo
 
 /// A port carries the bridge's frames only when it is up, and only up to its
 /// own MTU: a declared port is brought up, and its MTU raised to the bridge's
-/// declared one (never lowered), as changes the plan shows. A port that cannot
-/// take the bridge's MTU is refused here.
-void portChanges(const Resource& desired, const HostState& host, Diff& diff) {
+/// declared one (never lowered), as changes the plan shows and as the port
+/// fixes of the delta. A port that cannot take the bridge's MTU is refused here.
+void portChanges(const Resource& desired, const HostState& host, Diff& diff, BridgeDelta& delta) {
   const auto& spec = desired.as<BridgeSpec>();
   if (spec.state != AdminState::Up) return;
   for (std::size_t i = 0; i < spec.ports.size(); ++i) {
     const std::string& port = spec.ports[i];
     const Link* link = host.byName(port);
     if (!link || link->isBridge()) continue;  // reported by checkPorts
+    PortFix fix{port};
     if (spec.mtu && link->mtu < *spec.mtu) {
-      if (link->maxMtu && link->maxMtu < *spec.mtu)
+      if (link->maxMtu && link->maxMtu < *spec.mtu) {
         diff.problems.push_back({"spec.ports[" + std::to_string(i) + "]",
                                  "Interface " + port + " accepts an MTU of at most " + std::to_string(link->maxMtu) +
                                      ", below the bridge's mtu " + std::to_string(*spec.mtu) +
                                      ": frames larger than that would be dropped on it. Declare mtu " +
                                      std::to_string(link->maxMtu) + " or less, or use another port."});
-      else
+      } else {
         diff.changes.push_back({"ports[" + port + "].mtu", std::to_string(link->mtu), std::to_string(*spec.mtu),
                                 ChangeClass::Live});
+        fix.raiseMtuTo = spec.mtu;
+      }
     }
-    if (!link->up) diff.changes.push_back({"ports[" + port + "].state", "down", "up", ChangeClass::Live});
+    if (!link->up) {
+      diff.changes.push_back({"ports[" + port + "].state", "down", "up", ChangeClass::Live});
+      fix.bringUp = true;
+    }
+    if (fix.raiseMtuTo || fix.bringUp) delta.portFixes.push_back(std::move(fix));
   }
 }
 
-void checkDownWithIpv6(const Resource& desired, const DiffOptions& options, Diff& diff) {
+void checkDownWithIpv6(const Resource& desired, const PlanOptions& options, Diff& diff) {
   const auto& spec = desired.as<BridgeSpec>();
   if (spec.state != AdminState::Down || options.ipv6KeptWhenDown) return;
   for (const std::string& a : spec.addresses)
@@ -184,36 +191,73 @@ void checkDownWithIpv6(const Resource& desired, const DiffOptions& options, Diff
     }
 }
 
-void compareFields(const BridgeSpec& want, const BridgeSpec& have, Diff& diff) {
+/// The live bridge's own attributes against the declared ones: a row for each
+/// that differs, and the declared value in the delta for apply to set. A value
+/// goes into the delta exactly when its row is shown.
+void compareAttributes(const BridgeSpec& want, const BridgeSpec& have, Diff& diff, BridgeDelta& delta) {
   auto change = [&](std::string field, std::string from, std::string to) {
-    if (from != to) diff.changes.push_back({std::move(field), std::move(from), std::move(to), ChangeClass::Live});
+    if (from == to) return false;
+    diff.changes.push_back({std::move(field), std::move(from), std::move(to), ChangeClass::Live});
+    return true;
   };
-  change("state", std::string(toString(have.state)), std::string(toString(want.state)));
-  if (want.mtu) change("mtu", have.mtu ? std::to_string(*have.mtu) : "(none)", std::to_string(*want.mtu));
-  if (want.macAddress) change("macAddress", have.macAddress.value_or("(none)"), *want.macAddress);
-  change("stp.enabled", have.stp.enabled ? "true" : "false", want.stp.enabled ? "true" : "false");
-  change("stp.priority", std::to_string(have.stp.priority), std::to_string(want.stp.priority));
-  auto timer = [&](std::string field, Millis live, Millis declared) {
-    if (!timerMatches(declared, toCentis(live))) change(std::move(field), formatDuration(live), formatDuration(declared));
+  if (change("state", std::string(toString(have.state)), std::string(toString(want.state)))) delta.state = want.state;
+  if (want.mtu && change("mtu", have.mtu ? std::to_string(*have.mtu) : "(none)", std::to_string(*want.mtu)))
+    delta.mtu = want.mtu;
+  if (want.macAddress && change("macAddress", have.macAddress.value_or("(none)"), *want.macAddress))
+    delta.macAddress = want.macAddress;
+  if (change("stp.enabled", have.stp.enabled ? "true" : "false", want.stp.enabled ? "true" : "false"))
+    delta.stp.enabled = want.stp.enabled;
+  if (change("stp.priority", std::to_string(have.stp.priority), std::to_string(want.stp.priority)))
+    delta.stp.priority = want.stp.priority;
+  auto timer = [&](std::string field, Millis live, Millis declared, std::optional<Millis>& set) {
+    if (!timerMatches(declared, toCentis(live)) &&
+        change(std::move(field), formatDuration(live), formatDuration(declared)))
+      set = declared;
   };
-  timer("stp.forwardDelay", have.stp.forwardDelay, want.stp.forwardDelay);
-  timer("stp.helloTime", have.stp.helloTime, want.stp.helloTime);
-  timer("stp.maxAge", have.stp.maxAge, want.stp.maxAge);
+  timer("stp.forwardDelay", have.stp.forwardDelay, want.stp.forwardDelay, delta.stp.forwardDelay);
+  timer("stp.helloTime", have.stp.helloTime, want.stp.helloTime, delta.stp.helloTime);
+  timer("stp.maxAge", have.stp.maxAge, want.stp.maxAge, delta.stp.maxAge);
   change("ports", showList(sortedUnique(have.ports)), showList(sortedUnique(want.ports)));
   change("addresses", showList(canonicalAddresses(have.addresses)), showList(canonicalAddresses(want.addresses)));
 }
 
+std::vector<std::string> minus(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  std::vector<std::string> out;
+  for (const std::string& x : a)
+    if (std::find(b.begin(), b.end(), x) == b.end()) out.push_back(x);
+  return out;
+}
+
+/// Ports and addresses from `have` (empty for a bridge to create) to `want`,
+/// as sets: the "ports" and "addresses" rows compareAttributes shows differ
+/// exactly when one of these lists is not empty.
+void memberChanges(const BridgeSpec& want, const BridgeSpec& have, BridgeDelta& delta) {
+  delta.release = minus(have.ports, want.ports);
+  delta.enslave = minus(want.ports, have.ports);
+  if (want.mtu && (!delta.release.empty() || !delta.enslave.empty())) delta.mtuAfterPorts = want.mtu;
+  const auto haveAddrs = canonicalAddresses(have.addresses);
+  const auto wantAddrs = canonicalAddresses(want.addresses);
+  delta.removeAddresses = minus(haveAddrs, wantAddrs);
+  delta.addAddresses = minus(wantAddrs, haveAddrs);
+}
+
 }  // namespace
 
-Diff diffBridge(const Resource& desired, const Observed* live, const HostState& host, const PlanContext& ctx,
-                const DiffOptions& options) {
+Diff planBridge(const Resource& desired, const Observed* live, const HostState& host, const PlanContext& ctx,
+                const PlanOptions& options) {
   Diff diff;
   checkName(desired, live, host, diff);
   checkDownWithIpv6(desired, options, diff);
   checkPorts(desired, host, ctx, diff);
   checkAddresses(desired, host, ctx, diff);
-  if (live) compareFields(desired.as<BridgeSpec>(), live->resource.as<BridgeSpec>(), diff);
-  portChanges(desired, host, diff);
+  BridgeDelta delta;
+  const auto& want = desired.as<BridgeSpec>();
+  const BridgeSpec none;
+  const BridgeSpec& have = live ? live->resource.as<BridgeSpec>() : none;
+  if (live) compareAttributes(want, have, diff, delta);
+  portChanges(desired, host, diff, delta);
+  memberChanges(want, have, delta);
+  diff.delta = std::move(delta);
   return diff;
 }
 

@@ -1,4 +1,4 @@
-#include "providers/netlink/netlink_socket.h"
+#include "providers/netlink/session.h"
 
 #include <netlink/errno.h>
 #include <netlink/socket.h>
