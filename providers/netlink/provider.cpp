@@ -12,8 +12,6 @@
 
 namespace hostform::netlink {
 
-NetlinkProvider::NetlinkProvider(ProviderOptions options) : options_(std::move(options)) {}
-
 Result<Observation> NetlinkProvider::observe() {
   try {
     auto sock = connectRoute();
@@ -69,14 +67,15 @@ Result<void> NetlinkProvider::apply(const Action& action, const ApplyContext& ct
         if (!action.desired || !delta) break;
         return createBridge(sock->get(), *action.desired, *delta, ctx.owner);
       case Op::Update:
-      case Op::Replace:  // never planned: every Bridge field changes in place
         if (!delta) break;
         return updateBridge(sock->get(), action.id.name, *delta, action.adopt ? Mark::Write : Mark::Keep,
                             ctx.owner);
       case Op::Delete:
         return deleteBridge(sock->get(), action.id.name);
+      case Op::Replace:  // the engine runs a replace as a delete and a create
       case Op::Orphan:
-        return {};
+        return fail("cannot " + std::string(toString(action.op)) + " " + action.id.str() +
+                    ": the netlink provider is never asked to.");
     }
     return fail("cannot " + std::string(toString(action.op)) + " " + action.id.str() + ": the plan lacks its state.");
   } catch (const std::exception& e) {
@@ -85,6 +84,6 @@ Result<void> NetlinkProvider::apply(const Action& action, const ApplyContext& ct
 }
 
 HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
-    "netlink", {kinds::Bridge}, [](const ProviderOptions& o) { return std::make_unique<NetlinkProvider>(o); }});
+    "netlink", {kinds::Bridge}, [](const ProviderOptions&) { return std::make_unique<NetlinkProvider>(); }});
 
 }  // namespace hostform::netlink

@@ -10,8 +10,6 @@ namespace hostform::netlink {
 
 class NetlinkProvider : public Provider {
  public:
-  explicit NetlinkProvider(ProviderOptions options);
-
   std::string_view name() const override { return "netlink"; }
   std::vector<Kind> kinds() const override { return {kinds::Bridge}; }
 
@@ -26,9 +24,6 @@ class NetlinkProvider : public Provider {
   /// lock anyway, so parallel applies gain nothing; run one at a time, a port
   /// moving between two bridges is released and enslaved in a known order.
   std::string serialKey(const Action&) const override { return "netlink"; }
-
- private:
-  ProviderOptions options_;
 };
 
 }  // namespace hostform::netlink
