@@ -4,7 +4,7 @@
 #include <chrono>
 #include <thread>
 
-#include "providers/kvm/connection.h"
+#include "providers/kvm/session.h"
 #include "providers/kvm/observe.h"
 #include "providers/kvm/plan.h"
 

@@ -8,7 +8,7 @@
 #include <mutex>
 
 #include "providers/kvm/capabilities.h"
-#include "providers/kvm/connection.h"
+#include "providers/kvm/session.h"
 #include "providers/kvm/state.h"
 #include "reconciler/provider.h"
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "providers/kvm/connection.h"
+#include "providers/kvm/session.h"
 #include "providers/kvm/plan.h"
 
 namespace hostform::kvm {

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "reconciler/kinds/virtual_machine.h"
-#include "providers/kvm/connection.h"
+#include "providers/kvm/session.h"
 #include "reconciler/engine.h"
 #include "tests/support/manifests.h"
 
