@@ -17,7 +17,7 @@ struct PlanInputs {
   const KvmState& state;
   bool localHost = true;  ///< paths of path-disks and pool targets can be checked here
   /// What the hypervisor can do for a VM's accelerator and machine; read when
-  /// first asked, once per run. Empty: nothing is checked.
+  /// first asked, once per observe (KvmSnapshot keeps them). Empty: nothing is checked.
   std::function<CapabilityReport(Accelerator, Machine)> capabilities = {};
 };
 
