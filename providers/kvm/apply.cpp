@@ -1,10 +1,11 @@
 #include "providers/kvm/apply.h"
 
-#include <algorithm>
+#include <any>
 #include <chrono>
+#include <optional>
 #include <thread>
 
-#include "providers/kvm/connection.h"
+#include "providers/kvm/session.h"
 #include "providers/kvm/observe.h"
 #include "providers/kvm/plan.h"
 
@@ -13,8 +14,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-bool has(const Action& a, std::string_view field) {
-  return std::ranges::any_of(a.changes, [&](const FieldChange& c) { return c.field == field; });
+/// The delta the plan computed for this action (Diff::delta), in the type the
+/// kind's plan function puts there.
+template <class Delta>
+Result<const Delta*> plannedDelta(const Action& a) {
+  if (const auto* delta = std::any_cast<Delta>(&a.delta)) return delta;
+  return fail("internal error: the plan of " + a.id.str() + " carries no delta for the kvm provider to apply");
 }
 
 // ---- pools ------------------------------------------------------------------------
@@ -51,27 +56,27 @@ Result<void> applyPool(const Action& a, const ApplyContext&, ApplyInputs in) {
   }
 
   const auto& spec = a.desired->as<StoragePoolSpec>();
+  auto delta = plannedDelta<PoolDelta>(a);
+  if (!delta) return hostform::unexpected(delta.error());
+  PoolHandle pool;
   if (a.op == Op::Create) {
     const std::string xml = newPoolXml(name, spec);
-    PoolHandle pool(virStoragePoolDefineXML(in.conn, xml.c_str(), 0));
+    pool.reset(virStoragePoolDefineXML(in.conn, xml.c_str(), 0));
     if (!pool) return libvirtFailure("cannot define storage pool " + name);
-    if (spec.active)
-      if (auto ok = buildAndStart(pool.get(), name, spec.type); !ok) return ok;
-    if (virStoragePoolSetAutostart(pool.get(), spec.autostart ? 1 : 0) < 0)
-      return libvirtFailure("cannot set autostart of storage pool " + name);
-    return {};
+  } else {
+    auto found = lookupPool(in.conn, name);
+    if (!found) return hostform::unexpected(found.error());
+    pool = std::move(*found);
   }
-
-  auto pool = lookupPool(in.conn, name);
-  if (!pool) return hostform::unexpected(pool.error());
-  if (has(a, "active")) {
-    if (spec.active) {
-      if (auto ok = buildAndStart(pool->get(), name, spec.type); !ok) return ok;
-    } else if (virStoragePoolDestroy(pool->get()) < 0) {
+  if (const std::optional<bool> active = (*delta)->active) {
+    if (*active) {
+      if (auto ok = buildAndStart(pool.get(), name, spec.type); !ok) return ok;
+    } else if (virStoragePoolDestroy(pool.get()) < 0) {
       return libvirtFailure("cannot stop storage pool " + name);
     }
   }
-  if (has(a, "autostart") && virStoragePoolSetAutostart(pool->get(), spec.autostart ? 1 : 0) < 0)
+  if (const std::optional<bool> autostart = (*delta)->autostart;
+      autostart && virStoragePoolSetAutostart(pool.get(), *autostart ? 1 : 0) < 0)
     return libvirtFailure("cannot set autostart of storage pool " + name);
   return {};
 }
@@ -123,19 +128,18 @@ Result<void> applyVolume(const Action& a, const ApplyContext& ctx, ApplyInputs i
   }
 
   const auto& spec = a.desired->as<VolumeSpec>();
-  const PoolInfo* poolInfo = in.state.findPool(pool);
-  const bool logical = poolInfo && poolInfo->type() == PoolType::Logical;
-  // Whole sectors / extents, as the plan computed them.
-  const Bytes capacity = effectiveCapacity(*a.desired, PlanContext{}, in.state);
+  auto planned = plannedDelta<VolumeDelta>(a);
+  if (!planned) return hostform::unexpected(planned.error());
+  const VolumeDelta& delta = **planned;
   if (a.op == Op::Create) {
     auto p = lookupPool(in.conn, pool);
     if (!p) return hostform::unexpected(p.error());
     VolumeWrite want;
     want.name = name;
-    want.capacity = capacity;
+    want.capacity = delta.capacity;
     want.format = spec.format;
-    want.full = spec.allocation == Allocation::Full || logical;
-    want.withFormat = !logical;
+    want.full = delta.full;
+    want.withFormat = !delta.logical;
     if (spec.backingVolume) {
       auto base = lookupVolume(in.conn, spec.backingVolume->pool, spec.backingVolume->name);
       if (!base) return hostform::unexpected(base.error());
@@ -151,21 +155,25 @@ Result<void> applyVolume(const Action& a, const ApplyContext& ctx, ApplyInputs i
     return {};
   }
 
-  if (has(a, "capacity")) {
+  if (delta.resize) {
     auto vol = lookupVolume(in.conn, pool, name);
     if (!vol) return hostform::unexpected(vol.error());
     auto have = readVolume(vol->get());
     if (!have) return hostform::unexpected(have.error());
     // A disk in use by a running guest is resized through the guest's block
     // layer, so the guest sees the new size at once (and the image lock holds).
+    // Which guest has it open is read now: one may have started since the plan.
     if (auto user = runningUser(in.conn, pool, name, have->path)) {
-      if (virDomainBlockResize(user->first.get(), user->second.c_str(), capacity, VIR_DOMAIN_BLOCK_RESIZE_BYTES) < 0)
+      if (virDomainBlockResize(user->first.get(), user->second.c_str(), delta.capacity,
+                               VIR_DOMAIN_BLOCK_RESIZE_BYTES) < 0)
         return libvirtFailure("cannot resize volume " + label + " (disk " + user->second + " of running domain " +
                               virDomainGetName(user->first.get()) + ")");
     } else {
-      unsigned flags = capacity < have->capacity ? VIR_STORAGE_VOL_RESIZE_SHRINK : 0;
-      if (spec.allocation == Allocation::Full) flags |= VIR_STORAGE_VOL_RESIZE_ALLOCATE;
-      if (virStorageVolResize(vol->get(), capacity, flags) < 0) return libvirtFailure("cannot resize volume " + label);
+      // Shrinking only as planned: the plan's data loss is what was consented to.
+      unsigned flags = delta.shrink ? VIR_STORAGE_VOL_RESIZE_SHRINK : 0;
+      if (delta.full) flags |= VIR_STORAGE_VOL_RESIZE_ALLOCATE;
+      if (virStorageVolResize(vol->get(), delta.capacity, flags) < 0)
+        return libvirtFailure("cannot resize volume " + label);
     }
   }
   return {};
@@ -219,41 +227,6 @@ Result<void> shutdown(virDomainPtr dom, const std::string& name, Millis timeout,
   return {};
 }
 
-/// The state an apply compares against: this domain as libvirt has it now, and
-/// the volumes its declared disks name (created earlier in this run, perhaps).
-Result<KvmState> freshStateFor(virConnectPtr conn, virDomainPtr dom, const VirtualMachineSpec& spec) {
-  KvmState state;
-  if (dom) {
-    std::string xml = takeString(virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE));
-    if (xml.empty()) return libvirtFailure(std::string("cannot read the definition of domain ") + virDomainGetName(dom));
-    auto config = parseDomainXml(xml);
-    if (!config) return hostform::unexpected(config.error());
-    const int s = domainState(dom);
-    int autostart = 0;
-    (void)virDomainGetAutostart(dom, &autostart);
-    state.domains.push_back({std::move(*config), !isOff(s), s == VIR_DOMAIN_PAUSED, autostart == 1});
-  }
-  auto addVolume = [&](const std::string& pool, const std::string& name) -> Result<void> {
-    // Not sorted yet: a linear look (a VM has a handful of disks).
-    if (std::ranges::any_of(state.volumes, [&](const VolumeInfo& v) { return v.pool == pool && v.config.name == name; }))
-      return {};
-    auto vol = lookupVolume(conn, pool, name);
-    if (!vol) return hostform::unexpected(vol.error());
-    auto config = readVolume(vol->get());
-    if (!config) return hostform::unexpected(config.error());
-    state.volumes.push_back({pool, std::move(*config)});
-    return {};
-  };
-  for (const DiskSpec& disk : spec.disks)
-    if (auto* v = std::get_if<VolumeRef>(&disk.source))
-      if (auto ok = addVolume(v->pool, v->name); !ok) return hostform::unexpected(ok.error());
-  if (!state.domains.empty())
-    for (const DomainDisk& disk : state.domains.front().config.disks)
-      if (disk.type == "volume") (void)addVolume(disk.pool, disk.volume);  // gone: compared by name only
-  state.sort();
-  return state;
-}
-
 Result<void> device(virDomainPtr dom, const std::string& xml, const std::string& what,
                     int (*call)(virDomainPtr, const char*, unsigned int)) {
   if (call(dom, xml.c_str(), VIR_DOMAIN_AFFECT_LIVE) < 0)
@@ -276,9 +249,11 @@ Result<void> liveChanges(virDomainPtr dom, const DomainDelta& d) {
   for (const DomainDisk& disk : d.attachDisks)
     if (auto ok = device(dom, diskDeviceXml(disk), "attach disk " + disk.target, virDomainAttachDeviceFlags); !ok)
       return ok;
-  for (const DomainNic& nic : d.attachNics)
+  for (const std::size_t i : d.attachNics) {
+    const DomainNic& nic = d.want.nics[i];
     if (auto ok = device(dom, nicDeviceXml(nic), "attach interface " + nic.mac, virDomainAttachDeviceFlags); !ok)
       return ok;
+  }
   for (const DomainNic& nic : d.retargetNics)
     if (auto ok = device(dom, nicDeviceXml(nic), "move interface " + nic.mac + " to bridge " + nic.bridge,
                          virDomainUpdateDeviceFlags);
@@ -312,50 +287,51 @@ Result<void> applyDomain(const Action& a, const ApplyContext& ctx, ApplyInputs i
   if (a.op == Op::Delete) return deleteDomain(a, ctx, in);
   const std::string& name = a.id.name;
   const auto& spec = a.desired->as<VirtualMachineSpec>();
-
-  DomainHandle dom;
-  if (a.op != Op::Create) {
-    auto found = lookupDomain(in.conn, name);
-    if (!found) return hostform::unexpected(found.error());
-    dom = std::move(*found);
-  }
-  auto fresh = freshStateFor(in.conn, dom.get(), spec);
-  if (!fresh) return hostform::unexpected(fresh.error());
-  const DomainInfo* before = fresh->domains.empty() ? nullptr : &fresh->domains.front();
-  PlanContext none;
-  none.owner = ctx.owner;
-  DomainDelta delta = compareDomain(*a.desired, before, none, *fresh, ctx.owner, [&] { return randomMac(in.state); });
-  if (!delta.problems.empty()) return fail(delta.problems.front().field + ": " + delta.problems.front().message);
+  auto planned = plannedDelta<DomainDelta>(a);
+  if (!planned) return hostform::unexpected(planned.error());
+  // Everything as the plan decided it, with a MAC chosen now for each NIC the
+  // manifest gives none: unused on the host the plan observed.
+  const DomainDelta delta = withMacs(**planned, [&] { return randomMac(in.state); });
 
   // 1. The persistent definition, always: a later restart never loses a change.
-  if (!dom) {
+  DomainHandle dom;
+  if (a.op == Op::Create) {
     const std::string xml = newDomainXml(delta.want);
     dom.reset(virDomainDefineXML(in.conn, xml.c_str()));
     if (!dom) return libvirtFailure("cannot define domain " + name);
-  } else if (delta.configChanged) {
-    std::string current = takeString(virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE));
-    if (current.empty()) return libvirtFailure("cannot read the definition of domain " + name);
-    auto patched = patchDomainXml(current, delta.want);
-    if (!patched) return hostform::unexpected(patched.error());
-    DomainHandle redefined(virDomainDefineXML(in.conn, patched->c_str()));
-    if (!redefined) return libvirtFailure("cannot update the definition of domain " + name);
+  } else {
+    auto found = lookupDomain(in.conn, name);
+    if (!found) return hostform::unexpected(found.error());
+    dom = std::move(*found);
+    // An adopted domain gets the owner into <metadata>: the plan counts that
+    // as a change of the definition (configChanged), and the action says so too.
+    if (delta.configChanged || a.adopt) {
+      // Patched as libvirt has it now, so what the plan does not change (and
+      // everything hostform does not model) stays as it is.
+      std::string current =
+          takeString(virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE));
+      if (current.empty()) return libvirtFailure("cannot read the definition of domain " + name);
+      auto patched = patchDomainXml(current, delta.want);
+      if (!patched) return hostform::unexpected(patched.error());
+      DomainHandle redefined(virDomainDefineXML(in.conn, patched->c_str()));
+      if (!redefined) return libvirtFailure("cannot update the definition of domain " + name);
+    }
   }
 
-  const bool active = before && before->active;
-  const bool restart = active && delta.restartNeeded && spec.restartPolicy == RestartPolicy::Auto &&
-                       spec.state == VmState::Running;
-
-  // 2. The running domain, in place.
-  if (active && !restart && spec.state == VmState::Running && !(before && before->paused))
-    if (auto ok = liveChanges(dom.get(), delta); !ok) return ok;
+  // 2. The running domain, in place: the plan's live changes, made only while
+  // it still runs (stopped since the plan, it starts below from the definition).
+  if (delta.hasLiveChanges()) {
+    const int now = domainState(dom.get());
+    if (!isOff(now) && now != VIR_DOMAIN_PAUSED)
+      if (auto ok = liveChanges(dom.get(), delta); !ok) return ok;
+  }
 
   // 3. Autostart and state.
-  const bool autostartNow = before ? before->autostart : false;
-  if ((!before || autostartNow != spec.autostart) && virDomainSetAutostart(dom.get(), spec.autostart ? 1 : 0) < 0)
+  if (delta.autostart && virDomainSetAutostart(dom.get(), *delta.autostart ? 1 : 0) < 0)
     return libvirtFailure("cannot set autostart of domain " + name);
 
   if (spec.state == VmState::Stopped) return shutdown(dom.get(), name, spec.shutdownTimeout, ctx);
-  if (restart) {
+  if (delta.restartNow) {
     ctx.progress("restarting " + name + " to apply changes that need a restart (restartPolicy: auto)");
     if (auto ok = shutdown(dom.get(), name, spec.shutdownTimeout, ctx); !ok) return ok;
   }

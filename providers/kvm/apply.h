@@ -8,7 +8,7 @@ namespace hostform::kvm {
 
 struct ApplyInputs {
   virConnectPtr conn;
-  const KvmState& state;  ///< as observed for the plan
+  const KvmState& state;  ///< as observed for the plan: the MACs in use when apply generates one
 };
 
 Result<void> applyPool(const Action& action, const ApplyContext& ctx, ApplyInputs in);

@@ -5,7 +5,7 @@
 #include <thread>
 #include <set>
 
-#include "providers/kvm/connection.h"
+#include "providers/kvm/session.h"
 
 namespace hostform::kvm {
 namespace {

@@ -1,7 +1,10 @@
 #include "providers/kvm/plan.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <filesystem>
+#include <iterator>
 #include <random>
 #include <set>
 
@@ -189,6 +192,9 @@ Diff planPool(const Resource& desired, const Observed* live, const PlanContext&,
   const auto& want = desired.as<StoragePoolSpec>();
   const std::string& name = desired.id.name;
   if (!live) {
+    // Defined inactive and without autostart: started when declared active,
+    // autostart set either way.
+    diff.delta = PoolDelta{want.active ? std::optional(true) : std::nullopt, want.autostart};
     if (const PoolInfo* other = in.state.findPool(name))
       diff.problems.push_back({"metadata.name", "a storage pool named " + name + " of type " + other->config.type +
                                                     " exists; hostform manages dir, logical and netfs pools only."});
@@ -219,8 +225,16 @@ Diff planPool(const Resource& desired, const Observed* live, const PlanContext&,
       immutable("source.path", trimSlash(have.source.path.value_or("")), trimSlash(want.source.path.value_or("")));
     }
   }
-  if (have.active != want.active) diff.changes.push_back({"active", str(have.active), str(want.active)});
-  if (have.autostart != want.autostart) diff.changes.push_back({"autostart", str(have.autostart), str(want.autostart)});
+  PoolDelta delta;
+  if (have.active != want.active) {
+    diff.changes.push_back({"active", str(have.active), str(want.active)});
+    delta.active = want.active;
+  }
+  if (have.autostart != want.autostart) {
+    diff.changes.push_back({"autostart", str(have.autostart), str(want.autostart)});
+    delta.autostart = want.autostart;
+  }
+  diff.delta = delta;
   return diff;
 }
 
@@ -239,6 +253,8 @@ Diff planVolume(const Resource& desired, const Observed* live, const PlanContext
   const std::string id = desired.id.str();
   PoolView pool = poolView(want.pool, ctx, in.state);
   const Bytes capacity = effectiveCapacity(desired, ctx, in.state);
+  const bool logical = pool.type == PoolType::Logical;
+  VolumeDelta delta{capacity, want.allocation == Allocation::Full || logical, logical};
 
   if (pool.type == PoolType::Logical && want.format == VolumeFormat::Qcow2)
     diff.problems.push_back({"spec.format", "storage pool " + want.pool +
@@ -248,11 +264,11 @@ Diff planVolume(const Resource& desired, const Observed* live, const PlanContext
     diff.problems.push_back({"spec.backingVolume", "volumes of logical pool " + want.pool + " cannot have a backing volume."});
 
   if (!live) {
+    diff.delta = delta;
     if (!pool.active)
       diff.problems.push_back({"spec.pool", "storage pool " + want.pool +
                                                 " is not active (spec.active: false), so volumes cannot be created in it."});
-    const bool full = want.allocation == Allocation::Full || pool.type == PoolType::Logical;
-    if (full && pool.exists && pool.available > 0 && capacity > pool.available)
+    if (delta.full && pool.exists && pool.available > 0 && capacity > pool.available)
       diff.problems.push_back({"spec.capacity", "storage pool " + want.pool + " has " + formatSize(pool.available) +
                                                     " free, and " + id + " needs " + formatSize(capacity) + "."});
     if (const VolumeInfo* other = in.state.findVolume(want.pool, desired.id.name); other)
@@ -282,7 +298,9 @@ Diff planVolume(const Resource& desired, const Observed* live, const PlanContext
                                                     "; declare the logical volume as a LogicalVolume to resize it."});
     } else {
       diff.changes.push_back({"capacity", formatSize(have.capacity), formatSize(capacity), ChangeClass::Live});
-      if (capacity < have.capacity)
+      delta.resize = true;
+      delta.shrink = capacity < have.capacity;
+      if (delta.shrink)
         diff.dataLoss = "shrinking " + id + " from " + formatSize(have.capacity) + " to " + formatSize(capacity) +
                         " discards everything stored beyond " + formatSize(capacity);
       else if (want.allocation == Allocation::Full && pool.available > 0 && capacity - have.capacity > pool.available)
@@ -291,24 +309,47 @@ Diff planVolume(const Resource& desired, const Observed* live, const PlanContext
                                                       formatSize(capacity - have.capacity) + "."});
     }
   }
+  diff.delta = delta;
   return diff;
 }
 
 // ---- VirtualMachine ------------------------------------------------------------
 
-DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const PlanContext& ctx,
-                          const KvmState& state, const std::string& owner, const std::function<std::string()>& newMac) {
-  DomainDelta d;
+namespace {
+
+/// Where a change shows in a VM's plan: settings first, then disks and
+/// interfaces, then autostart and state, the order an operator reads a VM's
+/// definition in.
+enum class Section : std::uint8_t { Settings, Disks, Interfaces, Autostart, State, Restart, Count };
+
+}  // namespace
+
+bool DomainDelta::hasLiveChanges() const {
+  return liveMemory || liveVcpus || !detachDisks.empty() || !attachDisks.empty() || !detachNics.empty() ||
+         !retargetNics.empty() || !attachNics.empty();
+}
+
+DomainComparison compareDomain(const Resource& desired, const DomainInfo* live, const PlanContext& ctx,
+                               const KvmState& state, const std::string& owner) {
+  DomainComparison out;
+  DomainDelta& d = out.delta;
   const auto& spec = desired.as<VirtualMachineSpec>();
   d.want.name = desired.id.name;
   d.want.spec = &spec;
   d.want.meta = {owner, spec.shutdownTimeout, spec.restartPolicy};
 
   const bool running = live && live->active;
+  bool restartNeeded = false;  // a restart-class change on a running domain
+  std::array<std::vector<FieldChange>, static_cast<std::size_t>(Section::Count)> sections;
   auto cls = [&](bool liveCapable) { return !running || liveCapable ? ChangeClass::Live : ChangeClass::Restart; };
-  auto change = [&](std::string field, std::string from, std::string to, ChangeClass c) {
-    if (c == ChangeClass::Restart) d.restartNeeded = true;
-    d.changes.push_back({std::move(field), std::move(from), std::move(to), c});
+  auto change = [&](Section at, std::string field, std::string from, std::string to, ChangeClass c) {
+    if (c == ChangeClass::Restart) restartNeeded = true;
+    sections[static_cast<std::size_t>(at)].push_back({std::move(field), std::move(from), std::move(to), c});
+  };
+  auto shown = [&] {
+    for (std::vector<FieldChange>& section : sections)
+      std::ranges::move(section, std::back_inserter(out.changes));
+    return std::move(out);
   };
 
   // Disks, by target.
@@ -317,12 +358,12 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
   for (std::size_t i = 0; i < spec.disks.size(); ++i) {
     const std::string at = "spec.disks[" + std::to_string(i) + "]";
     if (!wanted.insert(targets[i]).second) {
-      d.problems.push_back({at + ".target", "two disks use target " + targets[i] + "."});
+      out.problems.push_back({at + ".target", "two disks use target " + targets[i] + "."});
       continue;
     }
     auto resolved = resolveDisk(spec.disks[i], targets[i], ctx, state);
     if (!resolved) {
-      d.problems.push_back({at, resolved.error().message});
+      out.problems.push_back({at, resolved.error().message});
       continue;
     }
     const std::string wantPath = resolved->type == "volume"
@@ -337,7 +378,7 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
       d.want.disks.push_back(*resolved);
       d.want.parts.disks = true;
       const ChangeClass c = cls(hotPluggable(resolved->bus));
-      change(field, "(none)", describeDisk(spec.disks[i], *resolved), c);
+      change(Section::Disks, field, "(none)", describeDisk(spec.disks[i], *resolved), c);
       if (running && c == ChangeClass::Live) d.attachDisks.push_back(*resolved);
       continue;
     }
@@ -345,8 +386,9 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
       d.want.disks.push_back(*resolved);
       d.want.parts.disks = true;
       const ChangeClass c = cls(hotPluggable(resolved->bus) && have->bus == resolved->bus);
-      change(field + ".source", describeSource(diskSpecOf(*have, state)), describeSource(spec.disks[i]), c);
-      d.dataLoss = "replacing disk " + targets[i] + " of " + desired.id.name + " (" +
+      change(Section::Disks, field + ".source", describeSource(diskSpecOf(*have, state)),
+             describeSource(spec.disks[i]), c);
+      out.dataLoss = "replacing disk " + targets[i] + " of " + desired.id.name + " (" +
                    describeSource(diskSpecOf(*have, state)) + ") detaches what the guest stores on it";
       if (running && c == ChangeClass::Live) {
         d.detachDisks.push_back(*have);
@@ -357,11 +399,11 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
     // Same storage: keep the domain's own description of it (its node stays as is).
     DomainDisk kept = *have;
     if (have->bus != resolved->bus) {
-      change(field + ".bus", have->bus, resolved->bus, cls(false));
+      change(Section::Disks, field + ".bus", have->bus, resolved->bus, cls(false));
       kept.bus = resolved->bus;
     }
     if (have->readOnly != resolved->readOnly) {
-      change(field + ".readOnly", str(have->readOnly), str(resolved->readOnly), cls(false));
+      change(Section::Disks, field + ".readOnly", str(have->readOnly), str(resolved->readOnly), cls(false));
       kept.readOnly = resolved->readOnly;
     }
     if (!(kept == *have)) d.want.parts.disks = true;
@@ -372,7 +414,7 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
       if (wanted.contains(h.target)) continue;
       d.want.parts.disks = true;
       const ChangeClass c = cls(hotPluggable(h.bus));
-      change("disks[" + h.target + "]", describeSource(diskSpecOf(h, state)), "(none)", c);
+      change(Section::Disks, "disks[" + h.target + "]", describeSource(diskSpecOf(h, state)), "(none)", c);
       if (running && c == ChangeClass::Live) d.detachDisks.push_back(h);
     }
 
@@ -402,22 +444,24 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
     const InterfaceSpec& want = spec.interfaces[i];
     const std::string field = "interfaces[" + std::to_string(i) + "]";
     if (!match[i]) {
-      DomainNic nic{want.bridge, want.macAddress ? *want.macAddress : newMac(), want.model};
-      d.want.nics.push_back(nic);
+      if (!want.macAddress) d.newMacs.push_back(d.want.nics.size());
+      if (running) d.attachNics.push_back(d.want.nics.size());
+      d.want.nics.push_back({want.bridge, want.macAddress.value_or(std::string(kMacToGenerate)), want.model});
       d.want.parts.nics = true;
-      change(field, "(none)", want.bridge + (want.macAddress ? " " + *want.macAddress : std::string()), ChangeClass::Live);
-      if (running) d.attachNics.push_back(nic);
+      change(Section::Interfaces, field, "(none)",
+             want.bridge + (want.macAddress ? " " + *want.macAddress : std::string()), ChangeClass::Live);
       continue;
     }
     DomainNic nic = *match[i];
     if (nic.bridge != want.bridge) {
-      change(field + ".bridge", nic.bridge, want.bridge, ChangeClass::Live);
+      change(Section::Interfaces, field + ".bridge", nic.bridge, want.bridge, ChangeClass::Live);
       nic.bridge = want.bridge;
       d.want.parts.nics = true;
       if (running) d.retargetNics.push_back(nic);
     }
     if (nic.model != want.model) {
-      change(field + ".model", nic.model.empty() ? "(default)" : nic.model, want.model, cls(false));
+      change(Section::Interfaces, field + ".model", nic.model.empty() ? "(default)" : nic.model, want.model,
+             cls(false));
       nic.model = want.model;
       d.want.parts.nics = true;
     }
@@ -426,15 +470,16 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
   for (std::size_t j = 0; j < haveNics.size(); ++j) {
     if (taken[j]) continue;
     d.want.parts.nics = true;
-    change("interfaces[" + haveNics[j]->mac + "]", haveNics[j]->bridge + " " + haveNics[j]->mac, "(none)",
-           ChangeClass::Live);
+    change(Section::Interfaces, "interfaces[" + haveNics[j]->mac + "]", haveNics[j]->bridge + " " + haveNics[j]->mac,
+           "(none)", ChangeClass::Live);
     if (running) d.detachNics.push_back(*haveNics[j]);
   }
 
   if (!live) {
     d.want.parts = DomainParts::all();
     d.configChanged = true;
-    return d;
+    d.autostart = spec.autostart;
+    return shown();
   }
 
   // Scalars.
@@ -444,90 +489,106 @@ DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const
   DomainParts& parts = d.want.parts;
   if (have.vcpus != spec.vcpus) {
     const ChangeClass c = cls(!maxVcpusChanges);
-    change("vcpus", std::to_string(have.vcpus), std::to_string(spec.vcpus), c);
+    change(Section::Settings, "vcpus", std::to_string(have.vcpus), std::to_string(spec.vcpus), c);
     if (running && c == ChangeClass::Live) d.liveVcpus = spec.vcpus;
     parts.vcpus = true;
   }
   if (maxVcpusChanges) {
-    change("maxVcpus", std::to_string(have.maxVcpus), std::to_string(spec.maxVcpus), cls(false));
+    change(Section::Settings, "maxVcpus", std::to_string(have.maxVcpus), std::to_string(spec.maxVcpus),
+           cls(false));
     parts.vcpus = true;
   }
   if (have.memory != spec.memory) {
     const ChangeClass c = cls(!maxMemoryChanges);
-    change("memory", formatSize(have.memory), formatSize(spec.memory), c);
+    change(Section::Settings, "memory", formatSize(have.memory), formatSize(spec.memory), c);
     if (running && c == ChangeClass::Live) d.liveMemory = spec.memory;
     parts.memory = true;
   }
   if (maxMemoryChanges) {
-    change("maxMemory", formatSize(have.maxMemory), formatSize(spec.maxMemory), cls(false));
+    change(Section::Settings, "maxMemory", formatSize(have.maxMemory), formatSize(spec.maxMemory), cls(false));
     parts.memory = true;
   }
   if (machineFamily(have.machine) != spec.machine) {
-    change("machine", std::string(toString(machineFamily(have.machine))), std::string(toString(spec.machine)),
-           cls(false));
+    change(Section::Settings, "machine", std::string(toString(machineFamily(have.machine))),
+           std::string(toString(spec.machine)), cls(false));
     parts.machine = true;
   }
   if (have.firmware != spec.firmware) {
-    change("firmware", std::string(toString(have.firmware)), std::string(toString(spec.firmware)), cls(false));
+    change(Section::Settings, "firmware", std::string(toString(have.firmware)), std::string(toString(spec.firmware)),
+           cls(false));
     parts.firmware = true;
   }
   if (have.cpuMode != spec.cpuMode) {
-    change("cpuMode", std::string(toString(have.cpuMode)), std::string(toString(spec.cpuMode)), cls(false));
+    change(Section::Settings, "cpuMode", std::string(toString(have.cpuMode)), std::string(toString(spec.cpuMode)),
+           cls(false));
     parts.cpuMode = true;
   }
   if (have.accelerator != spec.accelerator) {
-    change("accelerator", std::string(toString(have.accelerator)), std::string(toString(spec.accelerator)),
-           cls(false));
+    change(Section::Settings, "accelerator", std::string(toString(have.accelerator)),
+           std::string(toString(spec.accelerator)), cls(false));
     parts.accelerator = true;
   }
   if (have.boot != spec.boot) {
-    change("boot", describeBoot(have.boot), describeBoot(spec.boot), cls(false));
+    change(Section::Settings, "boot", describeBoot(have.boot), describeBoot(spec.boot), cls(false));
     parts.boot = true;
   }
   if (have.graphics != spec.graphics) {
-    change("graphics", std::string(toString(have.graphics)), std::string(toString(spec.graphics)), cls(false));
+    change(Section::Settings, "graphics", std::string(toString(have.graphics)), std::string(toString(spec.graphics)),
+           cls(false));
     parts.graphics = true;
   }
   const Millis haveTimeout = have.meta.shutdownTimeout.value_or(VirtualMachineSpec{}.shutdownTimeout);
   if (haveTimeout != spec.shutdownTimeout)
-    change("shutdownTimeout", formatDuration(haveTimeout), formatDuration(spec.shutdownTimeout), ChangeClass::Live);
+    change(Section::Settings, "shutdownTimeout", formatDuration(haveTimeout), formatDuration(spec.shutdownTimeout),
+           ChangeClass::Live);
   const RestartPolicy havePolicy = have.meta.restartPolicy.value_or(RestartPolicy::Never);
   if (havePolicy != spec.restartPolicy)
-    change("restartPolicy", std::string(toString(havePolicy)), std::string(toString(spec.restartPolicy)),
-           ChangeClass::Live);
+    change(Section::Settings, "restartPolicy", std::string(toString(havePolicy)),
+           std::string(toString(spec.restartPolicy)), ChangeClass::Live);
   // The parts above, or hostform's <metadata> (shutdownTimeout, restartPolicy,
   // and the owner mark, which adoption adds).
   d.configChanged = parts.any() || haveTimeout != spec.shutdownTimeout || havePolicy != spec.restartPolicy ||
                     have.meta.owner != owner;
 
-  if (live->autostart != spec.autostart)
-    change("autostart", str(live->autostart), str(spec.autostart), ChangeClass::Live);
+  if (live->autostart != spec.autostart) {
+    change(Section::Autostart, "autostart", str(live->autostart), str(spec.autostart), ChangeClass::Live);
+    d.autostart = spec.autostart;
+  }
   const std::string haveState = live->paused ? "paused" : live->active ? "running" : "stopped";
-  if (haveState != toString(spec.state)) change("state", haveState, std::string(toString(spec.state)), ChangeClass::Live);
-  if (d.restartNeeded && spec.restartPolicy == RestartPolicy::Auto && spec.state == VmState::Running)
-    d.changes.push_back({"restart", "pending", "now (restartPolicy: auto)", ChangeClass::Live});
-  // Settings first, then disks and interfaces, then autostart and state: the
-  // order an operator reads a VM's definition in.
-  auto rank = [](const FieldChange& c) {
-    if (c.field.starts_with("disks")) return 1;
-    if (c.field.starts_with("interfaces")) return 2;
-    if (c.field == "autostart") return 3;
-    if (c.field == "state") return 4;
-    if (c.field == "restart") return 5;
-    return 0;
-  };
-  std::ranges::stable_sort(d.changes, {}, rank);
-  return d;
+  if (haveState != toString(spec.state))
+    change(Section::State, "state", haveState, std::string(toString(spec.state)), ChangeClass::Live);
+  d.restartNow = restartNeeded && spec.restartPolicy == RestartPolicy::Auto && spec.state == VmState::Running;
+  if (d.restartNow) change(Section::Restart, "restart", "pending", "now (restartPolicy: auto)", ChangeClass::Live);
+  // The running domain gets the live changes only when it goes on running as
+  // it is: a restart or a stop makes them moot (the definition has them), and
+  // a paused domain is resumed with them waiting for its next start.
+  if (d.restartNow || spec.state != VmState::Running || live->paused) {
+    d.liveMemory.reset();
+    d.liveVcpus.reset();
+    d.detachDisks.clear();
+    d.attachDisks.clear();
+    d.detachNics.clear();
+    d.retargetNics.clear();
+    d.attachNics.clear();
+  }
+  return shown();
+}
+
+DomainDelta withMacs(DomainDelta delta, const std::function<std::string()>& newMac) {
+  for (const std::size_t nic : delta.newMacs) delta.want.nics[nic].mac = newMac();
+  delta.newMacs.clear();
+  return delta;
 }
 
 Diff planDomain(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in) {
   const auto& spec = desired.as<VirtualMachineSpec>();
   const DomainInfo* info = live ? in.state.findDomain(desired.id.name) : nullptr;
-  DomainDelta delta = compareDomain(desired, info, ctx, in.state, ctx.owner, [] { return std::string("(generated)"); });
+  DomainComparison compared = compareDomain(desired, info, ctx, in.state, ctx.owner);
   Diff diff;
-  diff.problems = std::move(delta.problems);
-  diff.dataLoss = std::move(delta.dataLoss);
-  diff.restartsNow = delta.restartNeeded && spec.restartPolicy == RestartPolicy::Auto && spec.state == VmState::Running;
+  diff.problems = std::move(compared.problems);
+  diff.dataLoss = std::move(compared.dataLoss);
+  diff.restartsNow = compared.delta.restartNow;
+  diff.delta = std::move(compared.delta);
 
   if (in.capabilities)
     for (Diff::Problem& p : capabilityProblems(desired.id.str(), spec, in.capabilities(spec.accelerator, spec.machine)))
@@ -544,9 +605,9 @@ Diff planDomain(const Resource& desired, const Observed* live, const PlanContext
       }
 
   if (!live) return diff;
-  if (live->owner.empty() && !delta.changes.empty()) {
+  if (live->owner.empty() && !compared.changes.empty()) {
     std::string fields;
-    for (const FieldChange& c : delta.changes) fields += (fields.empty() ? "" : ", ") + c.field;
+    for (const FieldChange& c : compared.changes) fields += (fields.empty() ? "" : ", ") + c.field;
     diff.problems.push_back({"metadata.name", "the name " + desired.id.name +
                                                   " is taken by a domain hostform did not create, and it differs from "
                                                   "the manifest in: " + fields +
@@ -555,7 +616,7 @@ Diff planDomain(const Resource& desired, const Observed* live, const PlanContext
                                                   "apply, then change it; or choose another name."});
     return diff;
   }
-  diff.changes = std::move(delta.changes);
+  diff.changes = std::move(compared.changes);
   return diff;
 }
 

@@ -1,10 +1,12 @@
 #pragma once
-/// Comparing declared pools, volumes and VMs with the host, and checking at
-/// plan time that applying the difference is possible (docs/spec.md §4 "Plan is honest").
+/// Comparing declared pools, volumes and VMs with the host, checking at plan
+/// time that applying the difference is possible (docs/spec.md §4 "Plan is
+/// honest"), and computing the typed delta apply carries out.
 
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "providers/kvm/capabilities.h"
@@ -17,7 +19,7 @@ struct PlanInputs {
   const KvmState& state;
   bool localHost = true;  ///< paths of path-disks and pool targets can be checked here
   /// What the hypervisor can do for a VM's accelerator and machine; read when
-  /// first asked, once per run. Empty: nothing is checked.
+  /// first asked, once per observe (KvmSnapshot keeps them). Empty: nothing is checked.
   std::function<CapabilityReport(Accelerator, Machine)> capabilities = {};
 };
 
@@ -35,26 +37,65 @@ Bytes effectiveCapacity(const Resource& volume, const PlanContext& ctx, const Kv
 Result<DomainDisk> resolveDisk(const DiskSpec& disk, const std::string& target, const PlanContext& ctx,
                                const KvmState& state);
 
-/// Everything that differs between a declared VM and its domain, as the plan
-/// shows it and as apply carries it out: one computation for both, so apply
-/// does exactly what the plan said.
+// ---- deltas: what a plan computed for its apply to carry out (Diff::delta) ----
+// Apply executes them as they are: it never compares again, and never looks at
+// the plan's FieldChanges, which are for people.
+
+/// A pool's changes after it exists. A new pool is defined inactive, without
+/// autostart.
+struct PoolDelta {
+  std::optional<bool> active;     ///< start it (built first) or stop it
+  std::optional<bool> autostart;  ///< set it (every new pool: either way)
+};
+
+/// A volume as the plan sized it.
+struct VolumeDelta {
+  Bytes capacity = 0;     ///< as libvirt will report it (effectiveCapacity): whole sectors, or whole extents
+  bool full = false;      ///< preallocated: declared so, or a logical volume (always allocated)
+  bool logical = false;   ///< in a logical pool: a logical volume, with no file format
+  bool resize = false;    ///< Update: the host's capacity differs; resize it to `capacity`
+  bool shrink = false;    ///< Update: `capacity` is below the host's (the plan's data loss)
+};
+
+/// The MAC of a NIC the manifest gives none, until apply chooses one: a plan
+/// shows no random value (the next plan would show another), and the address
+/// is picked once, when the NIC is written.
+inline constexpr std::string_view kMacToGenerate = "(generated)";
+
+/// A domain's definition and its live changes, as the plan decided them.
 struct DomainDelta {
-  DomainWrite want;  ///< the full desired definition (disks and NICs resolved)
-  std::vector<FieldChange> changes;
-  std::vector<Diff::Problem> problems;
-  std::optional<std::string> dataLoss;
-  // Applied to the running domain (LIVE), after the persistent definition:
+  DomainWrite want;  ///< the full desired definition (disks and NICs resolved); parts: what an update writes
+  bool configChanged = false;  ///< the persistent definition must be written (a part, or <metadata>: the owner too)
+  std::vector<std::size_t> newMacs;  ///< NICs of want.nics whose MAC apply generates (kMacToGenerate until then)
+  // Applied to the running domain (LIVE), after the persistent definition, when
+  // the plan found it running and neither restarts nor stops it:
   std::optional<Bytes> liveMemory;
   std::optional<std::uint32_t> liveVcpus;
   std::vector<DomainDisk> detachDisks, attachDisks;
-  std::vector<DomainNic> detachNics, attachNics, retargetNics;
-  bool restartNeeded = false;  ///< a restart-class change on a running domain
-  bool configChanged = false;  ///< the persistent definition must be written
+  std::vector<DomainNic> detachNics, retargetNics;
+  std::vector<std::size_t> attachNics;  ///< indices in want.nics, so a generated MAC is the one attached
+  bool restartNow = false;        ///< restart-class changes on a running domain, restartPolicy auto: restart it
+  std::optional<bool> autostart;  ///< set it: a new domain, or one whose autostart differs
+
+  bool hasLiveChanges() const;
 };
 
-/// `newMac` makes a MAC for a NIC the manifest gives none (called once per new NIC).
-DomainDelta compareDomain(const Resource& desired, const DomainInfo* live, const PlanContext& ctx,
-                          const KvmState& state, const std::string& owner, const std::function<std::string()>& newMac);
+/// A declared VM compared with its domain: what the plan shows, and the delta
+/// apply carries out. One computation for both, so apply does what the plan said.
+struct DomainComparison {
+  DomainDelta delta;
+  std::vector<FieldChange> changes;
+  std::vector<Diff::Problem> problems;
+  std::optional<std::string> dataLoss;
+};
+
+/// NICs the manifest gives no MAC keep kMacToGenerate (DomainDelta::newMacs).
+DomainComparison compareDomain(const Resource& desired, const DomainInfo* live, const PlanContext& ctx,
+                               const KvmState& state, const std::string& owner);
+
+/// `delta` with a MAC from `newMac` for each NIC in its newMacs (attachNics
+/// names NICs by index, so an attached NIC has it too); nothing else changes.
+DomainDelta withMacs(DomainDelta delta, const std::function<std::string()>& newMac);
 
 /// A random locally administered MAC in QEMU's 52:54:00 range, unused on the host.
 std::string randomMac(const KvmState& state);

@@ -16,56 +16,67 @@ Result<Observation> KvmProvider::observe() {
   auto state = readState(*conn);
   if (!state) return fail(state.error().message + " (libvirt at " + connection_.uri() + ")");
   auto snapshot = std::make_shared<const KvmSnapshot>(std::move(*state));
-  std::lock_guard guard(mutex_);
-  hostCapabilities_.reset();
-  capabilityReports_.clear();
   return Observation{snapshot->state.toObserved(), snapshot};
 }
 
-CapabilityReport KvmProvider::capabilities(Accelerator accelerator, Machine machine) {
-  std::lock_guard guard(mutex_);  // plan() runs on one thread: holding it while libvirt answers costs nothing
-  if (auto it = capabilityReports_.find({accelerator, machine}); it != capabilityReports_.end()) return it->second;
-  CapabilityReport report;
-  auto conn = connection_.get();
-  if (!conn) return report;  // observe() reported that already
-  if (!hostCapabilities_) {
-    std::optional<HostCapabilities> host;
-    const std::string xml = takeString(virConnectGetCapabilities(*conn));
-    if (xml.empty()) {
-      spdlog::warn("kvm: libvirt reports no host capabilities ({}); accelerators, machine types, firmware and CPU "
-                   "modes are not checked at plan time",
-                   lastError());
-    } else if (auto parsed = parseHostCapabilities(xml)) {
-      host = std::move(*parsed);
-    } else {
-      spdlog::warn("kvm: {}; VMs are not checked against them at plan time", parsed.error().message);
-    }
-    hostCapabilities_ = std::move(host);
+namespace {
+
+/// virConnectGetCapabilities, parsed; nullopt (with a warning) when libvirt
+/// reports none or nothing readable: then nothing is checked.
+std::optional<HostCapabilities> readHostCapabilities(virConnectPtr conn) {
+  const std::string xml = takeString(virConnectGetCapabilities(conn));
+  if (xml.empty()) {
+    spdlog::warn("kvm: libvirt reports no host capabilities ({}); accelerators, machine types, firmware and CPU "
+                 "modes are not checked at plan time",
+                 lastError());
+    return std::nullopt;
   }
-  report.host = *hostCapabilities_;
+  auto parsed = parseHostCapabilities(xml);
+  if (parsed) return std::move(*parsed);
+  spdlog::warn("kvm: {}; VMs are not checked against them at plan time", parsed.error().message);
+  return std::nullopt;
+}
+
+/// virConnectGetDomainCapabilities for one domain type and machine, into `report`.
+void readDomainCapabilities(virConnectPtr conn, Accelerator accelerator, Machine machine, CapabilityReport& report) {
   const std::string virtType(virtTypeOf(accelerator));
   const std::string alias(machineAlias(machine));
   // Domain capabilities exist only for a domain type and machine the host has.
-  if (report.host && report.host->qemuDriver && report.host->domainTypes.contains(virtType) &&
-      report.host->machines.contains(alias)) {
-    const std::string xml =
-        takeString(virConnectGetDomainCapabilities(*conn, nullptr, "x86_64", alias.c_str(), virtType.c_str(), 0));
-    if (xml.empty()) {
-      // A driver without domain capabilities (VIR_ERR_NO_SUPPORT) has nothing to check against.
-      if (virGetLastErrorCode() != VIR_ERR_NO_SUPPORT) report.domainError = lastError();
-    } else if (auto parsed = parseDomainCapabilities(xml)) {
-      report.domain = std::move(*parsed);
-    } else {
-      report.domainError = parsed.error().message;
-    }
+  if (!report.host || !report.host->qemuDriver || !report.host->domainTypes.contains(virtType) ||
+      !report.host->machines.contains(alias))
+    return;
+  const std::string xml =
+      takeString(virConnectGetDomainCapabilities(conn, nullptr, "x86_64", alias.c_str(), virtType.c_str(), 0));
+  if (xml.empty()) {
+    // A driver without domain capabilities (VIR_ERR_NO_SUPPORT) has nothing to check against.
+    if (virGetLastErrorCode() != VIR_ERR_NO_SUPPORT) report.domainError = lastError();
+  } else if (auto parsed = parseDomainCapabilities(xml)) {
+    report.domain = std::move(*parsed);
+  } else {
+    report.domainError = parsed.error().message;
   }
-  capabilityReports_.emplace(std::pair(accelerator, machine), report);
+}
+
+}  // namespace
+
+CapabilityReport KvmSnapshot::capabilities(Connection& session, Accelerator accelerator, Machine machine) const {
+  std::lock_guard guard(mutex_);  // plans run on one thread: holding it while libvirt answers costs nothing
+  if (auto it = reports_.find({accelerator, machine}); it != reports_.end()) return it->second;
+  CapabilityReport report;
+  auto conn = session.get();
+  if (!conn) return report;  // observe() reported that already
+  if (!host_) host_ = readHostCapabilities(*conn);
+  report.host = *host_;
+  readDomainCapabilities(*conn, accelerator, machine, report);
+  reports_.emplace(std::pair(accelerator, machine), report);
   return report;
 }
 
 Diff KvmProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) {
-  PlanInputs in{static_cast<const KvmSnapshot&>(host).state, connection_.local(),
-                [this](Accelerator a, Machine m) { return capabilities(a, m); }};
+  const auto& snapshot = static_cast<const KvmSnapshot&>(host);
+  PlanInputs in{snapshot.state, connection_.local(), [this, &snapshot](Accelerator a, Machine m) {
+                  return snapshot.capabilities(connection_, a, m);
+                }};
   if (desired.kind() == kinds::StoragePool) return planPool(desired, live, ctx, in);
   if (desired.kind() == kinds::Volume) return planVolume(desired, live, ctx, in);
   if (desired.kind() == kinds::VirtualMachine) return planDomain(desired, live, ctx, in);

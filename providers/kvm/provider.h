@@ -3,12 +3,12 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <utility>
-#include <mutex>
 
 #include "providers/kvm/capabilities.h"
-#include "providers/kvm/connection.h"
+#include "providers/kvm/session.h"
 #include "providers/kvm/state.h"
 #include "reconciler/provider.h"
 
@@ -33,20 +33,30 @@ class KvmProvider final : public Provider {
 
   const std::string& uri() const { return connection_.uri(); }
 
- private:  /// PlanInputs::capabilities: libvirt's reports, each read once per observe.
-  CapabilityReport capabilities(Accelerator accelerator, Machine machine);
-
-  Connection connection_;
-  mutable std::mutex mutex_;
-  // Guarded by mutex_; cleared by observe().
-  std::optional<std::optional<HostCapabilities>> hostCapabilities_;
-  std::map<std::pair<Accelerator, Machine>, CapabilityReport> capabilityReports_;
+ private:
+  Connection connection_;  ///< the session: the one thing kept between observe, plan and apply
 };
 
-/// The KVM provider's snapshot: every pool, volume and domain libvirt reported.
-struct KvmSnapshot final : Snapshot {
+/// The KVM provider's snapshot: every pool, volume and domain libvirt
+/// reported, and the capability reports plans of this observe asked for.
+class KvmSnapshot final : public Snapshot {
+ public:
   explicit KvmSnapshot(KvmState s) : state(std::move(s)) {}
+
   KvmState state;
+
+  /// libvirt's reports for VMs of `accelerator` and `machine` (PlanInputs::capabilities):
+  /// read through `session` when a plan first asks, then kept with the
+  /// snapshot, so each is read once per observe and a provider keeps none of
+  /// it. The snapshot is shared as const by everything planned from it: the
+  /// memo is guarded by a mutex.
+  CapabilityReport capabilities(Connection& session, Accelerator accelerator, Machine machine) const;
+
+ private:
+  mutable std::mutex mutex_;
+  // Guarded by mutex_.
+  mutable std::optional<std::optional<HostCapabilities>> host_;  ///< outer: read yet; inner: reported
+  mutable std::map<std::pair<Accelerator, Machine>, CapabilityReport> reports_;
 };
 
 }  // namespace hostform::kvm

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "providers/kvm/connection.h"
+#include "providers/kvm/session.h"
 #include "providers/kvm/plan.h"
 
 namespace hostform::kvm {
@@ -106,11 +106,11 @@ class DomainDelta : public ::testing::TestWithParam<Row> {
     return DomainInfo{*config, running, false, false};
   }
 
-  /// The delta of `spec` against `live`, as plan and apply compute it.
-  kvm::DomainDelta delta(const VirtualMachineSpec& spec, const DomainInfo& live) {
+  /// The delta of `spec` against `live`, as the plan computes it for apply.
+  DomainComparison delta(const VirtualMachineSpec& spec, const DomainInfo& live) {
     desired_.id = ResourceId{kinds::VirtualMachine, "", name_};
     desired_.spec = spec;
-    return compareDomain(desired_, &live, PlanContext{}, KvmState{}, "tables", [] { return std::string("x"); });
+    return compareDomain(desired_, &live, PlanContext{}, KvmState{}, "tables");
   }
 
   std::string name_ = "hfdelta" + std::to_string(::getpid());
@@ -126,26 +126,26 @@ TEST_P(DomainDelta, PlanNamesTheFieldAndThePatchWritesIt) {
     VirtualMachineSpec before = base(running);
     DomainWrite create{name_, &before, {}, {}, {"tables", before.shutdownTimeout, before.restartPolicy}, {}};
     DomainInfo blank;
-    create.disks = delta(before, blank).want.disks;  // resolved as apply resolves them
+    create.disks = delta(before, blank).delta.want.disks;  // resolved as apply resolves them
     for (const InterfaceSpec& n : before.interfaces) create.nics.push_back({n.bridge, *n.macAddress, n.model});
     const DomainInfo live = define(newDomainXml(create), running);
     for (const FieldChange& c : delta(before, live).changes) ADD_FAILURE() << "the base must converge: " << c.field;
 
     VirtualMachineSpec after = base(running);
     row.change(after);
-    const kvm::DomainDelta planned = delta(after, live);
+    const DomainComparison planned = delta(after, live);
     std::vector<std::string> fields;
     for (const FieldChange& c : planned.changes) {
       fields.push_back(c.field);
       EXPECT_EQ(c.cls, running ? row.running : ChangeClass::Live) << c.field;
     }
     EXPECT_EQ(fields, row.fields);
-    ASSERT_TRUE(planned.configChanged);
+    ASSERT_TRUE(planned.delta.configChanged);
 
-    auto patched = patchDomainXml(definition_, planned.want);
+    auto patched = patchDomainXml(definition_, planned.delta.want);
     ASSERT_TRUE(patched) << patched.error().message;
     const DomainInfo now = define(*patched, running);
-    const kvm::DomainDelta again = delta(after, now);
+    const DomainComparison again = delta(after, now);
     for (const FieldChange& c : again.changes)
       ADD_FAILURE() << "the patch did not write " << c.field << ": " << c.from.value_or("(none)") << " -> "
                     << c.to.value_or("(none)") << "\n" << definition_;
@@ -179,6 +179,107 @@ TEST(DomainDeltaTable, CoversEveryFieldOfTheModel) {
     if (top == "state" || top == "autostart") continue;
     EXPECT_TRUE(covered.contains(top)) << f.path << " has no row";
   }
+}
+
+// ---- What apply makes of the plan's delta (no libvirt) -----------------------
+
+/// `spec` as a Resource named "hfpure".
+Resource vmResource(const VirtualMachineSpec& spec) {
+  Resource vm;
+  vm.id = ResourceId{kinds::VirtualMachine, "", "hfpure"};
+  vm.spec = spec;
+  return vm;
+}
+
+/// A running domain defined exactly as `spec` says: hostform's own XML for it, read back.
+DomainInfo runningAs(const VirtualMachineSpec& spec) {
+  const Resource vm = vmResource(spec);
+  DomainWrite write{"hfpure", &spec, {}, {}, {"tables", spec.shutdownTimeout, spec.restartPolicy}, {}};
+  write.disks = compareDomain(vm, nullptr, PlanContext{}, KvmState{}, "tables").delta.want.disks;
+  for (const InterfaceSpec& n : spec.interfaces) write.nics.push_back({n.bridge, *n.macAddress, n.model});
+  auto config = parseDomainXml(newDomainXml(write));
+  EXPECT_TRUE(config) << config.error().message;
+  return DomainInfo{*config, true, false, spec.autostart};
+}
+
+DomainComparison compare(const VirtualMachineSpec& spec, const DomainInfo& live) {
+  return compareDomain(vmResource(spec), &live, PlanContext{}, KvmState{}, "tables");
+}
+
+TEST(PlannedDelta, ANicWithoutAMacGetsOneAtApplyAndOnlyThatNic) {
+  const VirtualMachineSpec before = base(true);
+  const DomainInfo live = runningAs(before);
+  ASSERT_TRUE(compare(before, live).changes.empty());
+
+  VirtualMachineSpec after = before;
+  after.interfaces.push_back(InterfaceSpec{"br1", std::nullopt, "virtio"});
+  after.interfaces.push_back(InterfaceSpec{"br2", std::string("52:54:00:00:00:02"), "virtio"});
+  const DomainComparison planned = compare(after, live);
+  // The plan shows no MAC for the NIC the manifest gives none: none is chosen yet.
+  ASSERT_EQ(planned.changes.size(), 2u);
+  EXPECT_EQ(planned.changes[0].to, "br1");
+  EXPECT_EQ(planned.changes[1].to, "br2 52:54:00:00:00:02");
+  EXPECT_EQ(planned.delta.newMacs, std::vector<std::size_t>{1});
+  EXPECT_EQ(planned.delta.want.nics.at(1).mac, kMacToGenerate);
+  EXPECT_EQ(planned.delta.attachNics, (std::vector<std::size_t>{1, 2}));
+
+  int generated = 0;
+  const kvm::DomainDelta applied = withMacs(planned.delta, [&] {
+    ++generated;
+    return std::string("52:54:00:12:34:56");
+  });
+  EXPECT_EQ(generated, 1);
+  EXPECT_TRUE(applied.newMacs.empty());
+  ASSERT_EQ(applied.want.nics.size(), 3u);
+  EXPECT_EQ(applied.want.nics[1], (DomainNic{"br1", "52:54:00:12:34:56", "virtio"}));
+  // The rest is the plan's, untouched: declared MACs, disks, the NICs to attach
+  // (by index, so the one attached is the one defined, with its new MAC).
+  EXPECT_EQ(applied.want.nics[0], planned.delta.want.nics[0]);
+  EXPECT_EQ(applied.want.nics[2], planned.delta.want.nics[2]);
+  EXPECT_EQ(applied.want.disks, planned.delta.want.disks);
+  EXPECT_EQ(applied.attachNics, planned.delta.attachNics);
+  EXPECT_EQ(applied.configChanged, planned.delta.configChanged);
+
+  const std::string mac = randomMac(KvmState{});
+  EXPECT_TRUE(mac.starts_with("52:54:00:")) << mac;
+  EXPECT_EQ(mac.size(), 17u) << mac;
+}
+
+TEST(PlannedDelta, LiveChangesAreThoseTheRunningDomainGetsAsPlanned) {
+  const VirtualMachineSpec before = base(true);
+  const DomainInfo live = runningAs(before);
+
+  VirtualMachineSpec memory = before;
+  memory.memory = 96 * MiB;
+  const kvm::DomainDelta inPlace = compare(memory, live).delta;
+  EXPECT_EQ(inPlace.liveMemory, 96 * MiB);
+  EXPECT_FALSE(inPlace.restartNow);
+  EXPECT_TRUE(inPlace.hasLiveChanges());
+
+  // A restart applies the definition: nothing is changed live before it.
+  VirtualMachineSpec restarted = memory;
+  restarted.machine = Machine::Pc;
+  restarted.restartPolicy = RestartPolicy::Auto;
+  const DomainComparison restart = compare(restarted, live);
+  EXPECT_TRUE(restart.delta.restartNow);
+  EXPECT_FALSE(restart.delta.hasLiveChanges());
+  EXPECT_EQ(restart.changes.back().to, "now (restartPolicy: auto)");
+
+  // Without restartPolicy auto the restart-class change waits, the live one is made.
+  restarted.restartPolicy = RestartPolicy::Never;
+  EXPECT_FALSE(compare(restarted, live).delta.restartNow);
+  EXPECT_EQ(compare(restarted, live).delta.liveMemory, 96 * MiB);
+
+  // A domain that is to stop gets no live changes: its definition has them.
+  VirtualMachineSpec stopped = memory;
+  stopped.state = VmState::Stopped;
+  EXPECT_FALSE(compare(stopped, live).delta.hasLiveChanges());
+
+  // Autostart is set only where it differs.
+  EXPECT_FALSE(inPlace.autostart);
+  VirtualMachineSpec autostart = before;
+  autostart.autostart = true;
+  EXPECT_EQ(compare(autostart, live).delta.autostart, true);
 }
 
 }  // namespace

@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <functional>
 #include <sstream>
 
 #include "reconciler/kinds/virtual_machine.h"
-#include "providers/kvm/connection.h"
+#include "providers/kvm/plan.h"
+#include "providers/kvm/provider.h"
+#include "providers/kvm/session.h"
 #include "reconciler/engine.h"
 #include "tests/support/manifests.h"
 
@@ -220,6 +223,135 @@ TEST_F(TestDriver, PreallocatedVolumesAreFullAndPruningVolumesNeedsPermission) {
   EXPECT_TRUE(contains(out_, "Plan: 0 to create, 0 to change, 3 to delete.")) << out_;
   EXPECT_FALSE(PoolHandle(virStoragePoolLookupByName(conn_.get(), name("pool").c_str())));
   EXPECT_TRUE(PoolHandle(virStoragePoolLookupByName(conn_.get(), "default-pool"))) << "not ours: never touched";
+}
+
+// ---- Between plan and apply: the provider driven by hand, as the engine drives it ----
+
+/// A stopped VM without disks on bridge NICs (bridges are not checked here:
+/// this is the provider alone, without the planner's references).
+VirtualMachineSpec nicVm(std::vector<InterfaceSpec> nics, VmState state = VmState::Stopped) {
+  VirtualMachineSpec spec;
+  spec.memory = spec.maxMemory = 64 * MiB;
+  spec.state = state;
+  spec.autostart = false;
+  spec.shutdownTimeout = Millis(1'000);
+  spec.interfaces = std::move(nics);
+  return spec;
+}
+
+class ProviderByHand : public TestDriver {
+ protected:
+  Resource vm(const VirtualMachineSpec& spec) const {
+    Resource r;
+    r.id = ResourceId{kinds::VirtualMachine, "", name("vm")};
+    r.spec = spec;
+    return r;
+  }
+
+  /// Observes and plans `desired` (owner tdriver), then applies the action,
+  /// letting `meanwhile` change the delta or the host between the two.
+  Result<void> planAndApply(const Resource& desired,
+                            const std::function<void(DomainDelta&)>& meanwhile = [](DomainDelta&) {}) {
+    auto observed = provider_.observe();
+    if (!observed) return hostform::unexpected(observed.error());
+    const Observed* live = nullptr;
+    for (const Observed& o : observed->objects)
+      if (o.resource.id == desired.id) live = &o;
+    PlanContext ctx;
+    ctx.owner = "tdriver";
+    Diff diff = provider_.plan(desired, live, ctx, *observed->snapshot);
+    if (!diff.problems.empty()) return fail(diff.problems.front().message);
+    changes_ = diff.changes;
+    Action a;
+    a.op = live ? Op::Update : Op::Create;
+    a.id = desired.id;
+    a.desired = &desired;
+    a.live = live;
+    a.adopt = live && live->owner.empty();
+    a.restartsNow = diff.restartsNow;
+    a.delta = std::move(diff.delta);
+    a.provider = &provider_;
+    a.snapshot = observed->snapshot.get();
+    meanwhile(std::any_cast<DomainDelta&>(a.delta));
+    return provider_.apply(a, ApplyContext{"tdriver"});
+  }
+
+  /// The persistent definition as libvirt has it.
+  DomainConfig definition() const {
+    DomainHandle dom(virDomainLookupByName(conn_.get(), name("vm").c_str()));
+    EXPECT_TRUE(dom);
+    auto config = parseDomainXml(takeString(virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE)));
+    EXPECT_TRUE(config) << config.error().message;
+    return config ? *config : DomainConfig{};
+  }
+
+  KvmProvider provider_{kUri};
+  std::vector<FieldChange> changes_;  ///< what the last plan showed
+};
+
+TEST_F(ProviderByHand, ANicWithoutAMacGetsARealOneWhenApplyWritesIt) {
+  VirtualMachineSpec spec = nicVm({InterfaceSpec{"hfbr0", std::nullopt, "virtio"}});
+  ASSERT_TRUE(planAndApply(vm(spec))) << "create";
+  const std::vector<DomainNic> created = definition().nics;
+  ASSERT_EQ(created.size(), 1u);
+  EXPECT_TRUE(created[0].mac.starts_with("52:54:00:")) << created[0].mac;
+
+  // Kept from then on: the next plan finds the NIC by its bridge.
+  ASSERT_TRUE(planAndApply(vm(spec)));
+  EXPECT_TRUE(changes_.empty());
+  EXPECT_EQ(definition().nics, created);
+
+  // A second one gets a MAC of its own, and the first keeps its.
+  spec.interfaces.push_back(InterfaceSpec{"hfbr1", std::nullopt, "virtio"});
+  ASSERT_TRUE(planAndApply(vm(spec))) << "update";
+  ASSERT_EQ(changes_.size(), 1u);
+  EXPECT_EQ(changes_[0].to, "hfbr1");
+  const std::vector<DomainNic> updated = definition().nics;
+  ASSERT_EQ(updated.size(), 2u);
+  EXPECT_EQ(updated[0], created[0]);
+  EXPECT_TRUE(updated[1].mac.starts_with("52:54:00:")) << updated[1].mac;
+  EXPECT_NE(updated[1].mac, created[0].mac);
+}
+
+TEST_F(ProviderByHand, ApplyCarriesOutThePlanItWasGivenNotAFreshComparison) {
+  VirtualMachineSpec spec = nicVm({});
+  ASSERT_TRUE(planAndApply(vm(spec)));
+  spec.memory = 96 * MiB;
+  spec.maxMemory = 128 * MiB;
+  // Between plan and apply someone adds a NIC to the definition. The plan did
+  // not say to remove it, so apply does not: the next plan will show it.
+  ASSERT_TRUE(planAndApply(vm(spec), [&](DomainDelta&) {
+    DomainHandle dom(virDomainLookupByName(conn_.get(), name("vm").c_str()));
+    std::string xml = takeString(virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE));
+    xml.insert(xml.find("</devices>"), nicDeviceXml({"theirs", "52:54:00:fe:fe:fe", "virtio"}));
+    ASSERT_TRUE(DomainHandle(virDomainDefineXML(conn_.get(), xml.c_str()))) << lastError();
+  }));
+  const DomainConfig now = definition();
+  EXPECT_EQ(now.memory, 96 * MiB);
+  EXPECT_EQ(now.maxMemory, 128 * MiB);
+  ASSERT_EQ(now.nics.size(), 1u);
+  EXPECT_EQ(now.nics[0].mac, "52:54:00:fe:fe:fe");
+}
+
+TEST_F(ProviderByHand, ANicModelChangePlannedAsDetachAndAttachIsExecutedSo) {
+  VirtualMachineSpec spec = nicVm({InterfaceSpec{"hfbr0", std::string("52:54:00:00:00:07"), "e1000"}},
+                                  VmState::Running);
+  ASSERT_TRUE(planAndApply(vm(spec)));
+  spec.interfaces[0].model = "virtio";
+  // The plan makes a model change restart-class; here it is planned as a live
+  // replacement of the NIC instead, and apply must do exactly that: write the
+  // definition, then detach the NIC from the running domain (the test driver
+  // cannot hot-plug, so that is where it stops, saying so).
+  auto applied = planAndApply(vm(spec), [](DomainDelta& d) {
+    ASSERT_FALSE(d.hasLiveChanges());
+    d.detachNics.push_back(DomainNic{"hfbr0", "52:54:00:00:00:07", "e1000"});
+    d.attachNics.push_back(0);
+  });
+  ASSERT_FALSE(applied);
+  EXPECT_TRUE(contains(applied.error().message, "cannot detach interface 52:54:00:00:00:07 on running domain " +
+                                                    name("vm") + ": "))
+      << applied.error().message;
+  EXPECT_EQ(definition().nics.at(0).model, "virtio");
 }
 
 TEST_F(TestDriver, UnreachableLibvirtIsAClearErrorNamingTheUri) {

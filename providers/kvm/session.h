@@ -1,5 +1,6 @@
 #pragma once
-/// libvirt handles owned by RAII wrappers, and one connection per run.
+/// The KVM provider's backend session: the one libvirt connection of a run,
+/// and the RAII wrappers that own every libvirt handle.
 ///
 /// Every libvirt object hostform holds is a unique_ptr with the matching
 /// vir*Free as its deleter, so no path (error, exception, early return) leaks a

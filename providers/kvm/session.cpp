@@ -1,4 +1,4 @@
-#include "providers/kvm/connection.h"
+#include "providers/kvm/session.h"
 
 #include <libvirt/virterror.h>
 
