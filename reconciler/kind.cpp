@@ -46,14 +46,25 @@ std::optional<std::string> SpecReader::mac(const yaml::Node& n) {
   return m;
 }
 
-Bytes SpecReader::size(const yaml::Node& n, const std::string& path, Bytes fallback) {
+namespace {
+
+/// `n` read by `parse` (parseSize, parseDuration), whose message is the error;
+/// `fallback` when absent or wrong.
+template <class T, class Parse>
+T parsedOr(SpecReader& in, const yaml::Node& n, const std::string& path, T fallback, Parse parse) {
   if (!n) return fallback;
-  auto parsed = parseSize(n.scalar());
+  auto parsed = parse(n.scalar());
   if (!parsed) {
-    error(n, path, parsed.error().message);
+    in.error(n, path, parsed.error().message);
     return fallback;
   }
   return *parsed;
+}
+
+}  // namespace
+
+Bytes SpecReader::size(const yaml::Node& n, const std::string& path, Bytes fallback) {
+  return parsedOr(*this, n, path, fallback, parseSize);
 }
 
 Bytes SpecReader::positiveSize(const yaml::Node& n, const std::string& path) {
@@ -63,13 +74,7 @@ Bytes SpecReader::positiveSize(const yaml::Node& n, const std::string& path) {
 }
 
 Millis SpecReader::duration(const yaml::Node& n, const std::string& path, Millis fallback) {
-  if (!n) return fallback;
-  auto parsed = parseDuration(n.scalar());
-  if (!parsed) {
-    error(n, path, parsed.error().message);
-    return fallback;
-  }
-  return *parsed;
+  return parsedOr(*this, n, path, fallback, parseDuration);
 }
 
 void SpecReader::checkPath(const yaml::Node& n, const std::string& path) {

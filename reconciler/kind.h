@@ -3,7 +3,7 @@
 /// per kind, next to schemas/<kind>.schema.json): its name and rank, its
 /// schema, and for its spec type the decoding with the checks a schema cannot
 /// express, the encoding `export` writes, the fields a plan compares and
-/// shows, its references and its identity's scope.
+/// shows, its references and its identity's scope (KindFunctions).
 ///
 /// The loader, the manifest writer, the planner, the CLI and the reference
 /// doc iterate over the registered kinds and never name one. A module
@@ -175,13 +175,13 @@ constexpr bool parseIn(const EnumNames<E, N>& table, std::string_view text, E& o
 
 // ---- the module -------------------------------------------------------------
 
-/// One kind. Its module derives from KindOf<ItsSpec> and is a constant
-/// (constinit) object, so a Kind handle to it is usable from anywhere at any
-/// time, static initialisation included.
+/// One kind, as the engine sees it. A module defines one constant
+/// KindOf<ItsSpec> (below), constant-initialised, so a Kind handle to it is
+/// usable from anywhere at any time, static initialisation included.
 class KindDef {
  public:
-  constexpr KindDef(std::string_view name, int rank, std::string_view schemaFile)
-      : name_(name), rank_(rank), schemaFile_(schemaFile) {}
+  constexpr KindDef(std::string_view name, int rank, std::string_view schemaFile, std::string_view schemaText)
+      : name_(name), rank_(rank), schemaFile_(schemaFile), schemaText_(schemaText) {}
   virtual ~KindDef() = default;
   KindDef(const KindDef&) = delete;
   KindDef& operator=(const KindDef&) = delete;
@@ -194,7 +194,7 @@ class KindDef {
   std::string_view schemaFile() const { return schemaFile_; }
   /// The schema's JSON text when it is not one of the embedded schemas/ files
   /// (a kind defined outside the tree, as the tests' own); empty otherwise.
-  virtual std::string_view schemaText() const { return {}; }
+  std::string_view schemaText() const { return schemaText_; }
 
   /// The spec of a schema-valid document; errors through `in`.
   virtual Spec decode(SpecReader& in) const = 0;
@@ -211,29 +211,38 @@ class KindDef {
   std::string_view name_;
   int rank_;
   std::string_view schemaFile_;
+  std::string_view schemaText_;
 };
 
-/// The typed base of a kind module: implement these for the spec type S.
+/// What a kind module implements for its spec type S.
 template <class S>
-class KindOf : public KindDef {
- public:
-  using KindDef::KindDef;
-  using SpecType = S;
+struct KindFunctions {
+  S (*read)(SpecReader& in);                     ///< a schema-valid document's spec, with the kind's own checks
+  void (*write)(const S& spec, SpecWriter& out); ///< the spec as `export` writes it
+  void (*list)(const S& spec, FieldList& out);   ///< every comparable leaf, as plans show it
+  void (*refer)(const S& spec, std::vector<Reference>& out) = nullptr;  ///< none: it refers to nothing
+  std::string (*scope)(const S& spec) = nullptr;                        ///< none: an unscoped identity
+};
 
-  virtual S read(SpecReader& in) const = 0;
-  virtual void write(const S& spec, SpecWriter& out) const = 0;
-  virtual void list(const S& spec, FieldList& out) const = 0;
-  virtual void refer(const S& /*spec*/, std::vector<Reference>& /*out*/) const {}
-  virtual std::string scopeOf(const S& /*spec*/) const { return {}; }
+/// A kind whose specs are S; a module defines one with HOSTFORM_KIND (below).
+template <class S>
+class KindOf final : public KindDef {
+ public:
+  using SpecType = S;
+  constexpr KindOf(std::string_view name, int rank, std::string_view schemaFile, KindFunctions<S> functions,
+                   std::string_view schemaText = {})
+      : KindDef(name, rank, schemaFile, schemaText), f_(functions) {}
+
+  Spec decode(SpecReader& in) const override { return Spec(f_.read(in)); }
+  void encode(const Spec& spec, SpecWriter& out) const override { f_.write(spec.get<S>(), out); }
+  void fields(const Spec& spec, FieldList& out) const override { f_.list(spec.get<S>(), out); }
+  void references(const Spec& spec, std::vector<Reference>& out) const override {
+    if (f_.refer) f_.refer(spec.get<S>(), out);
+  }
+  std::string scope(const Spec& spec) const override { return f_.scope ? f_.scope(spec.get<S>()) : std::string(); }
 
  private:
-  Spec decode(SpecReader& in) const final { return Spec(read(in)); }
-  void encode(const Spec& spec, SpecWriter& out) const final { write(spec.get<S>(), out); }
-  void fields(const Spec& spec, FieldList& out) const final { list(spec.get<S>(), out); }
-  void references(const Spec& spec, std::vector<Reference>& out) const final {
-    refer(spec.get<S>(), out);
-  }
-  std::string scope(const Spec& spec) const final { return scopeOf(spec.get<S>()); }
+  KindFunctions<S> f_;
 };
 
 /// Adds a kind to the process-wide list (allKinds). Two kinds with one name
@@ -245,5 +254,15 @@ bool registerKind(const KindDef& kind);
 #define HOSTFORM_KIND_CONCAT(a, b) HOSTFORM_KIND_CONCAT_INNER(a, b)
 #define HOSTFORM_REGISTER_KIND(def) \
   static const bool HOSTFORM_KIND_CONCAT(hostform_kind_registered_, __LINE__) = ::hostform::registerKind(def)
+
+/// Defines a kind module's constant, declared `extern const KindOf<S> var;` in
+/// its header, and registers it:
+///   HOSTFORM_KIND(kBridgeKind, BridgeSpec, "Bridge", 10, "bridge.schema.json",
+///                 {.read = read, .write = write, .list = list});
+/// Arguments after the schema file are KindOf's: the functions, then
+/// optionally the schema's text.
+#define HOSTFORM_KIND(var, S, name, rank, schemaFile, ...)                           \
+  constinit const ::hostform::KindOf<S> var{name, rank, schemaFile, __VA_ARGS__}; \
+  HOSTFORM_REGISTER_KIND(var)
 
 }  // namespace hostform

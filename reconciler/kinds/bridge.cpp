@@ -1,24 +1,19 @@
 #include "reconciler/kinds/bridge.h"
 
 namespace hostform {
-namespace {
-
-constexpr EnumNames<AdminState, 2> kAdminState{{{AdminState::Up, "up"}, {AdminState::Down, "down"}}};
 
 /// A timer with the kernel's bounds.
-Millis timer(SpecReader& in, const yaml::Node& n, const std::string& path, Millis fallback, Millis lo, Millis hi) {
+static Millis timer(SpecReader& in, const yaml::Node& n, const std::string& path, Millis fallback, Millis lo,
+                    Millis hi) {
   const Millis d = in.duration(n, path, fallback);
   if (n && (d < lo || d > hi))
-    in.error(n, path, "expected a duration from " + formatDuration(lo) + " to " + formatDuration(hi) + ", found " +
-                          SpecReader::shown(n));
+    in.error(n, path,
+             "expected a duration from " + formatDuration(lo) + " to " + formatDuration(hi) + ", found " +
+                 SpecReader::shown(n));
   return d;
 }
 
-}  // namespace
-
-HOSTFORM_DEFINE_ENUM_NAMES(AdminState, kAdminState)
-
-BridgeSpec BridgeKind::read(SpecReader& in) const {
+static BridgeSpec read(SpecReader& in) {
   const yaml::Node& s = in.spec();
   BridgeSpec b;
   b.state = in.choice(s["state"], b.state);
@@ -37,7 +32,7 @@ BridgeSpec BridgeKind::read(SpecReader& in) const {
   return b;
 }
 
-void BridgeKind::write(const BridgeSpec& s, SpecWriter& w) const {
+static void write(const BridgeSpec& s, SpecWriter& w) {
   const BridgeSpec d;
   w.word("state", s.state, d.state);
   if (s.mtu) w.put("mtu", *s.mtu);
@@ -55,7 +50,7 @@ void BridgeKind::write(const BridgeSpec& s, SpecWriter& w) const {
   w.list("addresses", s.addresses);
 }
 
-void BridgeKind::list(const BridgeSpec& s, FieldList& f) const {
+static void list(const BridgeSpec& s, FieldList& f) {
   f.add("state", std::string(toString(s.state)));
   if (s.mtu) f.add("mtu", std::to_string(*s.mtu));
   f.add("macAddress", s.macAddress);
@@ -68,6 +63,12 @@ void BridgeKind::list(const BridgeSpec& s, FieldList& f) const {
   f.add("addresses", showList(s.addresses));
 }
 
-HOSTFORM_REGISTER_KIND(kBridgeKind);
+// The words of its enums in manifests.
+constexpr EnumNames<AdminState, 2> kAdminState{{{AdminState::Up, "up"}, {AdminState::Down, "down"}}};
+
+HOSTFORM_DEFINE_ENUM_NAMES(AdminState, kAdminState)
+
+HOSTFORM_KIND(kBridgeKind, BridgeSpec, "Bridge", 10, "bridge.schema.json",
+              {.read = read, .write = write, .list = list});
 
 }  // namespace hostform

@@ -33,16 +33,9 @@ struct BridgeSpec {
   bool operator==(const BridgeSpec&) const = default;
 };
 
-class BridgeKind final : public KindOf<BridgeSpec> {
- public:
-  constexpr BridgeKind() : KindOf("Bridge", 10, "bridge.schema.json") {}
-  /// STP timers within the kernel's limits (net/bridge/br_stp.c), so a plan
-  /// never promises what the kernel refuses.
-  BridgeSpec read(SpecReader& in) const override;
-  void write(const BridgeSpec& spec, SpecWriter& out) const override;
-  void list(const BridgeSpec& spec, FieldList& out) const override;
-};
-inline constinit const BridgeKind kBridgeKind;
+/// Its module (reconciler/kind.h): STP timers within the kernel's limits
+/// (net/bridge/br_stp.c), so a plan never promises what the kernel refuses.
+extern const KindOf<BridgeSpec> kBridgeKind;
 
 namespace kinds {
 inline constexpr Kind Bridge{&kBridgeKind};

@@ -1,15 +1,8 @@
 #include "reconciler/kinds/logical_volume.h"
 
 namespace hostform {
-namespace {
 
-constexpr EnumNames<LvType, 3> kLvType{{{LvType::Linear, "linear"}, {LvType::ThinPool, "thin-pool"}, {LvType::Thin, "thin"}}};
-
-}  // namespace
-
-HOSTFORM_DEFINE_ENUM_NAMES(LvType, kLvType)
-
-LogicalVolumeSpec LogicalVolumeKind::read(SpecReader& in) const {
+static LogicalVolumeSpec read(SpecReader& in) {
   const yaml::Node& s = in.spec();
   LogicalVolumeSpec lv;
   lv.volumeGroup = in.text(s["volumeGroup"]);
@@ -22,7 +15,7 @@ LogicalVolumeSpec LogicalVolumeKind::read(SpecReader& in) const {
   return lv;
 }
 
-void LogicalVolumeKind::write(const LogicalVolumeSpec& s, SpecWriter& w) const {
+static void write(const LogicalVolumeSpec& s, SpecWriter& w) {
   const LogicalVolumeSpec d;
   w.put("volumeGroup", s.volumeGroup);
   w.word("type", s.type, d.type);
@@ -30,14 +23,14 @@ void LogicalVolumeKind::write(const LogicalVolumeSpec& s, SpecWriter& w) const {
   w.opt("thinPool", s.thinPool);
 }
 
-void LogicalVolumeKind::list(const LogicalVolumeSpec& s, FieldList& f) const {
+static void list(const LogicalVolumeSpec& s, FieldList& f) {
   f.add("volumeGroup", s.volumeGroup);
   f.add("type", std::string(toString(s.type)));
   f.add("size", formatSize(s.size));
   f.add("thinPool", s.thinPool);
 }
 
-void LogicalVolumeKind::refer(const LogicalVolumeSpec& s, std::vector<Reference>& out) const {
+static void refer(const LogicalVolumeSpec& s, std::vector<Reference>& out) {
   out.push_back({ResourceId{kinds::VolumeGroup, "", s.volumeGroup}, "spec.volumeGroup"});
   if (s.thinPool)
     out.push_back({ResourceId{kinds::LogicalVolume, s.volumeGroup, *s.thinPool}, "spec.thinPool",
@@ -49,6 +42,16 @@ void LogicalVolumeKind::refer(const LogicalVolumeSpec& s, std::vector<Reference>
                    }});
 }
 
-HOSTFORM_REGISTER_KIND(kLogicalVolumeKind);
+/// Its identity is scoped by its volumeGroup.
+static std::string scope(const LogicalVolumeSpec& s) { return s.volumeGroup; }
+
+// The words of its enums in manifests.
+constexpr EnumNames<LvType, 3> kLvType{
+    {{LvType::Linear, "linear"}, {LvType::ThinPool, "thin-pool"}, {LvType::Thin, "thin"}}};
+
+HOSTFORM_DEFINE_ENUM_NAMES(LvType, kLvType)
+
+HOSTFORM_KIND(kLogicalVolumeKind, LogicalVolumeSpec, "LogicalVolume", 30, "logical-volume.schema.json",
+              {.read = read, .write = write, .list = list, .refer = refer, .scope = scope});
 
 }  // namespace hostform

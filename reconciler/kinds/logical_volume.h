@@ -27,18 +27,10 @@ struct LogicalVolumeRef {
   bool operator==(const LogicalVolumeRef&) const = default;
 };
 
-class LogicalVolumeKind final : public KindOf<LogicalVolumeSpec> {
- public:
-  constexpr LogicalVolumeKind() : KindOf("LogicalVolume", 30, "logical-volume.schema.json") {}
-  LogicalVolumeSpec read(SpecReader& in) const override;
-  void write(const LogicalVolumeSpec& spec, SpecWriter& out) const override;
-  void list(const LogicalVolumeSpec& spec, FieldList& out) const override;
-  /// Its volume group, and its thin pool, which must be of type thin-pool.
-  void refer(const LogicalVolumeSpec& spec, std::vector<Reference>& out) const override;
-  /// Identity Kind/VG/name.
-  std::string scopeOf(const LogicalVolumeSpec& spec) const override { return spec.volumeGroup; }
-};
-inline constinit const LogicalVolumeKind kLogicalVolumeKind;
+/// Its module (reconciler/kind.h): LVM's name rules; refers to its volume
+/// group and its thin pool, which must be of type thin-pool; identity
+/// LogicalVolume/<vg>/<name>.
+extern const KindOf<LogicalVolumeSpec> kLogicalVolumeKind;
 
 namespace kinds {
 inline constexpr Kind LogicalVolume{&kLogicalVolumeKind};

@@ -3,15 +3,8 @@
 #include "reconciler/kinds/volume_group.h"
 
 namespace hostform {
-namespace {
 
-constexpr EnumNames<PoolType, 3> kPoolType{{{PoolType::Dir, "dir"}, {PoolType::Logical, "logical"}, {PoolType::Netfs, "netfs"}}};
-
-}  // namespace
-
-HOSTFORM_DEFINE_ENUM_NAMES(PoolType, kPoolType)
-
-StoragePoolSpec StoragePoolKind::read(SpecReader& in) const {
+static StoragePoolSpec read(SpecReader& in) {
   const yaml::Node& s = in.spec();
   StoragePoolSpec p;
   p.type = in.choice(s["type"], p.type);
@@ -27,7 +20,7 @@ StoragePoolSpec StoragePoolKind::read(SpecReader& in) const {
   return p;
 }
 
-void StoragePoolKind::write(const StoragePoolSpec& s, SpecWriter& w) const {
+static void write(const StoragePoolSpec& s, SpecWriter& w) {
   const StoragePoolSpec d;
   w.put("type", std::string(toString(s.type)));
   w.opt("target", s.target);
@@ -42,7 +35,7 @@ void StoragePoolKind::write(const StoragePoolSpec& s, SpecWriter& w) const {
   w.changed("active", s.active, d.active);
 }
 
-void StoragePoolKind::list(const StoragePoolSpec& s, FieldList& f) const {
+static void list(const StoragePoolSpec& s, FieldList& f) {
   f.add("type", std::string(toString(s.type)));
   f.add("target", s.target);
   f.add("source.volumeGroup", s.source.volumeGroup);
@@ -52,11 +45,18 @@ void StoragePoolKind::list(const StoragePoolSpec& s, FieldList& f) const {
   f.add("active", s.active);
 }
 
-void StoragePoolKind::refer(const StoragePoolSpec& s, std::vector<Reference>& out) const {
+static void refer(const StoragePoolSpec& s, std::vector<Reference>& out) {
   if (s.type == PoolType::Logical && s.source.volumeGroup)
     out.push_back({ResourceId{kinds::VolumeGroup, "", *s.source.volumeGroup}, "spec.source.volumeGroup"});
 }
 
-HOSTFORM_REGISTER_KIND(kStoragePoolKind);
+// The words of its enums in manifests.
+constexpr EnumNames<PoolType, 3> kPoolType{
+    {{PoolType::Dir, "dir"}, {PoolType::Logical, "logical"}, {PoolType::Netfs, "netfs"}}};
+
+HOSTFORM_DEFINE_ENUM_NAMES(PoolType, kPoolType)
+
+HOSTFORM_KIND(kStoragePoolKind, StoragePoolSpec, "StoragePool", 40, "storage-pool.schema.json",
+              {.read = read, .write = write, .list = list, .refer = refer});
 
 }  // namespace hostform

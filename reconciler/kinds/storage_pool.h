@@ -28,16 +28,8 @@ struct StoragePoolSpec {
   bool operator==(const StoragePoolSpec&) const = default;
 };
 
-class StoragePoolKind final : public KindOf<StoragePoolSpec> {
- public:
-  constexpr StoragePoolKind() : KindOf("StoragePool", 40, "storage-pool.schema.json") {}
-  StoragePoolSpec read(SpecReader& in) const override;
-  void write(const StoragePoolSpec& spec, SpecWriter& out) const override;
-  void list(const StoragePoolSpec& spec, FieldList& out) const override;
-  /// A logical pool stands on its volume group.
-  void refer(const StoragePoolSpec& spec, std::vector<Reference>& out) const override;
-};
-inline constinit const StoragePoolKind kStoragePoolKind;
+/// Its module (reconciler/kind.h): a logical pool refers to its volume group.
+extern const KindOf<StoragePoolSpec> kStoragePoolKind;
 
 namespace kinds {
 inline constexpr Kind StoragePool{&kStoragePoolKind};

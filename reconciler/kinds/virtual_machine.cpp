@@ -1,47 +1,31 @@
 #include "reconciler/kinds/virtual_machine.h"
 
 #include <map>
+#include <optional>
 
 namespace hostform {
-namespace {
 
-constexpr EnumNames<Machine, 2> kMachine{{{Machine::Pc, "pc"}, {Machine::Q35, "q35"}}};
-constexpr EnumNames<Firmware, 2> kFirmware{{{Firmware::Bios, "bios"}, {Firmware::Uefi, "uefi"}}};
-constexpr EnumNames<CpuMode, 3> kCpuMode{
-    {{CpuMode::Default, "default"}, {CpuMode::HostModel, "host-model"}, {CpuMode::HostPassthrough, "host-passthrough"}}};
-constexpr EnumNames<Accelerator, 2> kAccelerator{{{Accelerator::Kvm, "kvm"}, {Accelerator::Tcg, "tcg"}}};
-constexpr EnumNames<VmState, 2> kVmState{{{VmState::Running, "running"}, {VmState::Stopped, "stopped"}}};
-constexpr EnumNames<BootDevice, 3> kBootDevice{
-    {{BootDevice::Hd, "hd"}, {BootDevice::Network, "network"}, {BootDevice::Cdrom, "cdrom"}}};
-constexpr EnumNames<Graphics, 2> kGraphics{{{Graphics::None, "none"}, {Graphics::Vnc, "vnc"}}};
-constexpr EnumNames<RestartPolicy, 2> kRestartPolicy{{{RestartPolicy::Never, "never"}, {RestartPolicy::Auto, "auto"}}};
-constexpr EnumNames<DiskBus, 3> kDiskBus{{{DiskBus::Virtio, "virtio"}, {DiskBus::Sata, "sata"}, {DiskBus::Scsi, "scsi"}}};
-
-std::string diskSource(const DiskSpec& d) {
+static std::string diskSource(const DiskSpec& d) {
   if (auto* v = std::get_if<VolumeRef>(&d.source)) return "volume " + v->pool + "/" + v->name;
   if (auto* lv = std::get_if<LogicalVolumeRef>(&d.source)) return "logicalVolume " + lv->volumeGroup + "/" + lv->name;
   return "path " + std::get<std::string>(d.source);
 }
 
-std::vector<std::string> bootWords(const std::vector<BootDevice>& boot) {
+/// The index of the earlier item of a list that already used `key`, if any.
+static std::optional<std::size_t> usedBefore(std::map<std::string, std::size_t>& seen, const std::string& key,
+                                             std::size_t i) {
+  auto [it, fresh] = seen.emplace(key, i);
+  if (fresh) return std::nullopt;
+  return it->second;
+}
+
+static std::vector<std::string> bootWords(const std::vector<BootDevice>& boot) {
   std::vector<std::string> out;
   for (BootDevice b : boot) out.emplace_back(toString(b));
   return out;
 }
 
-}  // namespace
-
-HOSTFORM_DEFINE_ENUM_NAMES(Machine, kMachine)
-HOSTFORM_DEFINE_ENUM_NAMES(Firmware, kFirmware)
-HOSTFORM_DEFINE_ENUM_NAMES(CpuMode, kCpuMode)
-HOSTFORM_DEFINE_ENUM_NAMES(Accelerator, kAccelerator)
-HOSTFORM_DEFINE_ENUM_NAMES(VmState, kVmState)
-HOSTFORM_DEFINE_ENUM_NAMES(BootDevice, kBootDevice)
-HOSTFORM_DEFINE_ENUM_NAMES(Graphics, kGraphics)
-HOSTFORM_DEFINE_ENUM_NAMES(RestartPolicy, kRestartPolicy)
-HOSTFORM_DEFINE_ENUM_NAMES(DiskBus, kDiskBus)
-
-VirtualMachineSpec VirtualMachineKind::read(SpecReader& in) const {
+static VirtualMachineSpec read(SpecReader& in) {
   const yaml::Node& s = in.spec();
   VirtualMachineSpec vm;
   if (s["vcpus"]) vm.vcpus = in.number(s["vcpus"]);
@@ -80,12 +64,9 @@ VirtualMachineSpec VirtualMachineKind::read(SpecReader& in) const {
       disk.target = in.optText(d["target"]);
       disk.bus = in.choice(d["bus"], disk.bus);
       disk.readOnly = in.flag(d["readOnly"], disk.readOnly);
-      if (disk.target) {
-        auto [it, fresh] = targets.emplace(*disk.target, i);
-        if (!fresh)
-          in.error(d["target"], "spec.disks[" + std::to_string(i) + "].target",
-                   "target \"" + *disk.target + "\" is already used by disk " + std::to_string(it->second));
-      }
+      if (auto first = disk.target ? usedBefore(targets, *disk.target, i) : std::nullopt)
+        in.error(d["target"], "spec.disks[" + std::to_string(i) + "].target",
+                 "target \"" + *disk.target + "\" is already used by disk " + std::to_string(*first));
       vm.disks.push_back(std::move(disk));
     }
   std::map<std::string, std::size_t> macs;
@@ -96,12 +77,9 @@ VirtualMachineSpec VirtualMachineKind::read(SpecReader& in) const {
       nic.bridge = in.text(n["bridge"]);
       nic.macAddress = in.mac(n["macAddress"]);
       if (n["model"]) nic.model = in.text(n["model"]);
-      if (nic.macAddress) {
-        auto [it, fresh] = macs.emplace(*nic.macAddress, i);
-        if (!fresh)
-          in.error(n["macAddress"], "spec.interfaces[" + std::to_string(i) + "].macAddress",
-                   "MAC address " + *nic.macAddress + " is already used by interface " + std::to_string(it->second));
-      }
+      if (auto first = nic.macAddress ? usedBefore(macs, *nic.macAddress, i) : std::nullopt)
+        in.error(n["macAddress"], "spec.interfaces[" + std::to_string(i) + "].macAddress",
+                 "MAC address " + *nic.macAddress + " is already used by interface " + std::to_string(*first));
       vm.interfaces.push_back(std::move(nic));
     }
   if (const yaml::Node boot = s["boot"]) {
@@ -113,7 +91,7 @@ VirtualMachineSpec VirtualMachineKind::read(SpecReader& in) const {
   return vm;
 }
 
-void VirtualMachineKind::write(const VirtualMachineSpec& s, SpecWriter& w) const {
+static void write(const VirtualMachineSpec& s, SpecWriter& w) {
   const VirtualMachineSpec d;
   w.changed("vcpus", s.vcpus, d.vcpus);
   w.changed("maxVcpus", s.maxVcpus, s.vcpus);
@@ -166,7 +144,7 @@ void VirtualMachineKind::write(const VirtualMachineSpec& s, SpecWriter& w) const
   w.word("restartPolicy", s.restartPolicy, d.restartPolicy);
 }
 
-void VirtualMachineKind::list(const VirtualMachineSpec& s, FieldList& f) const {
+static void list(const VirtualMachineSpec& s, FieldList& f) {
   f.add("vcpus", std::to_string(s.vcpus));
   f.add("maxVcpus", std::to_string(s.maxVcpus));
   f.add("memory", formatSize(s.memory));
@@ -198,7 +176,7 @@ void VirtualMachineKind::list(const VirtualMachineSpec& s, FieldList& f) const {
   f.add("restartPolicy", std::string(toString(s.restartPolicy)));
 }
 
-void VirtualMachineKind::refer(const VirtualMachineSpec& s, std::vector<Reference>& out) const {
+static void refer(const VirtualMachineSpec& s, std::vector<Reference>& out) {
   for (std::size_t i = 0; i < s.disks.size(); ++i) {
     const std::string at = "spec.disks[" + std::to_string(i) + "]";
     if (auto* v = std::get_if<VolumeRef>(&s.disks[i].source))
@@ -211,6 +189,32 @@ void VirtualMachineKind::refer(const VirtualMachineSpec& s, std::vector<Referenc
                    "spec.interfaces[" + std::to_string(i) + "].bridge"});
 }
 
-HOSTFORM_REGISTER_KIND(kVirtualMachineKind);
+// The words of its enums in manifests.
+constexpr EnumNames<Machine, 2> kMachine{{{Machine::Pc, "pc"}, {Machine::Q35, "q35"}}};
+constexpr EnumNames<Firmware, 2> kFirmware{{{Firmware::Bios, "bios"}, {Firmware::Uefi, "uefi"}}};
+constexpr EnumNames<CpuMode, 3> kCpuMode{{{CpuMode::Default, "default"},
+                                          {CpuMode::HostModel, "host-model"},
+                                          {CpuMode::HostPassthrough, "host-passthrough"}}};
+constexpr EnumNames<Accelerator, 2> kAccelerator{{{Accelerator::Kvm, "kvm"}, {Accelerator::Tcg, "tcg"}}};
+constexpr EnumNames<VmState, 2> kVmState{{{VmState::Running, "running"}, {VmState::Stopped, "stopped"}}};
+constexpr EnumNames<BootDevice, 3> kBootDevice{
+    {{BootDevice::Hd, "hd"}, {BootDevice::Network, "network"}, {BootDevice::Cdrom, "cdrom"}}};
+constexpr EnumNames<Graphics, 2> kGraphics{{{Graphics::None, "none"}, {Graphics::Vnc, "vnc"}}};
+constexpr EnumNames<RestartPolicy, 2> kRestartPolicy{{{RestartPolicy::Never, "never"}, {RestartPolicy::Auto, "auto"}}};
+constexpr EnumNames<DiskBus, 3> kDiskBus{
+    {{DiskBus::Virtio, "virtio"}, {DiskBus::Sata, "sata"}, {DiskBus::Scsi, "scsi"}}};
+
+HOSTFORM_DEFINE_ENUM_NAMES(Machine, kMachine)
+HOSTFORM_DEFINE_ENUM_NAMES(Firmware, kFirmware)
+HOSTFORM_DEFINE_ENUM_NAMES(CpuMode, kCpuMode)
+HOSTFORM_DEFINE_ENUM_NAMES(Accelerator, kAccelerator)
+HOSTFORM_DEFINE_ENUM_NAMES(VmState, kVmState)
+HOSTFORM_DEFINE_ENUM_NAMES(BootDevice, kBootDevice)
+HOSTFORM_DEFINE_ENUM_NAMES(Graphics, kGraphics)
+HOSTFORM_DEFINE_ENUM_NAMES(RestartPolicy, kRestartPolicy)
+HOSTFORM_DEFINE_ENUM_NAMES(DiskBus, kDiskBus)
+
+HOSTFORM_KIND(kVirtualMachineKind, VirtualMachineSpec, "VirtualMachine", 60, "virtual-machine.schema.json",
+              {.read = read, .write = write, .list = list, .refer = refer});
 
 }  // namespace hostform

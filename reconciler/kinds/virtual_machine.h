@@ -70,18 +70,10 @@ struct VirtualMachineSpec {
   bool operator==(const VirtualMachineSpec&) const = default;
 };
 
-class VirtualMachineKind final : public KindOf<VirtualMachineSpec> {
- public:
-  constexpr VirtualMachineKind() : KindOf("VirtualMachine", 60, "virtual-machine.schema.json") {}
-  /// maxVcpus ≥ vcpus, memory in whole KiB and ≤ maxMemory, disk targets and
-  /// MAC addresses unique within the VM.
-  VirtualMachineSpec read(SpecReader& in) const override;
-  void write(const VirtualMachineSpec& spec, SpecWriter& out) const override;
-  void list(const VirtualMachineSpec& spec, FieldList& out) const override;
-  /// Its disks' volumes and logical volumes, its NICs' bridges.
-  void refer(const VirtualMachineSpec& spec, std::vector<Reference>& out) const override;
-};
-inline constinit const VirtualMachineKind kVirtualMachineKind;
+/// Its module (reconciler/kind.h): maxVcpus ≥ vcpus, memory in whole KiB and ≤
+/// maxMemory, disk targets and MAC addresses unique within the VM; refers to
+/// its disks' volumes and logical volumes and its NICs' bridges.
+extern const KindOf<VirtualMachineSpec> kVirtualMachineKind;
 
 namespace kinds {
 inline constexpr Kind VirtualMachine{&kVirtualMachineKind};

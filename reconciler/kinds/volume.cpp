@@ -1,17 +1,8 @@
 #include "reconciler/kinds/volume.h"
 
 namespace hostform {
-namespace {
 
-constexpr EnumNames<VolumeFormat, 2> kVolumeFormat{{{VolumeFormat::Qcow2, "qcow2"}, {VolumeFormat::Raw, "raw"}}};
-constexpr EnumNames<Allocation, 2> kAllocation{{{Allocation::Thin, "thin"}, {Allocation::Full, "full"}}};
-
-}  // namespace
-
-HOSTFORM_DEFINE_ENUM_NAMES(VolumeFormat, kVolumeFormat)
-HOSTFORM_DEFINE_ENUM_NAMES(Allocation, kAllocation)
-
-VolumeSpec VolumeKind::read(SpecReader& in) const {
+static VolumeSpec read(SpecReader& in) {
   const yaml::Node& s = in.spec();
   VolumeSpec v;
   v.pool = in.text(s["pool"]);
@@ -26,7 +17,7 @@ VolumeSpec VolumeKind::read(SpecReader& in) const {
   return v;
 }
 
-void VolumeKind::write(const VolumeSpec& s, SpecWriter& w) const {
+static void write(const VolumeSpec& s, SpecWriter& w) {
   const VolumeSpec d;
   w.put("pool", s.pool);
   w.size("capacity", s.capacity);
@@ -40,7 +31,7 @@ void VolumeKind::write(const VolumeSpec& s, SpecWriter& w) const {
   }
 }
 
-void VolumeKind::list(const VolumeSpec& s, FieldList& f) const {
+static void list(const VolumeSpec& s, FieldList& f) {
   f.add("pool", s.pool);
   f.add("capacity", formatSize(s.capacity));
   f.add("format", std::string(toString(s.format)));
@@ -48,12 +39,23 @@ void VolumeKind::list(const VolumeSpec& s, FieldList& f) const {
   if (s.backingVolume) f.add("backingVolume", s.backingVolume->pool + "/" + s.backingVolume->name);
 }
 
-void VolumeKind::refer(const VolumeSpec& s, std::vector<Reference>& out) const {
+static void refer(const VolumeSpec& s, std::vector<Reference>& out) {
   out.push_back({ResourceId{kinds::StoragePool, "", s.pool}, "spec.pool"});
   if (s.backingVolume)
     out.push_back({ResourceId{kinds::Volume, s.backingVolume->pool, s.backingVolume->name}, "spec.backingVolume"});
 }
 
-HOSTFORM_REGISTER_KIND(kVolumeKind);
+/// Its identity is scoped by its pool.
+static std::string scope(const VolumeSpec& s) { return s.pool; }
+
+// The words of its enums in manifests.
+constexpr EnumNames<VolumeFormat, 2> kVolumeFormat{{{VolumeFormat::Qcow2, "qcow2"}, {VolumeFormat::Raw, "raw"}}};
+constexpr EnumNames<Allocation, 2> kAllocation{{{Allocation::Thin, "thin"}, {Allocation::Full, "full"}}};
+
+HOSTFORM_DEFINE_ENUM_NAMES(VolumeFormat, kVolumeFormat)
+HOSTFORM_DEFINE_ENUM_NAMES(Allocation, kAllocation)
+
+HOSTFORM_KIND(kVolumeKind, VolumeSpec, "Volume", 50, "volume.schema.json",
+              {.read = read, .write = write, .list = list, .refer = refer, .scope = scope});
 
 }  // namespace hostform

@@ -30,19 +30,10 @@ struct VolumeSpec {
   bool operator==(const VolumeSpec&) const = default;
 };
 
-class VolumeKind final : public KindOf<VolumeSpec> {
- public:
-  constexpr VolumeKind() : KindOf("Volume", 50, "volume.schema.json") {}
-  /// A qcow2 volume at most 2PiB (QEMU's limit with 64KiB clusters).
-  VolumeSpec read(SpecReader& in) const override;
-  void write(const VolumeSpec& spec, SpecWriter& out) const override;
-  void list(const VolumeSpec& spec, FieldList& out) const override;
-  /// Its pool and its backing volume.
-  void refer(const VolumeSpec& spec, std::vector<Reference>& out) const override;
-  /// Identity Volume/pool/name.
-  std::string scopeOf(const VolumeSpec& spec) const override { return spec.pool; }
-};
-inline constinit const VolumeKind kVolumeKind;
+/// Its module (reconciler/kind.h): a qcow2 volume of at most 2PiB (QEMU's limit
+/// with 64KiB clusters); refers to its pool and its backing volume; identity
+/// Volume/<pool>/<name>.
+extern const KindOf<VolumeSpec> kVolumeKind;
 
 namespace kinds {
 inline constexpr Kind Volume{&kVolumeKind};

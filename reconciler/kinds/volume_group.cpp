@@ -21,7 +21,7 @@ void checkLvmName(SpecReader& in, const yaml::Node& at, const std::string& name,
     }
 }
 
-VolumeGroupSpec VolumeGroupKind::read(SpecReader& in) const {
+static VolumeGroupSpec read(SpecReader& in) {
   const yaml::Node& s = in.spec();
   VolumeGroupSpec vg;
   vg.physicalVolumes = in.texts(s["physicalVolumes"]);
@@ -38,18 +38,19 @@ VolumeGroupSpec VolumeGroupKind::read(SpecReader& in) const {
   return vg;
 }
 
-void VolumeGroupKind::write(const VolumeGroupSpec& s, SpecWriter& w) const {
+static void write(const VolumeGroupSpec& s, SpecWriter& w) {
   const VolumeGroupSpec d;
   w.list("physicalVolumes", s.physicalVolumes);
   if (s.extentSize != d.extentSize) w.size("extentSize", s.extentSize);
   w.changed("force", s.force, d.force);
 }
 
-void VolumeGroupKind::list(const VolumeGroupSpec& s, FieldList& f) const {
+static void list(const VolumeGroupSpec& s, FieldList& f) {
   f.add("physicalVolumes", showList(s.physicalVolumes));
   f.add("extentSize", formatSize(s.extentSize));
 }
 
-HOSTFORM_REGISTER_KIND(kVolumeGroupKind);
+HOSTFORM_KIND(kVolumeGroupKind, VolumeGroupSpec, "VolumeGroup", 20, "volume-group.schema.json",
+              {.read = read, .write = write, .list = list});
 
 }  // namespace hostform

@@ -16,14 +16,8 @@ struct VolumeGroupSpec {
   bool operator==(const VolumeGroupSpec&) const = default;
 };
 
-class VolumeGroupKind final : public KindOf<VolumeGroupSpec> {
- public:
-  constexpr VolumeGroupKind() : KindOf("VolumeGroup", 20, "volume-group.schema.json") {}
-  VolumeGroupSpec read(SpecReader& in) const override;
-  void write(const VolumeGroupSpec& spec, SpecWriter& out) const override;
-  void list(const VolumeGroupSpec& spec, FieldList& out) const override;
-};
-inline constinit const VolumeGroupKind kVolumeGroupKind;
+/// Its module (reconciler/kind.h): extent sizes lvm2 takes, LVM's name rules.
+extern const KindOf<VolumeGroupSpec> kVolumeGroupKind;
 
 namespace kinds {
 inline constexpr Kind VolumeGroup{&kVolumeGroupKind};

@@ -1,9 +1,9 @@
 #include "tests/kind/route_kind.h"
 
 namespace hostform::example {
+namespace {
 
-std::string_view RouteKind::schemaText() const {
-  return R"({
+constexpr std::string_view kSchema = R"({
   "$schema": "http://json-schema.org/draft-07/schema#",
   "title": "Route",
   "description": "A static route through a bridge (a kind defined by the tests).",
@@ -37,9 +37,10 @@ std::string_view RouteKind::schemaText() const {
     }
   }
 })";
-}
 
-RouteSpec RouteKind::read(SpecReader& in) const {
+}  // namespace
+
+static RouteSpec read(SpecReader& in) {
   const yaml::Node& s = in.spec();
   RouteSpec r;
   r.destination = in.text(s["destination"]);
@@ -51,25 +52,26 @@ RouteSpec RouteKind::read(SpecReader& in) const {
   return r;
 }
 
-void RouteKind::write(const RouteSpec& s, SpecWriter& w) const {
+static void write(const RouteSpec& s, SpecWriter& w) {
   w.put("destination", s.destination);
   w.put("via", s.via);
   w.put("bridge", s.bridge);
   w.changed("metric", s.metric, RouteSpec{}.metric);
 }
 
-void RouteKind::list(const RouteSpec& s, FieldList& f) const {
+static void list(const RouteSpec& s, FieldList& f) {
   f.add("destination", s.destination);
   f.add("via", s.via);
   f.add("bridge", s.bridge);
   f.add("metric", std::to_string(s.metric));
 }
 
-void RouteKind::refer(const RouteSpec& s, std::vector<Reference>& out) const {
+static void refer(const RouteSpec& s, std::vector<Reference>& out) {
   out.push_back({ResourceId{kinds::Bridge, "", s.bridge}, "spec.bridge"});
 }
 
-HOSTFORM_REGISTER_KIND(kRouteKind);
+HOSTFORM_KIND(kRouteKind, RouteSpec, "Route", 1000, "route.schema.json",
+              {.read = read, .write = write, .list = list, .refer = refer}, kSchema);
 
 // ---- the in-memory host and its provider --------------------------------------
 

@@ -24,18 +24,9 @@ struct RouteSpec {
   bool operator==(const RouteSpec&) const = default;
 };
 
-class RouteKind final : public KindOf<RouteSpec> {
- public:
-  constexpr RouteKind() : KindOf("Route", 1000, "route.schema.json") {}
-  std::string_view schemaText() const override;
-  /// A gateway inside the destination itself is refused.
-  RouteSpec read(SpecReader& in) const override;
-  void write(const RouteSpec& spec, SpecWriter& out) const override;
-  void list(const RouteSpec& spec, FieldList& out) const override;
-  /// Its bridge.
-  void refer(const RouteSpec& spec, std::vector<Reference>& out) const override;
-};
-inline constinit const RouteKind kRouteKind;
+/// Its module: a gateway inside the destination itself is refused; it refers
+/// to its bridge. Its schema comes with it (schemaText).
+extern const KindOf<RouteSpec> kRouteKind;
 inline constexpr Kind Route{&kRouteKind};
 
 /// The routes of a host that exists in memory.

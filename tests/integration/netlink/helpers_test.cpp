@@ -314,22 +314,18 @@ TEST(NetlinkDelta, AMovedPortIsReleasedByOneBridgeAndEnslavedByTheOther) {
   br0.mtu = 1500;                // as it is: no row, but pinned again after the port change
   std::vector<Resource> desired{bridge("other", other), bridge("br0", br0)};
 
-  Diff from = diffOf(desired, 0, sampleHost());
-  ASSERT_TRUE(from.problems.empty());
-  ASSERT_EQ(from.changes.size(), 1u);
-  EXPECT_EQ(from.changes[0].field, "ports");
-  BridgeDelta released;
+  BridgeDelta released, enslaved;
   released.release = {"eth2"};
-  EXPECT_EQ(deltaOf(from), released);
-
-  Diff to = diffOf(desired, 1, sampleHost());
-  ASSERT_TRUE(to.problems.empty());
-  ASSERT_EQ(to.changes.size(), 1u);
-  EXPECT_EQ(to.changes[0].field, "ports");
-  BridgeDelta enslaved;
   enslaved.enslave = {"eth2"};
   enslaved.mtuAfterPorts = 1500u;
-  EXPECT_EQ(deltaOf(to), enslaved);
+  // Each bridge shows one row, "ports", and its delta moves the port.
+  for (auto [index, want] : {std::pair{0, released}, std::pair{1, enslaved}}) {
+    Diff diff = diffOf(desired, index, sampleHost());
+    ASSERT_TRUE(diff.problems.empty());
+    ASSERT_EQ(diff.changes.size(), 1u);
+    EXPECT_EQ(diff.changes[0].field, "ports");
+    EXPECT_EQ(deltaOf(diff), want);
+  }
 }
 
 TEST(NetlinkDelta, PortFixesAreTheOnesThePlanShows) {
