@@ -6,7 +6,8 @@
 ///
 /// The kinds themselves live in reconciler/kinds/, one module each (its spec
 /// type, decoding, encoding, fields, references; reconciler/kind.h). This file
-/// names none of them.
+/// names none of them; what it declares that asks a kind's module (the
+/// registry, references, fields, identities) is defined in kind.cpp.
 
 #include <any>
 #include <compare>
