@@ -4,9 +4,9 @@
 ///
 /// The verbs are the same everywhere: observe, plan, apply, export.
 
+#include <any>
 #include <filesystem>
 #include <functional>
-#include <any>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -98,7 +98,9 @@ struct Diff {
   std::optional<std::string> dataLoss;  ///< set: applying loses data (shrink, disk replace)
   /// What apply must do, in the provider's own type (a bridge's attributes to
   /// set, the commands of an LV resize, a domain's definition and live
-  /// changes); the action carries it to apply unchanged.
+  /// changes); the action carries it to apply unchanged. A provider that
+  /// classifies a change as Replace gives the delta its create runs with,
+  /// after the engine has run its delete.
   std::any delta;
   /// Applying restarts the object (restartPolicy: auto), so restart-class
   /// changes take effect now rather than at the next restart.
