@@ -352,9 +352,10 @@ TEST_F(ExecutorTest, AReplaceReachesTheProviderAsItsDeleteThenItsCreate) {
   EXPECT_EQ(report.outcomes[0].message, "replaced");
   EXPECT_EQ(lvm_.applyCalls(), 2u);  // a Replace itself would have failed in the fake
   EXPECT_EQ(lvm_.applied(), (std::vector<ResourceId>{plan.desired[0].id, plan.desired[0].id}));
-  const auto& now = world_->get(plan.desired[0].id)->resource.as<LogicalVolumeSpec>();
-  EXPECT_EQ(now.type, LvType::Linear);
-  EXPECT_EQ(now.size, 10 * GiB);
+  const std::optional<Observed> now = world_->get(plan.desired[0].id);
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->resource.as<LogicalVolumeSpec>().type, LvType::Linear);
+  EXPECT_EQ(now->resource.as<LogicalVolumeSpec>().size, 10 * GiB);
 }
 
 TEST_F(ExecutorTest, VerifyNamesTheFieldThatDidNotReachItsValue) {
