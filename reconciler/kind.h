@@ -228,7 +228,6 @@ struct KindFunctions {
 template <class S>
 class KindOf final : public KindDef {
  public:
-  using SpecType = S;
   constexpr KindOf(std::string_view name, int rank, std::string_view schemaFile, KindFunctions<S> functions,
                    std::string_view schemaText = {})
       : KindDef(name, rank, schemaFile, schemaText), f_(functions) {}
