@@ -52,7 +52,7 @@ it, never deleting what it did not create and never losing data unless told.")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # Tools the providers drive, and the daemon the KVM provider talks to. Not
 # Depends: a host that manages only bridges needs neither (see README, Install).
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "lvm2, libvirt-daemon-system, bash-completion")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "lvm2, libvirt-daemon-system, qemu-utils, bash-completion")  # qemu-utils: qemu-img inspects and converts images
 
 # Maintainer scripts: systemd is told about the units, and an upgrade restarts
 # the ones that were running; nothing is enabled on a first install.

@@ -8,7 +8,8 @@
 
 namespace hostform::kvm {
 
-KvmProvider::KvmProvider(const std::string& uri) : connection_(resolveUri(uri)) {}
+KvmProvider::KvmProvider(const std::string& uri, std::filesystem::path stateDir)
+    : connection_(resolveUri(uri)), stateDir_(std::move(stateDir)) {}
 
 Result<Observation> KvmProvider::observe() {
   auto conn = connection_.get();
@@ -103,7 +104,7 @@ Result<void> KvmProvider::apply(const Action& action, const ApplyContext& ctx) {
 HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
     "kvm", {kinds::StoragePool, kinds::Volume, kinds::VirtualMachine},
     [](const ProviderOptions& options) -> std::unique_ptr<Provider> {
-      return std::make_unique<KvmProvider>(options.libvirtUri);
+      return std::make_unique<KvmProvider>(options.libvirtUri, options.stateDir);
     }});
 
 }  // namespace hostform::kvm

@@ -1,6 +1,7 @@
 #pragma once
 /// The KVM provider: StoragePool, Volume and VirtualMachine through libvirt.
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,8 +17,9 @@ namespace hostform::kvm {
 
 class KvmProvider final : public Provider {
  public:
-  /// `uri` empty: $LIBVIRT_DEFAULT_URI, else qemu:///system.
-  explicit KvmProvider(const std::string& uri);
+  /// `uri` empty: $LIBVIRT_DEFAULT_URI, else qemu:///system. `stateDir`: where
+  /// images are cached, volume sources recorded and console logs kept.
+  explicit KvmProvider(const std::string& uri, std::filesystem::path stateDir = {});
 
   std::string_view name() const override { return "kvm"; }
   std::vector<Kind> kinds() const override { return {kinds::StoragePool, kinds::Volume, kinds::VirtualMachine}; }
@@ -35,6 +37,7 @@ class KvmProvider final : public Provider {
 
  private:
   Connection connection_;  ///< the session: the one thing kept between observe, plan and apply
+  std::filesystem::path stateDir_;
 };
 
 /// The KVM provider's snapshot: every pool, volume and domain libvirt
