@@ -86,7 +86,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Version)" = "$version" ] || fail "Version is $(field Version), expected $version"
 [ "$(field Architecture)" = "$arch" ] || fail "Architecture is $(field Architecture), expected $arch"
 [ "$(field Section)" = admin ] || fail "Section is $(field Section)"
-[ "$(field Recommends)" = "lvm2, libvirt-daemon-system, bash-completion" ] || fail "Recommends is $(field Recommends)"
+[ "$(field Recommends)" = "lvm2, libvirt-daemon-system, qemu-utils, bash-completion" ] || fail "Recommends is $(field Recommends)"
 
 step "Depends names a package for every shared library the binary needs"
 depends=" $(field Depends | tr ',|' '\n\n' | sed -E 's/^ *([^ ]+).*/\1/' | tr '\n' ' ') "
