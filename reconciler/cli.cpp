@@ -14,6 +14,7 @@
 
 #include "reconciler/engine.h"
 #include "reconciler/log.h"
+#include "reconciler/status.h"
 #include "reconciler/watch/watcher.h"
 
 namespace hostform {
@@ -232,9 +233,24 @@ int runCli(int argc, const char* const* argv) {
                        "wait this long for a running apply before skipping a cycle (default: skip at once)")
       ->check(durationValidator());
 
+  auto* status = app.add_subcommand("status", "show the live state of each declared resource");
+  addFiles(*status, run.files);
+  status->add_option("-o,--output", output, "text|json")->capture_default_str()->check(CLI::IsMember({"text", "json"}));
+
   auto* version = app.add_subcommand("version", "print the version and the providers built in");
 
-  for (CLI::App* sub : {validate, plan, apply, exportCmd, watchCmd, version}) sub->fallthrough();
+  for (CLI::App* sub : {validate, plan, apply, exportCmd, watchCmd, status, version}) sub->fallthrough();
+
+  // Commands of one provider's own (console): the CLI knows them only through the registry.
+  std::vector<std::pair<CLI::App*, const ProviderCommand*>> commands;
+  std::vector<std::string> commandArguments(providerCommands().size());
+  for (std::size_t i = 0; i < providerCommands().size(); ++i) {
+    const ProviderCommand& c = providerCommands()[i];
+    auto* sub = app.add_subcommand(c.name, c.description);
+    sub->add_option(c.argument, commandArguments[i], c.argumentHelp)->required();
+    sub->fallthrough();
+    commands.emplace_back(sub, &c);
+  }
 
   try {
     app.parse(argc, argv);
@@ -300,6 +316,9 @@ int runCli(int argc, const char* const* argv) {
     ProviderSet providers(providerOptions);
     if (*plan) return runPlan(run, providers, console);
     if (*apply) return runApply(run, providers, console);
+    if (*status) return runStatus(run, providers, console);
+    for (std::size_t i = 0; i < commands.size(); ++i)
+      if (*commands[i].first) return commands[i].second->run(providerOptions, commandArguments[i]);
     if (*exportCmd) {
       std::vector<Kind> wanted;
       for (const auto& k : kinds) wanted.push_back(*parseKind(k));

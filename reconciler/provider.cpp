@@ -1,6 +1,10 @@
 #include "reconciler/provider.h"
 
 #include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
 
 
 namespace hostform {
@@ -70,6 +74,58 @@ Result<std::vector<Resource>> Provider::exportResources() {
   out.reserve(live->objects.size());
   for (Observed& o : live->objects) out.push_back(std::move(o.resource));
   return out;
+}
+
+std::vector<StatusFact> Provider::status(const Resource&, const Observed* live, const Snapshot&) {
+  return {wordFact("state", live ? "present" : "absent")};
+}
+
+StatusFact wordFact(std::string name, std::string value) {
+  StatusFact f{std::move(name), value, nullptr};
+  f.json = std::move(value);
+  return f;
+}
+
+std::string approximateSize(Bytes bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  std::size_t unit = 0;
+  double value = static_cast<double>(bytes);
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  if (unit == 0) std::snprintf(text, sizeof text, "%" PRIu64 "B", static_cast<std::uint64_t>(bytes));
+  else std::snprintf(text, sizeof text, "%.1f%s", value, kUnits[unit]);
+  std::string out = text;
+  if (auto dot = out.find(".0"); dot != std::string::npos && unit > 0 && !std::isdigit(static_cast<unsigned char>(out[dot + 2])))
+    out.erase(dot, 2);  // "64.0MiB" -> "64MiB"
+  return out;
+}
+
+StatusFact sizeFact(std::string name, Bytes bytes) {
+  return {std::move(name), approximateSize(bytes), static_cast<std::uint64_t>(bytes)};
+}
+
+StatusFact percentFact(std::string name, std::optional<double> percent) {
+  if (!percent) return {std::move(name), "unknown", nullptr};
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f%%", *percent);
+  return {std::move(name), text, *percent};
+}
+
+StatusFact secondsFact(std::string name, std::int64_t seconds) {
+  return {std::move(name), formatDuration(std::chrono::seconds(seconds < 0 ? 0 : seconds)), seconds < 0 ? 0 : seconds};
+}
+
+std::vector<ProviderCommand>& providerCommands() {
+  static std::vector<ProviderCommand> commands;
+  return commands;
+}
+
+bool registerProviderCommand(ProviderCommand command) {
+  providerCommands().push_back(std::move(command));
+  return true;
 }
 
 std::vector<ProviderFactory>& providerFactories() {

@@ -17,6 +17,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "reconciler/plan.h"
 #include "reconciler/result.h"
 
@@ -123,6 +125,30 @@ struct ApplyContext {
   std::function<void(const std::string&)> progress = [](const std::string&) {};
 };
 
+/// One thing `hostform status` shows of a resource (docs/spec.md, `status`):
+/// its name, the same word in the text and the JSON output ("state",
+/// "allocation", "ports"), its value as the text output prints it, and as the
+/// JSON output has it (a string, a number of bytes or seconds, a list…).
+struct StatusFact {
+  std::string name;
+  std::string text;
+  nlohmann::json json;
+};
+
+/// Facts in the shapes every provider uses, so the same kind of value reads
+/// the same whatever gives it.
+/// A word or phrase: the same string in text and JSON ("running", "up").
+StatusFact wordFact(std::string name, std::string value);
+/// A size: "1.5GiB" (one decimal at most) in text, the bytes in JSON.
+StatusFact sizeFact(std::string name, Bytes bytes);
+/// A percentage: "12.5%" in text, 12.5 in JSON; nullopt: "unknown" and null
+/// (the backend could not say; never a made-up number).
+StatusFact percentFact(std::string name, std::optional<double> percent);
+/// A duration in whole seconds: "1h2m3s" in text, 3723 in JSON.
+StatusFact secondsFact(std::string name, std::int64_t seconds);
+/// A size as the text output shows it: the largest binary unit, one decimal at most ("63.9MiB", "512B").
+std::string approximateSize(Bytes bytes);
+
 class Provider {
  public:
   virtual ~Provider() = default;
@@ -160,6 +186,16 @@ class Provider {
 
   /// Live objects as manifests an operator can adopt. Default: what observe() sees.
   virtual Result<std::vector<Resource>> exportResources();
+
+  /// What `hostform status` shows of one declared resource: the facts a
+  /// person checks on the host (a VM's state and addresses, a volume's
+  /// allocation), read from `host` (this provider's snapshot) or, for what a
+  /// plan never needs (carrier, a guest's addresses), from the backend now.
+  /// `live` null: the resource is absent (the engine says so itself and does
+  /// not ask). The first fact is "state".
+  /// Something that cannot be read is a fact saying so, never an error of the
+  /// command. Default: state present or absent.
+  virtual std::vector<StatusFact> status(const Resource& desired, const Observed* live, const Snapshot& host);
 };
 
 /// How the engine gets providers without naming them: each provider registers a
@@ -178,6 +214,26 @@ bool registerProvider(ProviderFactory factory);
 #define HOSTFORM_CONCAT(a, b) HOSTFORM_CONCAT_INNER(a, b)
 #define HOSTFORM_REGISTER_PROVIDER(...) \
   static const bool HOSTFORM_CONCAT(hostform_registered_, __LINE__) = ::hostform::registerProvider(__VA_ARGS__)
+
+/// A command of one provider's own (`hostform console NAME`), reached through
+/// the CLI without the engine naming the provider: the CLI adds a subcommand
+/// for each registered one, taking one positional argument. `run` gets the
+/// global settings and the argument and returns the exit code (docs/spec.md §2).
+struct ProviderCommand {
+  std::string name;          ///< the subcommand: "console"
+  std::string description;   ///< its one-line help
+  std::string argument;      ///< the positional argument's name: "NAME"
+  std::string argumentHelp;  ///< its help
+  std::function<int(const ProviderOptions&, const std::string& argument)> run;
+};
+
+/// The process-wide list of provider commands, in registration order.
+std::vector<ProviderCommand>& providerCommands();
+bool registerProviderCommand(ProviderCommand command);
+
+#define HOSTFORM_REGISTER_PROVIDER_COMMAND(...)                                              \
+  static const bool HOSTFORM_CONCAT(hostform_registered_command_, __LINE__) = \
+      ::hostform::registerProviderCommand(__VA_ARGS__)
 
 /// The providers of one run, created lazily: a plan that declares no VM never
 /// connects to libvirt.

@@ -5,6 +5,7 @@
 #include "providers/kvm/apply.h"
 #include "providers/kvm/observe.h"
 #include "providers/kvm/plan.h"
+#include "providers/kvm/status.h"
 
 namespace hostform::kvm {
 
@@ -106,5 +107,22 @@ HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
     [](const ProviderOptions& options) -> std::unique_ptr<Provider> {
       return std::make_unique<KvmProvider>(options.libvirtUri, options.stateDir);
     }});
+
+std::vector<StatusFact> KvmProvider::status(const Resource& desired, const Observed* live, const Snapshot& host) {
+  if (!live) return Provider::status(desired, live, host);
+  const KvmState& state = static_cast<const KvmSnapshot&>(host).state;
+  const ResourceId& id = desired.id;
+  if (id.kind == kinds::StoragePool) {
+    if (const PoolInfo* pool = state.findPool(id.name)) return poolStatus(*pool);
+  } else if (id.kind == kinds::Volume) {
+    if (const VolumeInfo* volume = state.findVolume(id.scope, id.name)) return volumeStatus(*volume);
+  } else if (id.kind == kinds::VirtualMachine) {
+    const DomainInfo* domain = state.findDomain(id.name);
+    auto conn = connection_.get();
+    if (domain && conn) return domainStatus(*conn, connection_.uri(), connection_.local(), *domain);
+    if (!conn) return {wordFact("state", "unknown"), wordFact("error", conn.error().message)};
+  }
+  return {wordFact("state", "absent")};
+}
 
 }  // namespace hostform::kvm

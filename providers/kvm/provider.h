@@ -32,6 +32,8 @@ class KvmProvider final : public Provider {
   Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) override;
   Deletion deletion(const Observed& live, const PlanContext& ctx, const Snapshot& host) override;
   Result<void> apply(const Action& action, const ApplyContext& ctx) override;
+  /// Pools and volumes from the snapshot; a VM's state, uptime and addresses read now (status.h).
+  std::vector<StatusFact> status(const Resource& desired, const Observed* live, const Snapshot& host) override;
 
   const std::string& uri() const { return connection_.uri(); }
 

@@ -2,6 +2,7 @@
 
 #include "providers/lvm/apply.h"
 #include "providers/lvm/plan.h"
+#include "providers/lvm/status.h"
 
 namespace hostform::lvm {
 
@@ -22,6 +23,11 @@ Diff LvmProvider::plan(const Resource& desired, const Observed* live, const Plan
   Diff diff;
   diff.problems.push_back({"kind", "the lvm provider does not handle " + std::string(kindName(desired.kind())) + "."});
   return diff;
+}
+
+std::vector<StatusFact> LvmProvider::status(const Resource& desired, const Observed* live, const Snapshot& host) {
+  if (!live) return Provider::status(desired, live, host);
+  return statusOf(desired.id, static_cast<const LvmSnapshot&>(host).state);
 }
 
 Deletion LvmProvider::deletion(const Observed& live, const PlanContext& ctx, const Snapshot& host) {

@@ -31,6 +31,8 @@ class LvmProvider final : public Provider {
   Result<void> apply(const Action& action, const ApplyContext& ctx) override;
   /// The VG: lvm locks per VG, and LVs of different VGs may be created at once.
   std::string serialKey(const Action& action) const override;
+  /// Sizes, free space and thin pools' fill (status.h), from the snapshot.
+  std::vector<StatusFact> status(const Resource& desired, const Observed* live, const Snapshot& host) override;
 
  private:
   std::unique_ptr<DeviceProbe> devices_;

@@ -53,6 +53,18 @@ class Row {
     return out;
   }
 
+  /// A percentage lvm may leave empty ("" when device-mapper cannot say):
+  /// nullopt then, and when the field is missing or not a number.
+  std::optional<double> percent(const char* key) const {
+    auto it = row_.find(key);
+    if (it == row_.end() || !it->is_string()) return std::nullopt;
+    const std::string value = it->get<std::string>();
+    double out = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+    if (value.empty() || ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+    return out;
+  }
+
   const std::string& error() const { return error_; }
 
  private:
@@ -113,7 +125,7 @@ std::vector<std::string> fullReportCommand() {
           "--nosuffix",
           "--configreport", "vg", "-o", "vg_name,vg_tags,vg_extent_size,vg_extent_count,vg_free_count",
           "--configreport", "pv", "-o", "pv_name,dev_size,pe_start,pv_pe_count,pv_pe_alloc_count",
-          "--configreport", "lv", "-o", "lv_name,lv_tags,lv_size,lv_layout,pool_lv,origin",
+          "--configreport", "lv", "-o", "lv_name,lv_tags,lv_size,lv_layout,pool_lv,origin,data_percent,metadata_percent",
           "--configreport", "seg", "-o", "lv_uuid",
           "--configreport", "pvseg", "-o", "pv_uuid"};
 }
@@ -161,6 +173,8 @@ Result<LvmState> parseFullReport(std::string_view text) {
       lv.layout = r.text("lv_layout");
       lv.pool = r.text("pool_lv");
       lv.origin = r.text("origin");
+      lv.dataPercent = r.percent("data_percent");
+      lv.metadataPercent = r.percent("metadata_percent");
       if (!r.error().empty()) return fail(r.error());
       // lvm shows sub-LVs (pool data and metadata, spares) in brackets.
       if (lv.name.size() >= 2 && lv.name.front() == '[' && lv.name.back() == ']') {

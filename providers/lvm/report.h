@@ -43,6 +43,10 @@ struct LogicalVolumeInfo {
   std::string pool;        ///< pool_lv: the thin pool of a thin LV
   std::string origin;      ///< origin: set for snapshots
   bool hidden = false;     ///< a sub-LV lvm shows in brackets ("[pool_tdata]")
+  /// data_percent, metadata_percent of a thin pool (data_percent of a thin
+  /// LV): nullopt when lvm reports none, as without device-mapper (the pool
+  /// is not active) or in reports that lack the fields.
+  std::optional<double> dataPercent, metadataPercent;
 
   /// The manifest type of this LV; nullopt for layouts hostform does not manage
   /// (raid, mirror, cache, vdo, snapshots, striped over several PVs).

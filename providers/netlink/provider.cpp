@@ -9,6 +9,7 @@
 #include "providers/netlink/observe.h"
 #include "providers/netlink/plan.h"
 #include "providers/netlink/session.h"
+#include "providers/netlink/status.h"
 
 namespace hostform::netlink {
 
@@ -81,6 +82,13 @@ Result<void> NetlinkProvider::apply(const Action& action, const ApplyContext& ct
   } catch (const std::exception& e) {
     return fail("cannot " + std::string(toString(action.op)) + " " + action.id.str() + ": " + e.what() + ".");
   }
+}
+
+std::vector<StatusFact> NetlinkProvider::status(const Resource& desired, const Observed* live, const Snapshot& host) {
+  if (!live) return Provider::status(desired, live, host);
+  auto links = readLinkStatus();
+  if (!links) return {wordFact("state", "unknown"), wordFact("error", links.error().message)};
+  return bridgeStatus(desired.id.name, *links);
 }
 
 HOSTFORM_REGISTER_PROVIDER(ProviderFactory{

@@ -24,6 +24,8 @@ class NetlinkProvider : public Provider {
   /// lock anyway, so parallel applies gain nothing; run one at a time, a port
   /// moving between two bridges is released and enslaved in a known order.
   std::string serialKey(const Action&) const override { return "netlink"; }
+  /// Operational state, carrier and ports with their carrier (status.h), read now.
+  std::vector<StatusFact> status(const Resource& desired, const Observed* live, const Snapshot& host) override;
 };
 
 }  // namespace hostform::netlink

@@ -51,8 +51,10 @@ mkdir sub
 touch a.yaml b.yml notes.txt
 
 # ---- subcommands and flags
-expect "apply export plan validate version watch" hostform ""
+expect "apply console export plan status validate version watch" hostform ""
 expect "plan" hostform pl
+expect "status" hostform st
+expect "json text" hostform status -f a.yaml -o ""
 expect "validate version" hostform v
 expect "apply" hostform --owner team-a a          # a global flag's value is not the subcommand
 expect "apply" hostform --owner = team-a a        # --owner=team-a, as bash splits it

@@ -1,0 +1,25 @@
+#include "providers/lvm/status.h"
+
+#include "reconciler/kinds/logical_volume.h"
+#include "reconciler/kinds/volume_group.h"
+
+namespace hostform::lvm {
+
+std::vector<StatusFact> statusOf(const ResourceId& id, const LvmState& state) {
+  if (id.kind == kinds::VolumeGroup) {
+    const VolumeGroupInfo* vg = state.findVolumeGroup(id.name);
+    if (!vg) return {wordFact("state", "absent")};
+    return {wordFact("state", "present"), sizeFact("size", vg->extentSize * vg->extents),
+            sizeFact("free", vg->extentSize * vg->freeExtents)};
+  }
+  const LogicalVolumeInfo* lv = state.findLogicalVolume(id.scope, id.name);
+  if (!lv) return {wordFact("state", "absent")};
+  std::vector<StatusFact> facts{wordFact("state", "present"), sizeFact("size", lv->size)};
+  if (lv->type() == LvType::ThinPool) {
+    facts.push_back(percentFact("dataPercent", lv->dataPercent));
+    facts.push_back(percentFact("metadataPercent", lv->metadataPercent));
+  }
+  return facts;
+}
+
+}  // namespace hostform::lvm

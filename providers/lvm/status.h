@@ -1,0 +1,17 @@
+#pragma once
+/// `hostform status` of VolumeGroups and LogicalVolumes, from the fullreport
+/// the observe read (report.h): pure, so captured reports test it.
+
+#include <vector>
+
+#include "providers/lvm/report.h"
+#include "reconciler/provider.h"
+
+namespace hostform::lvm {
+
+/// VolumeGroup: size and free. LogicalVolume: size; a thin pool also
+/// dataPercent and metadataPercent ("unknown" when lvm cannot say, as
+/// without device-mapper). `id` not in `state`: state absent.
+std::vector<StatusFact> statusOf(const ResourceId& id, const LvmState& state);
+
+}  // namespace hostform::lvm
