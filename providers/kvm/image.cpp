@@ -295,7 +295,12 @@ Result<fs::path> fetchImage(const ImageSource& source, const fs::path& stateDir,
   auto got = download(source.url, part, [&](std::uint64_t have, std::uint64_t total) {
     if (throttle.due()) progress("downloading " + source.url + ": " + percentOf(have, total));
   });
-  if (!got) return hostform::unexpected(got.error());
+  if (!got) {
+    const auto kept = fs::exists(part, ec) ? fs::file_size(part, ec) : 0;
+    if (kept == 0) return hostform::unexpected(got.error());
+    return fail(got.error().message + " The " + formatSize(kept) + " that arrived are kept in " + part.string() +
+                "; the next apply resumes from there.");
+  }
   auto sum = sha256OfFile(part);
   if (!sum) return hostform::unexpected(sum.error());
   if (*sum != source.sha256) {

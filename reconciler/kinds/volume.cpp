@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 
 #include "reconciler/text.h"
 
@@ -25,6 +26,12 @@ static ImageSource readSource(SpecReader& in, const yaml::Node& src) {
     if (out.url.starts_with("file://") && !out.url.starts_with("file:///"))
       in.error(url, "spec.source.url",
                "expected file:///<absolute path> (a file URL without a host), found " + quoteValue(out.url));
+    else if (out.url.starts_with("file://"))
+      for (const auto& part : std::filesystem::path(out.url.substr(7)))
+        if (part == "..") {
+          in.error(url, "spec.source.url", "expected a path without \"..\" components, found " + quoteValue(out.url));
+          break;
+        }
   }
   if (const yaml::Node path = src["path"]) {
     in.checkPath(path, "spec.source.path");

@@ -76,9 +76,10 @@ TEST(VolumeSource, BadFormsAreErrorsNamingTheField) {
       volume("{pool: p, source: {path: /srv/../etc/shadow, sha256: " + kSum + "}}") + "---\n" +
       volume("{pool: p, source: {sha256: " + kSum + "}}") + "---\n" +
       volume("{pool: p, format: raw}") + "---\n" +
-      volume("{pool: p, source: {path: /srv/d.qcow2, sha256: " + kSum + "}, backingVolume: {pool: p, name: b}}"));
+      volume("{pool: p, source: {path: /srv/d.qcow2, sha256: " + kSum + "}, backingVolume: {pool: p, name: b}}") +
+      "---\n" + volume("{pool: p, source: {url: 'file:///srv/../etc/shadow', sha256: " + kSum + "}}"));
   const Strings got = messages(r);
-  ASSERT_EQ(got.size(), 7u) << ::testing::PrintToString(got);
+  ASSERT_EQ(got.size(), 8u) << ::testing::PrintToString(got);
   EXPECT_EQ(got, (Strings{
                      "test.yaml:4:31: error: spec.source.url: expected a URL starting with http://, https:// or "
                      "file://, found \"ftp://example.org/d.raw\"",
@@ -92,6 +93,8 @@ TEST(VolumeSource, BadFormsAreErrorsNamingTheField) {
                      "test.yaml:29:7: error: spec: missing required field \"capacity\"",
                      "test.yaml:34:25: error: spec.source: expected either a source or a backingVolume: an "
                      "overlay's content is its backing volume's",
+                     "test.yaml:39:31: error: spec.source.url: expected a path without \"..\" components, found "
+                     "\"file:///srv/../etc/shadow\"",
                  }));
 }
 

@@ -309,6 +309,7 @@ TEST_F(Images, AnInterruptedDownloadLeavesNoVolumeAndTheNextApplyResumesIt) {
   Outcome first = apply(file);
   EXPECT_EQ(first.code, 4) << first.out << first.err;
   EXPECT_TRUE(contains(first.out + first.err, "cannot download " + http.url("i.qcow2"))) << first.out << first.err;
+  EXPECT_TRUE(contains(first.out + first.err, "; the next apply resumes from there.")) << first.out << first.err;
   EXPECT_EQ(box.volumeCapacity(pool, "i.raw"), 0u);
   EXPECT_FALSE(fs::exists(volumePath("i.raw")));
   // Half the bytes wait for the next run.
