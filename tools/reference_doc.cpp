@@ -322,7 +322,10 @@ class Generator {
       if (b.at("required").size() != 1) refuse(where + "/oneOf", "a branch other than one required field");
       names.push_back(code(b.at("required")[0].get<std::string>()));
     }
-    return "Each entry of " + code(path.substr(0, path.size() - 2)) + " has exactly one of " + joinOr(names) + ".";
+    // A list's items ("spec.disks[]") or one object ("spec.source").
+    if (path.ends_with("[]"))
+      return "Each entry of " + code(path.substr(0, path.size() - 2)) + " has exactly one of " + joinOr(names) + ".";
+    return code(path) + " has exactly one of " + joinOr(names) + ".";
   }
 
   void documentCommon(std::ostream& out) {

@@ -5,9 +5,11 @@
 #include <optional>
 #include <thread>
 
+#include "providers/kvm/image.h"
 #include "providers/kvm/session.h"
 #include "providers/kvm/observe.h"
 #include "providers/kvm/plan.h"
+#include "providers/kvm/upload.h"
 
 namespace hostform::kvm {
 namespace {
@@ -114,6 +116,87 @@ std::optional<std::pair<DomainHandle, std::string>> runningUser(virConnectPtr co
   return std::nullopt;
 }
 
+/// A file removed when the import ends, however it ends.
+struct TempFile {
+  std::filesystem::path path;
+  TempFile() = default;
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove(path, ec);
+  }
+};
+
+/// A new volume filled from its source, as the plan decided (VolumeDelta):
+/// fetch (or resume) and verify the image, ask qemu-img what it is, convert it
+/// when its format is not the volume's, create the volume, record the import,
+/// stream the content in, grow the volume to the declared capacity, record
+/// the import done. A failure once the volume exists deletes it and its
+/// record: there is never half a volume. Temporary files go on every path; a
+/// partial download stays for the next apply to resume.
+Result<void> importVolume(virStoragePoolPtr pool, const std::string& name, const std::string& label,
+                          const VolumeDelta& delta, const ApplyContext& ctx, ApplyInputs in) {
+  const ImageSource& source = *delta.source;
+  auto image = fetchImage(source, in.stateDir, ctx.progress);
+  if (!image) return hostform::unexpected(image.error());
+  auto info = inspectImage(*image);
+  if (!info) return hostform::unexpected(info.error());
+  const Bytes imageSize = (info->virtualSize + 511) / 512 * 512;
+  if (delta.capacity > 0 && delta.capacity < info->virtualSize)
+    return fail("the image of " + label + " has a virtual size of " + formatSize(info->virtualSize) +
+                ", more than the declared capacity " + formatSize(delta.capacity) + "; nothing was created.");
+
+  std::filesystem::path content = *image;
+  TempFile converted;
+  if (needsConversion(info->format, delta.format)) {
+    if (in.stateDir.empty()) return fail("images are converted in the state directory, and none is set (--state-dir).");
+    std::error_code ec;
+    std::filesystem::create_directories(imageCache(in.stateDir), ec);
+    converted.path = conversionFile(in.stateDir, name);
+    ctx.progress("converting the image of " + label + " from " + info->format + " to " +
+                 std::string(toString(delta.format)) + " (qemu-img convert)");
+    if (auto ok = convertImage(*image, info->format, converted.path, delta.format); !ok) return ok;
+    content = converted.path;
+  }
+
+  // A qcow2 volume takes the image's own size and is grown after (qemu-img
+  // resize, through libvirt); raw content goes into a volume of its final size.
+  VolumeWrite want;
+  want.name = name;
+  want.format = delta.format;
+  want.full = delta.full;
+  want.withFormat = !delta.logical;
+  want.capacity = delta.format == VolumeFormat::Qcow2 ? imageSize : std::max(imageSize, delta.capacity);
+  const std::string xml = newVolumeXml(want);
+  VolumeHandle vol(virStorageVolCreateXML(pool, xml.c_str(), 0));
+  if (!vol) return libvirtFailure("cannot create volume " + label);
+
+  const std::string key = recordKey(virStoragePoolGetName(pool), name);
+  auto undo = [&](Error error) -> Result<void> {
+    if (virStorageVolDelete(vol.get(), 0) < 0)
+      error.message += " Deleting the half-filled volume " + label + " failed too: " + lastError() + ".";
+    else
+      error.message += " The volume was deleted.";
+    (void)writeSourceRecord(in.stateDir, key, std::nullopt);
+    return hostform::unexpected(std::move(error));
+  };
+  if (auto ok = writeSourceRecord(in.stateDir, key, SourceRecord{source, true}); !ok) return undo(ok.error());
+  auto last = std::chrono::steady_clock::now();
+  auto sent = uploadToVolume(in.conn, vol.get(), content, [&](std::uint64_t done, std::uint64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last < 1s) return;
+    last = now;
+    ctx.progress("writing volume " + label + ": " + formatSize(done) + " of " + formatSize(total));
+  });
+  if (!sent) return undo(sent.error());
+  if (delta.format == VolumeFormat::Qcow2 && delta.capacity > imageSize &&
+      virStorageVolResize(vol.get(), delta.capacity, 0) < 0)
+    return undo(Error{"cannot grow volume " + label + " to " + formatSize(delta.capacity) + ": " + lastError() + "."});
+  if (auto ok = writeSourceRecord(in.stateDir, key, SourceRecord{source, false}); !ok) return undo(ok.error());
+  return {};
+}
+
 }  // namespace
 
 Result<void> applyVolume(const Action& a, const ApplyContext& ctx, ApplyInputs in) {
@@ -124,7 +207,8 @@ Result<void> applyVolume(const Action& a, const ApplyContext& ctx, ApplyInputs i
     auto vol = lookupVolume(in.conn, pool, name);
     if (!vol) return hostform::unexpected(vol.error());
     if (virStorageVolDelete(vol->get(), 0) < 0) return libvirtFailure("cannot delete volume " + label);
-    return {};
+    // What filled it is no longer there.
+    return writeSourceRecord(in.stateDir, recordKey(pool, name), std::nullopt);
   }
 
   const auto& spec = a.desired->as<VolumeSpec>();
@@ -140,6 +224,7 @@ Result<void> applyVolume(const Action& a, const ApplyContext& ctx, ApplyInputs i
     want.format = spec.format;
     want.full = delta.full;
     want.withFormat = !delta.logical;
+    if (delta.source) return importVolume(p->get(), name, label, delta, ctx, in);
     if (spec.backingVolume) {
       auto base = lookupVolume(in.conn, spec.backingVolume->pool, spec.backingVolume->name);
       if (!base) return hostform::unexpected(base.error());
@@ -152,7 +237,8 @@ Result<void> applyVolume(const Action& a, const ApplyContext& ctx, ApplyInputs i
     const std::string xml = newVolumeXml(want);
     VolumeHandle vol(virStorageVolCreateXML(p->get(), xml.c_str(), 0));
     if (!vol) return libvirtFailure("cannot create volume " + label);
-    return {};
+    // A record left by a volume of this name deleted outside hostform says nothing of this one.
+    return writeSourceRecord(in.stateDir, recordKey(pool, name), std::nullopt);
   }
 
   if (delta.resize) {
@@ -176,6 +262,9 @@ Result<void> applyVolume(const Action& a, const ApplyContext& ctx, ApplyInputs i
         return libvirtFailure("cannot resize volume " + label);
     }
   }
+  // The content already is the declared image: the record follows the manifest.
+  if (delta.recordOnly)
+    return writeSourceRecord(in.stateDir, recordKey(pool, name), SourceRecord{*delta.recordOnly, false});
   return {};
 }
 

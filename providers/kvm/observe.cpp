@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
+#include <filesystem>
 #include <set>
+#include <thread>
 
 #include "providers/kvm/session.h"
 
@@ -66,7 +67,22 @@ Result<std::set<std::string>> domainNames(virConnectPtr conn, unsigned flags) {
   return namesOf(adoptList<DomainHandle>(raw, n), virDomainGetName);
 }
 
-Result<void> readPools(virConnectPtr conn, KvmState& state) {
+/// Whether the directory of a dir or netfs pool holds a regular file that is
+/// not among `volumes`: one copied in by hand since libvirt last looked.
+bool holdsUnlistedFiles(const std::string& poolXml, const std::vector<VolumeHandle>& volumes) {
+  auto config = parsePoolXml(poolXml);
+  if (!config || (config->type != "dir" && config->type != "netfs") || config->target.empty()) return false;
+  std::set<std::string> listed;
+  for (const VolumeHandle& v : volumes) listed.insert(virStorageVolGetName(v.get()));
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(config->target, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code typeError;
+    if (it->is_regular_file(typeError) && !listed.contains(it->path().filename().string())) return true;
+  }
+  return false;
+}
+
+Result<void> readPools(virConnectPtr conn, bool local, KvmState& state) {
   virStoragePoolPtr* raw = nullptr;
   int n = virConnectListAllStoragePools(conn, &raw, 0);
   if (n < 0) return libvirtFailure("cannot list storage pools");
@@ -91,6 +107,14 @@ Result<void> readPools(virConnectPtr conn, KvmState& state) {
       listErrors[i] = lastError();
     } else {
       poolVolumes[i] = adoptList<VolumeHandle>(rawVols, nv);
+    }
+    // libvirt learns of files in a pool's directory only when the pool is
+    // refreshed: an image copied in by hand is seen after this.
+    if (local && listErrors[i].empty() && !poolXml[i].xml.empty() &&
+        holdsUnlistedFiles(poolXml[i].xml, poolVolumes[i]) && virStoragePoolRefresh(pools[i].get(), 0) == 0) {
+      rawVols = nullptr;
+      nv = virStoragePoolListAllVolumes(pools[i].get(), &rawVols, 0);
+      if (nv >= 0) poolVolumes[i] = adoptList<VolumeHandle>(rawVols, nv);
     }
   });
   struct VolumeJob {
@@ -177,13 +201,13 @@ Result<void> readDomains(virConnectPtr conn, KvmState& state) {
 
 }  // namespace
 
-Result<KvmState> readState(virConnectPtr conn) {
+Result<KvmState> readState(virConnectPtr conn, bool local) {
   KvmState state, domains;
   // Storage and domains are independent reads: both in flight at once.
   Result<void> domainsRead;
   {
     std::jthread reader([&] { domainsRead = readDomains(conn, domains); });
-    if (auto ok = readPools(conn, state); !ok) return hostform::unexpected(ok.error());
+    if (auto ok = readPools(conn, local, state); !ok) return hostform::unexpected(ok.error());
   }
   if (!domainsRead) return hostform::unexpected(domainsRead.error());
   state.domains = std::move(domains.domains);
@@ -269,6 +293,8 @@ Resource volumeResource(const VolumeInfo& v, const KvmState& state) {
       v.config.capacity > 0 && v.config.allocation >= v.config.capacity ? Allocation::Full : Allocation::Thin;
   if (const VolumeInfo* base = state.volumeByPath(v.config.backingPath))
     spec.backingVolume = VolumeRef{base->pool, base->config.name};
+  if (auto it = state.sources.find(recordKey(v.pool, v.config.name)); it != state.sources.end())
+    spec.source = it->second.source;
   return Resource{ResourceId{kinds::Volume, v.pool, v.config.name}, {}, spec, {}, {}};
 }
 

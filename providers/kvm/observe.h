@@ -9,6 +9,9 @@ namespace hostform::kvm {
 /// (virConnectListAllStoragePools, virStoragePoolListAllVolumes,
 /// virConnectListAllDomains, filtered lists for active and autostart) plus one
 /// XML fetch per object.
-Result<KvmState> readState(virConnectPtr conn);
+/// Every pool, volume and domain. `local`: libvirt runs on this host, so the
+/// directories of dir and netfs pools are looked at, and a pool whose
+/// directory holds a file libvirt does not list is refreshed first.
+Result<KvmState> readState(virConnectPtr conn, bool local = false);
 
 }  // namespace hostform::kvm

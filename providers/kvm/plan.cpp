@@ -8,6 +8,8 @@
 #include <random>
 #include <set>
 
+#include "providers/kvm/image.h"
+
 namespace hostform::kvm {
 namespace {
 
@@ -247,6 +249,78 @@ Bytes effectiveCapacity(const Resource& volume, const PlanContext& ctx, const Kv
   return roundUp(spec.capacity, 512);
 }
 
+namespace {
+
+/// What a plan can tell of a source's image without fetching anything: a local
+/// file's size and qemu-img's word on it, a download's if it is cached, else
+/// that it is downloaded at apply.
+struct SourceLook {
+  std::string shown;             ///< the plan's `source.size`
+  std::optional<ImageInfo> info;
+  std::vector<Diff::Problem> problems;
+};
+
+SourceLook lookAtSource(const ImageSource& src, const std::filesystem::path& stateDir) {
+  SourceLook out;
+  std::filesystem::path file;
+  const std::string field = src.path.empty() ? "spec.source.url" : "spec.source.path";
+  std::error_code ec;
+  bool cached = false;
+  if (src.local()) {
+    // hostform reads the file itself and streams it to libvirt, so it is
+    // checked here whether libvirt is local or not.
+    file = src.localPath();
+    const auto st = std::filesystem::status(file, ec);
+    if (!std::filesystem::exists(st)) {
+      out.problems.push_back({field, file.string() + " does not exist."});
+      return out;
+    }
+    if (!std::filesystem::is_regular_file(st)) {
+      out.problems.push_back({field, file.string() + " is not a regular file."});
+      return out;
+    }
+  } else {
+    file = cachedImage(stateDir, src.sha256);
+    if (stateDir.empty() || !std::filesystem::is_regular_file(file, ec)) {
+      out.shown = "(downloaded at apply)";
+      return out;
+    }
+    cached = true;
+  }
+  auto info = inspectImage(file);
+  if (!info) {
+    out.problems.push_back({field, "cannot use " + file.string() + " as an image: " + info.error().message});
+    return out;
+  }
+  out.shown = formatSize(info->fileSize) + " " + info->format + " image, virtual size " +
+              formatSize(info->virtualSize) + (cached ? " (downloaded before)" : "");
+  out.info = std::move(*info);
+  return out;
+}
+
+/// The parts of a create from a source: the image's size for the plan, and
+/// what stands in the way.
+void planSource(const VolumeSpec& want, const std::string& id, PlanInputs in, Diff& diff) {
+  SourceLook look = lookAtSource(*want.source, in.stateDir);
+  for (auto& p : look.problems) diff.problems.push_back(std::move(p));
+  if (!look.shown.empty()) diff.changes.push_back({"source.size", std::nullopt, look.shown, ChangeClass::Live});
+  if (look.info && want.capacity > 0 && want.capacity < look.info->virtualSize)
+    diff.problems.push_back({"spec.capacity", id + " is filled from an image of virtual size " +
+                                                  formatSize(look.info->virtualSize) + ", more than its capacity " +
+                                                  formatSize(want.capacity) +
+                                                  "; declare a capacity at least that large, or none (the image's size)."});
+}
+
+/// Whether the volume's file, read here, already holds the bytes `sha256` names.
+bool contentIs(const VolumeInfo& v, const std::string& sha256, bool localHost) {
+  std::error_code ec;
+  if (!localHost || v.config.path.empty() || !std::filesystem::is_regular_file(v.config.path, ec)) return false;
+  auto sum = sha256OfFile(v.config.path);
+  return sum && *sum == sha256;
+}
+
+}  // namespace
+
 Diff planVolume(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in) {
   Diff diff;
   const auto& want = desired.as<VolumeSpec>();
@@ -255,6 +329,8 @@ Diff planVolume(const Resource& desired, const Observed* live, const PlanContext
   const Bytes capacity = effectiveCapacity(desired, ctx, in.state);
   const bool logical = pool.type == PoolType::Logical;
   VolumeDelta delta{capacity, want.allocation == Allocation::Full || logical, logical};
+  delta.source = want.source;
+  delta.format = logical ? VolumeFormat::Raw : want.format;
 
   if (pool.type == PoolType::Logical && want.format == VolumeFormat::Qcow2)
     diff.problems.push_back({"spec.format", "storage pool " + want.pool +
@@ -274,10 +350,44 @@ Diff planVolume(const Resource& desired, const Observed* live, const PlanContext
     if (const VolumeInfo* other = in.state.findVolume(want.pool, desired.id.name); other)
       diff.problems.push_back({"metadata.name", "storage pool " + want.pool + " holds a volume " + desired.id.name +
                                                     " that hostform cannot describe."});
+    if (want.source) planSource(want, id, in, diff);
     return diff;
   }
 
   const auto& have = live->resource.as<VolumeSpec>();
+  // The image the volume was filled from, as recorded. A volume without a
+  // record is taken as it is: hostform never overwrites content it did not write.
+  const auto record = in.state.sources.find(recordKey(want.pool, desired.id.name));
+  if (want.source && record != in.state.sources.end()) {
+    const SourceRecord& had = record->second;
+    if (had.importing) {
+      // An import cut short (a crash mid-upload): what is there is no one's data.
+      diff.changes.push_back({"source", "(import cut short)", want.source->shown(), ChangeClass::Replace});
+      planSource(want, id, in, diff);
+      diff.delta = delta;
+      return diff;
+    }
+    if (had.source.sha256 != want.source->sha256) {
+      const VolumeInfo* v = in.state.findVolume(want.pool, desired.id.name);
+      if (v && contentIs(*v, want.source->sha256, in.localHost)) {
+        // Already those bytes: only the record follows the manifest.
+        diff.changes.push_back({"source", had.source.shown(), want.source->shown(), ChangeClass::Live});
+        delta.recordOnly = want.source;
+      } else {
+        diff.changes.push_back({"source", had.source.shown(), want.source->shown(), ChangeClass::Replace});
+        planSource(want, id, in, diff);
+        diff.dataLoss = "filling " + id + " from image sha256:" + want.source->sha256.substr(0, 12) +
+                        " replaces its content (image sha256:" + had.source.sha256.substr(0, 12) +
+                        " and whatever was written since)";
+        diff.delta = delta;
+        return diff;
+      }
+    } else if (had.source != *want.source) {
+      // Same bytes from another place: nothing to import.
+      diff.changes.push_back({"source", had.source.shown(), want.source->shown(), ChangeClass::Live});
+      delta.recordOnly = want.source;
+    }
+  }
   if (have.format != want.format && pool.type != PoolType::Logical)
     diff.problems.push_back({"spec.format", id + " is " + std::string(toString(have.format)) + " on the host and " +
                                                 std::string(toString(want.format)) +
@@ -292,7 +402,9 @@ Diff planVolume(const Resource& desired, const Observed* live, const PlanContext
   if (want.allocation == Allocation::Full && have.allocation == Allocation::Thin && pool.type != PoolType::Logical)
     diff.problems.push_back({"spec.allocation", id + " is thin on the host; preallocation happens when a volume is "
                                                      "created and cannot be added later."});
-  if (have.capacity != capacity) {
+  // With a source and no capacity, the volume is as large as its image made it.
+  const bool sized = !(want.source && want.capacity == 0);
+  if (sized && have.capacity != capacity) {
     if (pool.type == PoolType::Logical) {
       diff.problems.push_back({"spec.capacity", "libvirt cannot resize volumes of logical pool " + want.pool +
                                                     "; declare the logical volume as a LogicalVolume to resize it."});
@@ -626,6 +738,10 @@ namespace {
 
 std::optional<std::string> deletionLoss(const Observed& live, const KvmState& state) {
   if (live.resource.kind() != kinds::Volume) return std::nullopt;
+  // An import cut short left nothing anyone wrote.
+  if (auto r = state.sources.find(recordKey(live.resource.id.scope, live.resource.id.name));
+      r != state.sources.end() && r->second.importing)
+    return std::nullopt;
   const VolumeInfo* v = state.findVolume(live.resource.id.scope, live.resource.id.name);
   const Bytes capacity = live.resource.as<VolumeSpec>().capacity;
   return "deleting volume " + live.resource.id.scope + "/" + live.resource.id.name + " destroys its " +

@@ -3,6 +3,7 @@
 /// time that applying the difference is possible (docs/spec.md §4 "Plan is
 /// honest"), and computing the typed delta apply carries out.
 
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -21,6 +22,8 @@ struct PlanInputs {
   /// What the hypervisor can do for a VM's accelerator and machine; read when
   /// first asked, once per observe (KvmSnapshot keeps them). Empty: nothing is checked.
   std::function<CapabilityReport(Accelerator, Machine)> capabilities = {};
+  /// The state directory: its image cache tells a downloaded image's size (providers/kvm/image.h).
+  std::filesystem::path stateDir = {};
 };
 
 Diff planPool(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in);
@@ -55,6 +58,14 @@ struct VolumeDelta {
   bool logical = false;   ///< in a logical pool: a logical volume, with no file format
   bool resize = false;    ///< Update: the host's capacity differs; resize it to `capacity`
   bool shrink = false;    ///< Update: `capacity` is below the host's (the plan's data loss)
+  /// Create (and the create of a Replace): fill the new volume from this image,
+  /// in `format`, then grow it to `capacity` when that is larger than the
+  /// image's virtual size (`capacity` 0: the image's size).
+  std::optional<ImageSource> source;
+  VolumeFormat format = VolumeFormat::Qcow2;  ///< the format the content is written in (raw in logical pools)
+  /// Update: the volume's content already is the declared image: only its
+  /// source record changes to `recordOnly`.
+  std::optional<ImageSource> recordOnly;
 };
 
 /// The MAC of a NIC the manifest gives none, until apply chooses one: a plan

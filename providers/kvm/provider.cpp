@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "providers/kvm/apply.h"
+#include "providers/kvm/image.h"
 #include "providers/kvm/observe.h"
 #include "providers/kvm/plan.h"
 #include "providers/kvm/status.h"
@@ -15,8 +16,11 @@ KvmProvider::KvmProvider(const std::string& uri, std::filesystem::path stateDir)
 Result<Observation> KvmProvider::observe() {
   auto conn = connection_.get();
   if (!conn) return hostform::unexpected(conn.error());
-  auto state = readState(*conn);
+  auto state = readState(*conn, connection_.local());
   if (!state) return fail(state.error().message + " (libvirt at " + connection_.uri() + ")");
+  auto records = readSourceRecords(stateDir_);
+  if (!records) return hostform::unexpected(records.error());
+  state->sources = std::move(*records);
   auto snapshot = std::make_shared<const KvmSnapshot>(std::move(*state));
   return Observation{snapshot->state.toObserved(), snapshot};
 }
@@ -76,9 +80,9 @@ CapabilityReport KvmSnapshot::capabilities(Connection& session, Accelerator acce
 
 Diff KvmProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) {
   const auto& snapshot = static_cast<const KvmSnapshot&>(host);
-  PlanInputs in{snapshot.state, connection_.local(), [this, &snapshot](Accelerator a, Machine m) {
-                  return snapshot.capabilities(connection_, a, m);
-                }};
+  PlanInputs in{snapshot.state, connection_.local(),
+                [this, &snapshot](Accelerator a, Machine m) { return snapshot.capabilities(connection_, a, m); },
+                stateDir_};
   if (desired.kind() == kinds::StoragePool) return planPool(desired, live, ctx, in);
   if (desired.kind() == kinds::Volume) return planVolume(desired, live, ctx, in);
   if (desired.kind() == kinds::VirtualMachine) return planDomain(desired, live, ctx, in);
@@ -95,7 +99,7 @@ Result<void> KvmProvider::apply(const Action& action, const ApplyContext& ctx) {
   auto conn = connection_.get();
   if (!conn) return hostform::unexpected(conn.error());
   static const KvmState kNone;
-  ApplyInputs in{*conn, action.snapshot ? static_cast<const KvmSnapshot&>(*action.snapshot).state : kNone};
+  ApplyInputs in{*conn, action.snapshot ? static_cast<const KvmSnapshot&>(*action.snapshot).state : kNone, stateDir_};
   if (action.id.kind == kinds::StoragePool) return applyPool(action, ctx, in);
   if (action.id.kind == kinds::Volume) return applyVolume(action, ctx, in);
   if (action.id.kind == kinds::VirtualMachine) return applyDomain(action, ctx, in);

@@ -2,6 +2,7 @@
 /// The KVM provider's picture of the host: every storage pool, volume and
 /// domain, as read from libvirt in one observe.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,11 +33,26 @@ struct DomainInfo {
   bool autostart = false;
 };
 
+/// What hostform recorded of the image it filled a volume from
+/// (<stateDir>/kvm/sources.json, providers/kvm/image.h).
+struct SourceRecord {
+  ImageSource source;
+  bool importing = false;  ///< written before the upload, cleared after it: set = an import was cut short
+  bool operator==(const SourceRecord&) const = default;
+};
+
+/// Records by "pool/name".
+using SourceRecords = std::map<std::string, SourceRecord>;
+inline std::string recordKey(std::string_view pool, std::string_view name) {
+  return std::string(pool) + "/" + std::string(name);
+}
+
 struct KvmState {
   std::vector<PoolInfo> pools;      ///< sorted by name
   std::vector<VolumeInfo> volumes;  ///< sorted by pool, name
   std::vector<DomainInfo> domains;  ///< sorted by name
   Bytes hostMemory = 0;             ///< the host's RAM (virNodeGetInfo)
+  SourceRecords sources;            ///< the images volumes were filled from, as recorded under the state directory
 
   /// Sorts the lists as the find functions need them; call after filling them.
   void sort();

@@ -35,7 +35,7 @@ tmp=$(mktemp -d /tmp/hostform-golden.XXXXXX)
 dev=/dev/$id
 loops=()
 out=$tmp/actual
-mkdir -p "$out" "$tmp/pool" "$tmp/other" "$tmp/lvm" "$tmp/state" "$dev"
+mkdir -p "$out" "$tmp/pool" "$tmp/other" "$tmp/lvm" "$tmp/state" "$tmp/img" "$dev"
 
 cleanup() {
   set +e
@@ -82,6 +82,8 @@ export LVM_SUPPRESS_FD_WARNINGS=1
 lvm vgcreate -q gloose "$dev/pv2" >/dev/null 2>&1
 
 sed "s|@TMP@|$tmp|g" "$here/host.xml" > "$tmp/host.xml"
+# The local image of cases/image.yaml: 8MiB of zeros, the same bytes every run.
+truncate -s 8M "$tmp/img/zeros.raw"
 cat > "$tmp/state/ledger.json" <<JSON
 {"version":1,"owners":{"StoragePool/gpool":"golden","Volume/gpool/gvm1.qcow2":"golden","Volume/gpool/gbase.qcow2":"golden","Volume/gpool/old.raw":"golden"}}
 JSON
@@ -144,6 +146,8 @@ step 17-refused.txt       plan -f refused.yaml
 step 18-refused.json      plan -f refused.yaml -o json
 step 21-shrink.txt        plan -f shrink.yaml
 step 22-shrink.json       plan -f shrink.yaml -o json
+step 23-image.txt         plan -f image.yaml
+step 24-image.json        plan -f image.yaml -o json
 step 19-empty.txt         plan --prune -f ../empty
 step 20-empty-allowed.txt plan --prune --allow-empty -f ../empty
 n=30

@@ -1,0 +1,30 @@
+#pragma once
+/// Running one external tool (lvm, blkid, qemu-img) with an argument vector —
+/// never a shell — with stdin /dev/null, only fds 0–2 inherited, a deadline
+/// after which the child is killed, and both output streams captured.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "reconciler/result.h"
+
+namespace hostform {
+
+struct CommandOutput {
+  int exitCode = -1;  ///< the child's exit status; 128+N when killed by signal N
+  std::string out;
+  std::string err;
+};
+
+/// Runs argv[0] (looked up in $PATH, then /usr/sbin, /sbin, /usr/bin and
+/// /bin) with the caller's environment, so settings such as LVM_SYSTEM_DIR
+/// reach the tool. Fails only when the tool cannot be started or overruns
+/// `timeout` (then it is killed with SIGKILL); a non-zero exit is a normal
+/// CommandOutput for the caller to judge.
+Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+
+/// "lvm vgcreate -s 4194304b vg0 /dev/sdb", for error messages and logs.
+std::string showCommand(const std::vector<std::string>& argv);
+
+}  // namespace hostform
