@@ -1,6 +1,8 @@
 #pragma once
 #include <libvirt/libvirt.h>
 
+#include <filesystem>
+
 #include "providers/kvm/state.h"
 #include "reconciler/provider.h"
 
@@ -9,6 +11,7 @@ namespace hostform::kvm {
 struct ApplyInputs {
   virConnectPtr conn;
   const KvmState& state;  ///< as observed for the plan: the MACs in use when apply generates one
+  std::filesystem::path stateDir = {};  ///< the provider's: cloud-init seeds are built under <stateDir>/kvm
 };
 
 Result<void> applyPool(const Action& action, const ApplyContext& ctx, ApplyInputs in);
