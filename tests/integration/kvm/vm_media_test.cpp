@@ -31,6 +31,10 @@ std::string spinningKernel() {
   image[0x206] = 0x06;  // protocol 2.06
   image[0x207] = 0x02;
   image[0x211] = 0x01;  // LOADED_HIGH
+  image[0x22C] = static_cast<char>(0xFF);  // initrd_addr_max 0x37FFFFFF
+  image[0x22D] = static_cast<char>(0xFF);
+  image[0x22E] = static_cast<char>(0xFF);
+  image[0x22F] = 0x37;
   image[0x200] = static_cast<char>(0xEB);  // jmp $
   image[0x201] = static_cast<char>(0xFE);
   return image;
