@@ -207,5 +207,55 @@ TEST_F(VmMedia, DirectKernelBootFromVolumesAndFiles) {
       << bad.err;
 }
 
+// What a real guest needs, together: kernel and initrd from volumes, a
+// cloud-init seed, a NIC on a bridge and the serial console. The volumes are
+// filled by hand between two applies (hostform creates them empty).
+TEST_F(VmMedia, KernelVolumesSeedNicAndConsoleStartTogether) {
+  const std::string volumes = base() + box.volumeDoc(pool, "kernel.raw", "capacity: 1MiB, format: raw") +
+                              box.volumeDoc(pool, "initrd.raw", "capacity: 1MiB, format: raw");
+  auto vmSpec = [&](const std::string& state) {
+    return vmDoc("  state: " + state + "\n  disks: [{volume: {pool: " + pool + ", name: vm.raw}}]\n" +
+                 "  kernel:\n    volume: {pool: " + pool + ", name: kernel.raw}\n    initrd: {volume: {pool: " + pool +
+                 ", name: initrd.raw}}\n    cmdline: console=ttyS0\n" +
+                 "  cloudInit:\n    userData: \"#cloud-config\\nhostname: guest\\n\"\n");
+  };
+  Outcome defined = box.hostform({"apply", "-f", box.manifest(volumes + vmSpec("stopped"))});
+  ASSERT_EQ(defined.code, 0) << defined.out << defined.err;
+  {
+    std::fstream k(poolDir() + "/kernel.raw", std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(k);
+    k << spinningKernel();
+  }
+
+  const std::string file = box.manifest(volumes + vmSpec("running"));
+  Outcome r = box.hostform({"apply", "-f", file});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  ASSERT_GT(box.domainId(vm), 0);
+  const std::string live = box.domainXml(vm);
+  EXPECT_TRUE(contains(live, "<kernel>" + poolDir() + "/kernel.raw</kernel>")) << live;
+  EXPECT_TRUE(contains(live, "<initrd>" + poolDir() + "/initrd.raw</initrd>")) << live;
+  EXPECT_TRUE(contains(live, "volume='" + vm + "-cidata.iso'")) << live;
+  EXPECT_TRUE(contains(live, "<source bridge='" + br + "'/>")) << live;
+  EXPECT_TRUE(contains(live, "<log file='" + box.dir().path() + "/state/console/" + vm + ".log' append='on'/>"))
+      << live;
+  EXPECT_EQ(box.bridgePorts(br).size(), 1u);
+  EXPECT_EQ(run("/usr/bin/bsdtar", {"-xOf", seedFile(), "user-data"}), "#cloud-config\nhostname: guest\n");
+  box.expectConverged(file);
+
+  // Stopped again, on a terminal to see the progress: the guest agent is
+  // asked first; no agent answers in a guest without an OS, so ACPI, then
+  // forced off after shutdownTimeout.
+  Outcome stop = testing::runOnTerminal(HOSTFORM_BINARY,
+                                        {"apply", "-f", box.manifest(volumes + vmSpec("stopped")), "--state-dir",
+                                         box.dir().path() + "/state", "--owner", box.owner(), "--libvirt-uri",
+                                         "qemu:///system"},
+                                        {{"TERM", "xterm"}, {"NO_COLOR", std::nullopt}});
+  ASSERT_EQ(stop.code, 0) << stop.out;
+  EXPECT_TRUE(contains(stop.out, "VirtualMachine/" + vm + ": domain " + vm + ": no guest agent answered (")) << stop.out;
+  EXPECT_TRUE(contains(stop.out, "); shutting down by ACPI")) << stop.out;
+  EXPECT_TRUE(contains(stop.out, "did not shut down within 1s; forcing it off")) << stop.out;
+  EXPECT_EQ(box.domainId(vm), -1);
+}
+
 }  // namespace
 }  // namespace hostform::kvmtest
