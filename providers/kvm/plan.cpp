@@ -564,6 +564,10 @@ DomainComparison compareDomain(const Resource& desired, const DomainInfo* live, 
     }
     const std::string label = record.pool + "/" + record.volume;
     const bool volumeThere = state.findVolume(record.pool, record.volume) != nullptr;
+    if (!pool.empty() && ctx.findDesired(ResourceId{kinds::Volume, record.pool, record.volume}))
+      out.problems.push_back({"spec.cloudInit", "the cloud-init seed of " + desired.id.name + " is the volume " + label +
+                                                    ", which the manifests declare as a Volume; the seed belongs to "
+                                                    "the VM: remove that Volume or choose another cloudInit.pool."});
     if (!pool.empty() && (!oldSeed || oldSeed->digest != record.digest || oldSeed->pool != record.pool ||
                           oldSeed->volume != record.volume || !volumeThere))
       d.seed = SeedWrite{record.pool, record.volume, seed.files};

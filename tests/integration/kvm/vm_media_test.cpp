@@ -140,6 +140,16 @@ TEST_F(VmMedia, ASeedNeedsAPool) {
   EXPECT_NE(plan.code, 0);
   EXPECT_TRUE(contains(plan.err, "error: spec.cloudInit.pool: no storage pool for the cloud-init seed")) << plan.err;
   EXPECT_FALSE(box.domainExists(vm));
+
+  // Nor may the seed's volume be declared as a Volume of its own.
+  const std::string clash = box.manifest(base() + box.volumeDoc(pool, vm + "-cidata.iso", "capacity: 1MiB, format: raw") +
+                                         vmDoc(withPool(cloudInit("      #cloud-config\n      {}\n"))));
+  Outcome second = box.hostform({"plan", "-f", clash});
+  EXPECT_NE(second.code, 0);
+  EXPECT_TRUE(contains(second.err, "error: spec.cloudInit: the cloud-init seed of " + vm + " is the volume " + pool +
+                                       "/" + vm + "-cidata.iso, which the manifests declare as a Volume"))
+      << second.err;
+  EXPECT_FALSE(box.domainExists(vm));
 }
 
 TEST_F(VmMedia, InstallerCdromBootsFirstAndAMissingIsoIsAPlanError) {
