@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "reconciler/text.h"
 
@@ -161,7 +162,35 @@ void scalar(YAML::Emitter& out, const std::string& s) {
   out << s.c_str();
 }
 
+void jsonValue(YAML::Emitter& out, const nlohmann::json& v) {
+  if (v.is_object()) {
+    out << YAML::BeginMap;
+    for (const auto& [k, item] : v.items()) {
+      out << YAML::Key;
+      scalar(out, k);
+      out << YAML::Value;
+      jsonValue(out, item);
+    }
+    out << YAML::EndMap;
+  } else if (v.is_array()) {
+    out << YAML::BeginSeq;
+    for (const auto& item : v) jsonValue(out, item);
+    out << YAML::EndSeq;
+  } else if (v.is_string()) {
+    scalar(out, v.get<std::string>());
+  } else if (v.is_null()) {
+    out << YAML::Null;
+  } else {
+    out << v.dump().c_str();  // numbers and booleans as JSON spells them, which YAML reads the same
+  }
+}
+
 }  // namespace
+
+void SpecWriter::json(const char* key, const std::string& jsonText) {
+  out_ << YAML::Key << key << YAML::Value;
+  jsonValue(out_, nlohmann::json::parse(jsonText));
+}
 
 void SpecWriter::put(const char* key, const std::string& value) {
   out_ << YAML::Key << key << YAML::Value;

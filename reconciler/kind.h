@@ -108,6 +108,9 @@ class SpecWriter {
   void list(const char* key, const std::vector<std::string>& items);
   /// A flow list of words: `boot: [hd, cdrom]`.
   void flowList(const char* key, const std::vector<std::string>& items);
+  /// A free-form value a spec keeps as JSON text (cloud-init's metaData),
+  /// written back as the YAML maps, lists and scalars it holds.
+  void json(const char* key, const std::string& jsonText);
 
   /// A nested mapping: begin(key) … end().
   void begin(const char* key);

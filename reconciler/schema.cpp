@@ -42,7 +42,7 @@ const std::set<std::string, std::less<>> kKeywords{
     "propertyNames", "enum",      "const", "pattern",     "minLength", "maxLength",
     "minimum",       "maximum",   "items", "minItems",    "maxItems",  "uniqueItems",
     "allOf",         "oneOf",     "anyOf", "if",          "then",      "else",
-    "format",        "x-expected"};
+    "format",        "x-expected", "x-multiline"};
 // Draft-07 ignores the siblings of $ref; only annotations may stand there, so
 // that no sibling looks like a check while being none.
 const std::set<std::string, std::less<>> kAnnotations{"$schema",     "$id",     "$ref",     "title",
@@ -672,7 +672,14 @@ void Validator::checkString(const Instance& v, const Json& s, const Where& at) {
   const std::string& text = v.node.scalar();
   // Values reach C APIs (paths, names, XML, netlink) and terminals: a control
   // character is refused outright, once per value however many schemas see it.
-  if (auto control = controlCharacter(text)) {
+  // A text field (x-multiline: cloud-init's user data) may hold line breaks and tabs.
+  std::string flattened;
+  if (const Json* multiline = member(s, "x-multiline"); multiline && multiline->is_boolean() && multiline->get<bool>()) {
+    flattened = text;
+    for (char& c : flattened)
+      if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  if (auto control = controlCharacter(flattened.empty() ? text : flattened)) {
     if (controlReported_.insert(v.node.index()).second)
       fail(v, at,
            "control character " + *control + " in " + quoteValue(text) + "; values must not contain control characters");

@@ -226,7 +226,7 @@ class Generator {
   /// "integer 68–65535", "`up` | `down`", "list of [ifname](#ifname), unique".
   std::string typeOf(const Json& s, const std::string& where) {
     checkKeys(s, where, {"description", "type", "enum", "const", "minimum", "maximum", "default", "items",
-                         "uniqueItems", "minItems", "pattern", "x-expected", "properties", "additionalProperties",
+                         "uniqueItems", "minItems", "pattern", "x-expected", "x-multiline", "properties", "additionalProperties",
                          "required", "allOf", "if", "then", "oneOf", "$ref"});
     if (s.contains("enum")) {
       std::vector<std::string> values;

@@ -1,15 +1,21 @@
 #include "providers/kvm/apply.h"
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <any>
 #include <chrono>
+#include <cstring>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "providers/kvm/image.h"
+#include "providers/kvm/cloud_init.h"
 #include "providers/kvm/session.h"
+#include "providers/kvm/upload.h"
 #include "providers/kvm/observe.h"
 #include "providers/kvm/plan.h"
-#include "providers/kvm/upload.h"
 
 namespace hostform::kvm {
 namespace {
@@ -286,7 +292,25 @@ int domainState(virDomainPtr dom) {
 
 bool isOff(int state) { return state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED || state < 0; }
 
-/// ACPI shutdown, then forced off when the guest has not stopped within `timeout`.
+/// Asks the guest to shut down: through the QEMU guest agent first (a clean
+/// shutdown that needs no ACPI support in the guest), and when no agent
+/// answers, by ACPI power button. Drivers without these flags get the plain
+/// request. Returns why nothing could be asked, if so.
+std::optional<std::string> requestShutdown(virDomainPtr dom, const std::string& name, const ApplyContext& ctx) {
+  if (virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_GUEST_AGENT) == 0) return std::nullopt;
+  if (isOff(domainState(dom))) return std::nullopt;
+  const std::string agent = lastError();
+  if (virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) == 0) {
+    ctx.progress("domain " + name + ": no guest agent answered (" + agent + "); shutting down by ACPI");
+    return std::nullopt;
+  }
+  if (virGetLastErrorCode() == VIR_ERR_INVALID_ARG && virDomainShutdown(dom) == 0) return std::nullopt;
+  if (isOff(domainState(dom))) return std::nullopt;
+  return lastError();
+}
+
+/// Graceful shutdown (guest agent, else ACPI), then forced off when the guest
+/// has not stopped within `timeout`.
 Result<void> shutdown(virDomainPtr dom, const std::string& name, Millis timeout, const ApplyContext& ctx) {
   if (isOff(domainState(dom))) return {};
   if (domainState(dom) == VIR_DOMAIN_PAUSED) {
@@ -295,8 +319,8 @@ Result<void> shutdown(virDomainPtr dom, const std::string& name, Millis timeout,
     return {};
   }
   const auto start = std::chrono::steady_clock::now();
-  if (virDomainShutdown(dom) < 0 && !isOff(domainState(dom))) {
-    ctx.progress("domain " + name + " refused ACPI shutdown (" + lastError() + "); forcing it off");
+  if (auto refused = requestShutdown(dom, name, ctx)) {
+    ctx.progress("domain " + name + " refused a graceful shutdown (" + *refused + "); forcing it off");
   } else {
     // Poll every 100 ms; say how long it has been once a second.
     for (Millis waited{0}, reported{0}; waited < timeout;
@@ -313,6 +337,93 @@ Result<void> shutdown(virDomainPtr dom, const std::string& name, Millis timeout,
   if (isOff(domainState(dom))) return {};
   ctx.progress(name + " did not shut down within " + formatDuration(timeout) + "; forcing it off");
   if (virDomainDestroy(dom) < 0 && !isOff(domainState(dom))) return libvirtFailure("cannot force off domain " + name);
+  return {};
+}
+
+/// A temporary file removed when it goes out of scope.
+class TempFile {
+ public:
+  static Result<TempFile> in(const std::filesystem::path& dir, const std::string& stem) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail("cannot create " + dir.string() + ": " + ec.message());
+    std::string name = (dir / (stem + "-XXXXXX")).string();
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) return fail("cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
+    ::close(fd);
+    return TempFile(name);
+  }
+  TempFile(TempFile&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  TempFile& operator=(TempFile&&) = delete;
+  ~TempFile() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  explicit TempFile(std::filesystem::path p) : path_(std::move(p)) {}
+  std::filesystem::path path_;
+};
+
+/// Creates the seed volume, or rewrites it in place (recreated when the new
+/// image is larger), and streams the ISO into it. A volume this call created
+/// is deleted again when the upload fails.
+Result<void> writeSeed(const SeedWrite& seed, ApplyInputs in, const ApplyContext& ctx) {
+  const std::string label = seed.pool + "/" + seed.volume;
+  const std::filesystem::path dir =
+      in.stateDir.empty() ? std::filesystem::temp_directory_path() : in.stateDir / "kvm";
+  auto temp = TempFile::in(dir, "seed");
+  if (!temp) return hostform::unexpected(temp.error());
+  if (auto ok = writeSeedIso(seed.files, temp->path()); !ok) return ok;
+  std::error_code ec;
+  const Bytes size = std::filesystem::file_size(temp->path(), ec);
+  if (ec) return fail("cannot read the size of " + temp->path().string() + ": " + ec.message());
+
+  PoolHandle pool(virStoragePoolLookupByName(in.conn, seed.pool.c_str()));
+  if (!pool) return libvirtFailure("cannot find storage pool " + seed.pool + " for the cloud-init seed");
+  VolumeHandle vol(virStorageVolLookupByName(pool.get(), seed.volume.c_str()));
+  if (vol) {
+    virStorageVolInfo info{};
+    if (virStorageVolGetInfo(vol.get(), &info) < 0) return libvirtFailure("cannot read volume " + label);
+    if (info.capacity < size) {
+      if (virStorageVolDelete(vol.get(), 0) < 0) return libvirtFailure("cannot replace volume " + label);
+      vol.reset();
+    }
+  }
+  bool created = false;
+  if (!vol) {
+    const std::string poolXml = takeString(virStoragePoolGetXMLDesc(pool.get(), 0));
+    auto poolConfig = parsePoolXml(poolXml);
+    if (!poolConfig) return hostform::unexpected(poolConfig.error());
+    VolumeWrite want;
+    want.name = seed.volume;
+    want.capacity = size;
+    want.format = VolumeFormat::Raw;
+    want.withFormat = poolConfig->type != "logical";
+    const std::string xml = newVolumeXml(want);
+    vol.reset(virStorageVolCreateXML(pool.get(), xml.c_str(), 0));
+    if (!vol) return libvirtFailure("cannot create the cloud-init seed volume " + label);
+    created = true;
+  }
+  ctx.progress("writing the cloud-init seed " + label + " (user data " + userDataDigest(seed.files.userData) + ")");
+  if (auto ok = uploadToVolume(in.conn, vol.get(), temp->path()); !ok) {
+    if (created) (void)virStorageVolDelete(vol.get(), 0);
+    return ok;
+  }
+  return {};
+}
+
+/// Deletes a seed volume that is no longer used; one already gone is fine.
+Result<void> deleteSeed(const VolumeRef& seed, ApplyInputs in) {
+  PoolHandle pool(virStoragePoolLookupByName(in.conn, seed.pool.c_str()));
+  if (!pool) return {};
+  VolumeHandle vol(virStorageVolLookupByName(pool.get(), seed.name.c_str()));
+  if (!vol) return {};
+  if (virStorageVolDelete(vol.get(), 0) < 0)
+    return libvirtFailure("cannot delete the cloud-init seed volume " + seed.pool + "/" + seed.name);
   return {};
 }
 
@@ -367,6 +478,9 @@ Result<void> deleteDomain(const Action& a, const ApplyContext& ctx, ApplyInputs 
     if ((code != VIR_ERR_NO_SUPPORT && code != VIR_ERR_INVALID_ARG) || virDomainUndefine(dom->get()) < 0)
       return libvirtFailure("cannot undefine domain " + name);
   }
+  // Its cloud-init seed is the VM's own: it goes with it.
+  if (const DomainInfo* info = in.state.findDomain(name); info && info->config.meta.seed)
+    return deleteSeed(VolumeRef{info->config.meta.seed->pool, info->config.meta.seed->volume}, in);
   return {};
 }
 
@@ -381,6 +495,17 @@ Result<void> applyDomain(const Action& a, const ApplyContext& ctx, ApplyInputs i
   // Everything as the plan decided it, with a MAC chosen now for each NIC the
   // manifest gives none: unused on the host the plan observed.
   const DomainDelta delta = withMacs(**planned, [&] { return randomMac(in.state); });
+
+  // 0. What the definition refers to: the console log's directory, and the
+  // cloud-init seed (written before the definition names it).
+  if (!delta.want.consoleLog.empty()) {
+    const std::filesystem::path dir = std::filesystem::path(delta.want.consoleLog).parent_path();
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail("cannot create the console log directory " + dir.string() + ": " + ec.message());
+  }
+  if (delta.seed)
+    if (auto ok = writeSeed(*delta.seed, in, ctx); !ok) return ok;
 
   // 1. The persistent definition, always: a later restart never loses a change.
   DomainHandle dom;
@@ -406,6 +531,10 @@ Result<void> applyDomain(const Action& a, const ApplyContext& ctx, ApplyInputs i
       if (!redefined) return libvirtFailure("cannot update the definition of domain " + name);
     }
   }
+  // The old seed, once the definition no longer names it. (A running domain
+  // keeps its open file until it stops.)
+  if (delta.deleteSeed)
+    if (auto ok = deleteSeed(*delta.deleteSeed, in); !ok) return ok;
 
   // 2. The running domain, in place: the plan's live changes, made only while
   // it still runs (stopped since the plan, it starts below from the definition).

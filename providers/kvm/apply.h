@@ -11,7 +11,7 @@ namespace hostform::kvm {
 struct ApplyInputs {
   virConnectPtr conn;
   const KvmState& state;  ///< as observed for the plan: the MACs in use when apply generates one
-  std::filesystem::path stateDir = {};  ///< image cache and volume source records (providers/kvm/image.h)
+  std::filesystem::path stateDir = {};  ///< the provider's: image cache and volume source records (image.h), cloud-init seeds
 };
 
 Result<void> applyPool(const Action& action, const ApplyContext& ctx, ApplyInputs in);

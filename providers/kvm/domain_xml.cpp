@@ -26,15 +26,24 @@ const char* bootName(BootDevice b) {
   return "hd";
 }
 
-/// A disk the manifest model can describe: a plain disk (not a cdrom or floppy)
-/// from a file, block device or pool volume, on a bus hostform knows. Other
-/// disks are left out of the diff and never touched.
+/// A disk the manifest model can describe: a plain disk from a file, block
+/// device or pool volume on a bus hostform knows, or a cdrom with a medium.
+/// Other disks (floppies, empty cdrom trays, network disks) are left out of
+/// the diff and never touched.
 bool isManagedDisk(const pugi::xml_node& disk) {
   const std::string_view device = disk.attribute("device").as_string("disk");
   const std::string_view type = disk.attribute("type").as_string("file");
-  if (device != "disk" || (type != "file" && type != "block" && type != "volume")) return false;
+  if (type != "file" && type != "block" && type != "volume") return false;
   const std::string_view bus = disk.child("target").attribute("bus").value();
   const std::string_view target = disk.child("target").attribute("dev").value();
+  if (device == "cdrom") {
+    pugi::xml_node src = disk.child("source");
+    const bool medium = src.attribute("file") || src.attribute("dev") || src.attribute("volume");
+    if (!medium) return false;
+    if (bus.empty()) return target.starts_with("sd") || target.starts_with("hd");
+    return bus == "sata" || bus == "scsi" || bus == "ide";
+  }
+  if (device != "disk") return false;
   if (bus.empty()) return target.starts_with("vd") || target.starts_with("sd");
   return bus == "virtio" || bus == "sata" || bus == "scsi";
 }
@@ -44,6 +53,7 @@ bool isBridgeNic(const pugi::xml_node& nic) { return std::string_view(nic.attrib
 DomainDisk readDisk(const pugi::xml_node& d) {
   DomainDisk disk;
   disk.type = d.attribute("type").as_string("file");
+  disk.device = d.attribute("device").as_string("disk");
   pugi::xml_node src = d.child("source");
   if (disk.type == "volume") {
     disk.pool = src.attribute("pool").value();
@@ -64,7 +74,7 @@ DomainDisk readDisk(const pugi::xml_node& d) {
     else if (disk.target.starts_with("sd")) disk.bus = "sata";
     else if (disk.target.starts_with("hd")) disk.bus = "ide";
   }
-  disk.readOnly = static_cast<bool>(d.child("readonly"));
+  disk.readOnly = d.child("readonly") || disk.device == "cdrom";  // libvirt's cdroms are read-only
   return disk;
 }
 
@@ -105,14 +115,31 @@ DomainMetadata readMetadata(const pugi::xml_node& domain) {
     } else if (name == "restartPolicy") {
       RestartPolicy p{};
       if (fromString(text, p)) meta.restartPolicy = p;
+    } else if (name == "seed") {
+      SeedRecord seed;
+      seed.pool = child.attribute("pool").value();
+      seed.volume = child.attribute("volume").value();
+      seed.digest = child.attribute("digest").value();
+      seed.instanceId = child.attribute("instance-id").value();
+      seed.userData = child.attribute("user-data").value();
+      seed.metaData = child.attribute("meta-data").value();
+      seed.networkConfig = child.attribute("network-config").value();
+      if (!seed.pool.empty() && !seed.volume.empty()) meta.seed = std::move(seed);
     }
   }
   return meta;
 }
 
+bool isSeedDisk(const pugi::xml_node& d, const std::optional<SeedRecord>& seed) {
+  if (!seed) return false;
+  pugi::xml_node src = d.child("source");
+  return std::string_view(d.attribute("type").value()) == "volume" && seed->pool == src.attribute("pool").value() &&
+         seed->volume == src.attribute("volume").value();
+}
+
 void writeDisk(pugi::xml_node d, const DomainDisk& disk) {
   d.append_attribute("type") = disk.type.c_str();
-  d.append_attribute("device") = "disk";
+  d.append_attribute("device") = disk.device.empty() ? "disk" : disk.device.c_str();
   pugi::xml_node driver = d.append_child("driver");
   driver.append_attribute("name") = "qemu";
   driver.append_attribute("type") = disk.driverType.empty() ? "raw" : disk.driverType.c_str();
@@ -147,6 +174,40 @@ void writeMetadata(pugi::xml_node parent, const DomainMetadata& meta) {
     root.append_child((prefix + ":shutdownTimeout").c_str()).text() = formatDuration(*meta.shutdownTimeout).c_str();
   if (meta.restartPolicy)
     root.append_child((prefix + ":restartPolicy").c_str()).text() = std::string(toString(*meta.restartPolicy)).c_str();
+  if (meta.seed) {
+    pugi::xml_node seed = root.append_child((prefix + ":seed").c_str());
+    seed.append_attribute("pool") = meta.seed->pool.c_str();
+    seed.append_attribute("volume") = meta.seed->volume.c_str();
+    seed.append_attribute("digest") = meta.seed->digest.c_str();
+    seed.append_attribute("instance-id") = meta.seed->instanceId.c_str();
+    seed.append_attribute("user-data") = meta.seed->userData.c_str();
+    if (!meta.seed->metaData.empty()) seed.append_attribute("meta-data") = meta.seed->metaData.c_str();
+    if (!meta.seed->networkConfig.empty())
+      seed.append_attribute("network-config") = meta.seed->networkConfig.c_str();
+  }
+}
+
+/// A serial console on a pty, logged to `log`, as the console; and the QEMU
+/// guest agent's channel (libvirt chooses the socket's path).
+void addConsole(pugi::xml_node devices, const std::string& log) {
+  pugi::xml_node serial = devices.append_child("serial");
+  serial.append_attribute("type") = "pty";
+  if (!log.empty()) {
+    pugi::xml_node l = serial.append_child("log");
+    l.append_attribute("file") = log.c_str();
+    l.append_attribute("append") = "on";
+  }
+  serial.append_child("target").append_attribute("port") = 0;
+  pugi::xml_node console = devices.append_child("console");
+  console.append_attribute("type") = "pty";
+  pugi::xml_node ct = console.append_child("target");
+  ct.append_attribute("type") = "serial";
+  ct.append_attribute("port") = 0;
+  pugi::xml_node channel = devices.append_child("channel");
+  channel.append_attribute("type") = "unix";
+  pugi::xml_node target = channel.append_child("target");
+  target.append_attribute("type") = "virtio";
+  target.append_attribute("name") = "org.qemu.guest_agent.0";
 }
 
 pugi::xml_node ensureChild(pugi::xml_node parent, const char* name) {
@@ -194,6 +255,11 @@ void patch(pugi::xml_node domain, const DomainWrite& want) {
   const VirtualMachineSpec& spec = *want.spec;
   const DomainParts& parts = want.parts;
 
+  // The seed the definition has now, before its record is replaced: its
+  // cdrom is never one of the modelled disks.
+  const std::optional<SeedRecord> oldSeed = readMetadata(domain).seed;
+  auto isSeed = [&](const pugi::xml_node& d) { return isSeedDisk(d, oldSeed) || isSeedDisk(d, want.meta.seed); };
+
   // <metadata>: hostform's element replaced, others' kept.
   pugi::xml_node metadata = ensureChild(domain, "metadata");
   if (pugi::xml_node old = findMetadata(domain)) metadata.remove_child(old);
@@ -226,6 +292,17 @@ void patch(pugi::xml_node domain, const DomainWrite& want) {
     if (hadMachine) rebusForMachine(ensureChild(domain, "devices"), spec.machine);
   }
   if (!type.attribute("arch")) type.append_attribute("arch") = "x86_64";
+
+  if (parts.kernel) {
+    os.remove_child("kernel");
+    os.remove_child("initrd");
+    os.remove_child("cmdline");
+    if (!want.kernel.kernel.empty()) {
+      os.append_child("kernel").text() = want.kernel.kernel.c_str();
+      if (!want.kernel.initrd.empty()) os.append_child("initrd").text() = want.kernel.initrd.c_str();
+      if (!want.kernel.cmdline.empty()) os.append_child("cmdline").text() = want.kernel.cmdline.c_str();
+    }
+  }
 
   if (parts.firmware) {
     os.remove_attribute("firmware");
@@ -279,7 +356,7 @@ void patch(pugi::xml_node domain, const DomainWrite& want) {
     // Disks by target: unchanged nodes stay as they are (with their addresses).
     for (pugi::xml_node d = devices.child("disk"); d;) {
       pugi::xml_node next = d.next_sibling("disk");
-      if (isManagedDisk(d)) {
+      if (isManagedDisk(d) && !isSeed(d)) {
         DomainDisk current = readDisk(d);
         auto it = std::ranges::find(want.disks, current.target, &DomainDisk::target);
         if (it == want.disks.end() || !(*it == current)) devices.remove_child(d);
@@ -289,10 +366,26 @@ void patch(pugi::xml_node domain, const DomainWrite& want) {
     for (const DomainDisk& disk : want.disks) {
       bool present = false;
       for (pugi::xml_node d : devices.children("disk"))
-        if (isManagedDisk(d) && readDisk(d) == disk) present = true;
+        if (isManagedDisk(d) && !isSeed(d) && readDisk(d) == disk) present = true;
       if (!present) writeDisk(devices.append_child("disk"), disk);
     }
   }
+
+  if (parts.seed) {
+    for (pugi::xml_node d = devices.child("disk"); d;) {
+      pugi::xml_node next = d.next_sibling("disk");
+      if (isSeed(d) && (!want.seedDisk || !(readDisk(d) == *want.seedDisk))) devices.remove_child(d);
+      d = next;
+    }
+    if (want.seedDisk) {
+      bool present = false;
+      for (pugi::xml_node d : devices.children("disk"))
+        if (isSeed(d) && readDisk(d) == *want.seedDisk) present = true;
+      if (!present) writeDisk(devices.append_child("disk"), *want.seedDisk);
+    }
+  }
+
+  if (parts.console) addConsole(devices, want.consoleLog);
 
   if (parts.nics) {
     // Bridge NICs by MAC: a NIC keeps its node (and PCI address) when its
@@ -378,21 +471,31 @@ Result<DomainConfig> parseDomainXml(std::string_view xml) {
   }
   if (!boot.empty()) c.boot = std::move(boot);
 
+  c.kernel.kernel = os.child_value("kernel");
+  c.kernel.initrd = os.child_value("initrd");
+  c.kernel.cmdline = os.child_value("cmdline");
+
+  c.meta = readMetadata(domain);
   pugi::xml_node devices = domain.child("devices");
   for (pugi::xml_node g : devices.children("graphics"))
     if (std::string_view(g.attribute("type").value()) == "vnc") c.graphics = Graphics::Vnc;
-  for (pugi::xml_node d : devices.children("disk"))
-    if (isManagedDisk(d)) c.disks.push_back(readDisk(d));
+  for (pugi::xml_node d : devices.children("disk")) {
+    if (isSeedDisk(d, c.meta.seed)) c.seedDisk = readDisk(d);
+    else if (isManagedDisk(d)) c.disks.push_back(readDisk(d));
+    else if (const char* t = d.child("target").attribute("dev").value(); *t) c.otherTargets.emplace_back(t);
+  }
   for (pugi::xml_node n : devices.children("interface"))
     if (isBridgeNic(n)) c.nics.push_back(readNic(n));
-  c.meta = readMetadata(domain);
   return c;
 }
 
-DomainParts DomainParts::all() { return {true, true, true, true, true, true, true, true, true, true}; }
+DomainParts DomainParts::all() {
+  return {true, true, true, true, true, true, true, true, true, true, true, true, true};
+}
 
 bool DomainParts::any() const {
-  return accelerator || memory || vcpus || machine || firmware || cpuMode || boot || graphics || disks || nics;
+  return accelerator || memory || vcpus || machine || firmware || cpuMode || boot || graphics || disks || nics ||
+         kernel || seed || console;
 }
 
 std::string newDomainXml(const DomainWrite& want) {

@@ -20,7 +20,7 @@ namespace hostform::kvm {
 inline constexpr std::string_view kMetadataUri = "https://hostform.dev/xmlns/domain/1";
 inline constexpr std::string_view kMetadataPrefix = "hostform";
 
-/// One <disk device='disk'> as the domain has it.
+/// One <disk device='disk'> or <disk device='cdrom'> (with a medium) as the domain has it.
 struct DomainDisk {
   std::string type;        ///< file | block | volume | network | ...
   std::string source;      ///< file or dev path; empty for type=volume
@@ -29,6 +29,7 @@ struct DomainDisk {
   std::string target;      ///< vda
   std::string bus;         ///< virtio | sata | scsi | ...
   bool readOnly = false;
+  std::string device = "disk";  ///< disk | cdrom
   bool operator==(const DomainDisk&) const = default;
 };
 
@@ -40,12 +41,32 @@ struct DomainNic {
   bool operator==(const DomainNic&) const = default;
 };
 
+/// The cloud-init seed hostform wrote for a domain: its volume (which belongs
+/// to the VM, not to the Volume objects), the digest of its files, its
+/// instance-id, and how the plan shows what it holds (never the user data).
+struct SeedRecord {
+  std::string pool, volume;
+  std::string digest;      ///< sha256 of the files as written (cloud_init.h seedDigest)
+  std::string instanceId;
+  std::string userData;    ///< as plans show it: sha256:<12 hex> (<N> bytes)
+  std::string metaData;    ///< the declared metaData as compact JSON; empty: none
+  std::string networkConfig;
+  bool operator==(const SeedRecord&) const = default;
+};
+
 /// hostform's own element in <metadata>: the owner and the settings libvirt has
 /// no place for.
 struct DomainMetadata {
   std::string owner;
   std::optional<Millis> shutdownTimeout;
   std::optional<RestartPolicy> restartPolicy;
+  std::optional<SeedRecord> seed;
+};
+
+/// Direct kernel boot as <os> has it; all empty: none.
+struct DomainKernel {
+  std::string kernel, initrd, cmdline;
+  bool operator==(const DomainKernel&) const = default;
 };
 
 /// What hostform reads from a domain definition.
@@ -62,9 +83,12 @@ struct DomainConfig {
   Accelerator accelerator = Accelerator::Kvm;  ///< <domain type='qemu'>: tcg; anything else: kvm
   std::vector<BootDevice> boot{BootDevice::Hd};
   Graphics graphics = Graphics::None;
-  std::vector<DomainDisk> disks;
+  std::vector<DomainDisk> disks;  ///< disks and cdroms with a medium, the seed's cdrom left out
   std::vector<DomainNic> nics;
   DomainMetadata meta;
+  DomainKernel kernel;
+  std::optional<DomainDisk> seedDisk;     ///< the cdrom of meta.seed's volume
+  std::vector<std::string> otherTargets;  ///< targets of disks hostform does not model
 };
 
 /// q35 for any q35 machine type ("pc-q35-7.2"), pc for everything else.
@@ -78,6 +102,9 @@ Result<DomainConfig> parseDomainXml(std::string_view xml);
 struct DomainParts {
   bool accelerator = false, memory = false, vcpus = false, machine = false, firmware = false, cpuMode = false,
        boot = false, graphics = false, disks = false, nics = false;
+  bool kernel = false;   ///< <os>'s kernel, initrd and cmdline
+  bool seed = false;     ///< the cloud-init seed's cdrom
+  bool console = false;  ///< serial console with its log, and the guest-agent channel: new domains only
   static DomainParts all();
   bool any() const;
 };
@@ -91,6 +118,9 @@ struct DomainWrite {
   std::vector<DomainNic> nics;
   DomainMetadata meta;
   DomainParts parts;  ///< what patchDomainXml writes; newDomainXml writes everything
+  DomainKernel kernel;                ///< paths resolved
+  std::optional<DomainDisk> seedDisk; ///< the seed's cdrom (volume meta.seed names); unset: none
+  std::string consoleLog;             ///< the serial console's log file; empty: no log
 };
 
 /// The definition of a new domain.

@@ -317,6 +317,18 @@ Resource domainResource(const DomainInfo& d, const KvmState& state) {
   for (const DomainNic& nic : c.nics) spec.interfaces.push_back({nic.bridge, nic.mac, nic.model});
   spec.boot = c.boot;
   spec.graphics = c.graphics;
+  if (!c.kernel.kernel.empty()) {
+    auto file = [&](const std::string& path) -> BootFile {
+      if (const VolumeInfo* v = state.volumeByPath(path)) return VolumeRef{v->pool, v->config.name};
+      return path;
+    };
+    KernelSpec kernel{file(c.kernel.kernel), std::nullopt, std::nullopt};
+    if (!c.kernel.initrd.empty()) kernel.initrd = file(c.kernel.initrd);
+    if (!c.kernel.cmdline.empty()) kernel.cmdline = c.kernel.cmdline;
+    spec.kernel = std::move(kernel);
+  }
+  // The seed cannot be read back (its user data is not kept anywhere else):
+  // an observed VM has no cloudInit.
   return Resource{ResourceId{kinds::VirtualMachine, "", c.name}, {}, spec, {}, {}};
 }
 
@@ -332,6 +344,7 @@ DiskSpec diskSpecOf(const DomainDisk& disk, const KvmState& state) {
   DiskBus bus{};
   if (fromString(disk.bus, bus)) spec.bus = bus;
   spec.readOnly = disk.readOnly;
+  spec.device = disk.device == "cdrom" ? DiskDevice::Cdrom : DiskDevice::Disk;
   return spec;
 }
 
@@ -344,8 +357,13 @@ std::vector<Observed> KvmState::toObserved() const {
     modelled.insert(p.config.name);
     out.push_back({poolResource(p, *type), {}});
   }
+  // A domain's cloud-init seed belongs to the VM: never a Volume object.
+  std::set<std::pair<std::string, std::string>> seeds;
+  for (const DomainInfo& d : domains)
+    if (d.config.meta.seed) seeds.emplace(d.config.meta.seed->pool, d.config.meta.seed->volume);
   for (const VolumeInfo& v : volumes)
-    if (modelled.contains(v.pool)) out.push_back({volumeResource(v, *this), {}});
+    if (modelled.contains(v.pool) && !seeds.contains({v.pool, v.config.name}))
+      out.push_back({volumeResource(v, *this), {}});
   for (const DomainInfo& d : domains) out.push_back({domainResource(d, *this), d.config.meta.owner});
   return out;
 }

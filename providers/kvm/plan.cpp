@@ -81,7 +81,7 @@ Bytes extentSizeOf(const std::string& vg, const PlanContext& ctx) {
   return 4 * MiB;
 }
 
-std::string busPrefix(DiskBus bus) { return bus == DiskBus::Virtio ? "vd" : "sd"; }
+std::string busPrefix(DiskBus bus) { return bus == DiskBus::Virtio ? "vd" : bus == DiskBus::Ide ? "hd" : "sd"; }
 
 /// vda, vdb, ..., vdz, vdaa, ...
 std::string targetName(const std::string& prefix, std::size_t index) {
@@ -137,8 +137,17 @@ std::string describeSource(const DiskSpec& d) {
 }
 
 std::string describeDisk(const DiskSpec& d, const DomainDisk& resolved) {
+  if (resolved.device == "cdrom") return describeSource(d) + " (cdrom, " + resolved.bus + ")";
   return describeSource(d) + " (" + resolved.bus + (resolved.readOnly ? ", read-only" : "") + ")";
 }
+
+/// A boot file's path on the host: a volume's path (as disks resolve theirs).
+std::string bootFilePath(const BootFile& f, const PlanContext& ctx, const KvmState& state) {
+  if (auto* v = std::get_if<VolumeRef>(&f)) return volumePath(*v, ctx, state);
+  return std::get<std::string>(f);
+}
+
+std::string orNone(const std::string& s) { return s.empty() ? "(none)" : s; }
 
 std::string describeBoot(const std::vector<BootDevice>& boot) {
   std::string out = "[";
@@ -169,6 +178,7 @@ Result<DomainDisk> resolveDisk(const DiskSpec& disk, const std::string& target, 
   out.target = target;
   out.bus = std::string(toString(disk.bus));
   out.readOnly = disk.readOnly;
+  out.device = std::string(toString(disk.device));
   if (auto* v = std::get_if<VolumeRef>(&disk.source)) {
     out.type = "volume";
     out.pool = v->pool;
@@ -441,8 +451,15 @@ bool DomainDelta::hasLiveChanges() const {
          !retargetNics.empty() || !attachNics.empty();
 }
 
+std::string seedPool(const VirtualMachineSpec& spec) {
+  if (spec.cloudInit && spec.cloudInit->pool) return *spec.cloudInit->pool;
+  for (const DiskSpec& d : spec.disks)
+    if (auto* v = std::get_if<VolumeRef>(&d.source)) return v->pool;
+  return {};
+}
+
 DomainComparison compareDomain(const Resource& desired, const DomainInfo* live, const PlanContext& ctx,
-                               const KvmState& state, const std::string& owner) {
+                               const KvmState& state, const std::string& owner, const std::filesystem::path& stateDir) {
   DomainComparison out;
   DomainDelta& d = out.delta;
   const auto& spec = desired.as<VirtualMachineSpec>();
@@ -500,8 +517,10 @@ DomainComparison compareDomain(const Resource& desired, const DomainInfo* live, 
       const ChangeClass c = cls(hotPluggable(resolved->bus) && have->bus == resolved->bus);
       change(Section::Disks, field + ".source", describeSource(diskSpecOf(*have, state)),
              describeSource(spec.disks[i]), c);
-      out.dataLoss = "replacing disk " + targets[i] + " of " + desired.id.name + " (" +
-                   describeSource(diskSpecOf(*have, state)) + ") detaches what the guest stores on it";
+      // A cdrom's medium is read-only: swapping it loses nothing.
+      if (have->device != "cdrom" || resolved->device != "cdrom")
+        out.dataLoss = "replacing disk " + targets[i] + " of " + desired.id.name + " (" +
+                       describeSource(diskSpecOf(*have, state)) + ") detaches what the guest stores on it";
       if (running && c == ChangeClass::Live) {
         d.detachDisks.push_back(*have);
         d.attachDisks.push_back(*resolved);
@@ -510,6 +529,10 @@ DomainComparison compareDomain(const Resource& desired, const DomainInfo* live, 
     }
     // Same storage: keep the domain's own description of it (its node stays as is).
     DomainDisk kept = *have;
+    if (have->device != resolved->device) {
+      change(Section::Disks, field + ".device", have->device, resolved->device, cls(false));
+      kept.device = resolved->device;
+    }
     if (have->bus != resolved->bus) {
       change(Section::Disks, field + ".bus", have->bus, resolved->bus, cls(false));
       kept.bus = resolved->bus;
@@ -587,6 +610,131 @@ DomainComparison compareDomain(const Resource& desired, const DomainInfo* live, 
     if (running) d.detachNics.push_back(*haveNics[j]);
   }
 
+  // Direct kernel boot: paths as the host has them (volumes resolved).
+  if (spec.kernel) {
+    d.want.kernel.kernel = bootFilePath(spec.kernel->image, ctx, state);
+    if (spec.kernel->initrd) d.want.kernel.initrd = bootFilePath(*spec.kernel->initrd, ctx, state);
+    d.want.kernel.cmdline = spec.kernel->cmdline.value_or("");
+    if (d.want.kernel.kernel.empty())
+      out.problems.push_back({"spec.kernel.volume", "the path of the kernel's volume is unknown: its pool is neither "
+                                                    "on the host nor declared with a target."});
+    if (spec.kernel->initrd && d.want.kernel.initrd.empty())
+      out.problems.push_back({"spec.kernel.initrd.volume", "the path of the initrd's volume is unknown: its pool is "
+                                                           "neither on the host nor declared with a target."});
+  }
+  if (live) {
+    const DomainKernel& hk = live->config.kernel;
+    const DomainKernel& wk = d.want.kernel;
+    if (hk.kernel != wk.kernel) change(Section::Settings, "kernel", orNone(hk.kernel), orNone(wk.kernel), cls(false));
+    if (hk.initrd != wk.initrd)
+      change(Section::Settings, "kernel.initrd", orNone(hk.initrd), orNone(wk.initrd), cls(false));
+    if (hk.cmdline != wk.cmdline)
+      change(Section::Settings, "kernel.cmdline", orNone(hk.cmdline), orNone(wk.cmdline), cls(false));
+    d.want.parts.kernel = !(hk == wk);
+  }
+
+  // The console log's place (apply makes its directory before a start);
+  // written into new domains only.
+  if (!stateDir.empty()) d.want.consoleLog = (stateDir / "console" / (desired.id.name + ".log")).string();
+
+  // The cloud-init seed: a volume of the VM's own, rewritten when its files
+  // change, attached as a cdrom.
+  const std::optional<SeedRecord> oldSeed = live ? live->config.meta.seed : std::nullopt;
+  bool seedRecordChanged = false;
+  if (spec.cloudInit) {
+    const Seed seed = seedFor(desired.id.name, *spec.cloudInit);
+    const std::string pool = seedPool(spec);
+    if (pool.empty())
+      out.problems.push_back({"spec.cloudInit.pool", "no storage pool for the cloud-init seed: set cloudInit.pool, "
+                                                     "or give the VM a disk that is a volume (its pool is the "
+                                                     "default)."});
+    SeedRecord record{pool,
+                      seedVolumeName(desired.id.name),
+                      seed.digest,
+                      seed.instanceId,
+                      userDataDigest(seed.files.userData),
+                      spec.cloudInit->metaData.value_or(""),
+                      spec.cloudInit->networkConfig.value_or("")};
+    // Its cdrom: sata on q35, ide on pc, on a target no declared or unmodelled disk uses.
+    DomainDisk disk;
+    disk.type = "volume";
+    disk.device = "cdrom";
+    disk.pool = record.pool;
+    disk.volume = record.volume;
+    disk.driverType = "raw";
+    disk.bus = std::string(toString(defaultBus(DiskDevice::Cdrom, spec.machine)));
+    disk.readOnly = true;
+    std::set<std::string> usedTargets = wanted;
+    if (live) usedTargets.insert(live->config.otherTargets.begin(), live->config.otherTargets.end());
+    const std::string prefix = busPrefix(defaultBus(DiskDevice::Cdrom, spec.machine));
+    if (live && live->config.seedDisk && live->config.seedDisk->bus == disk.bus &&
+        !usedTargets.contains(live->config.seedDisk->target)) {
+      disk.target = live->config.seedDisk->target;
+    } else {
+      for (std::size_t i = 0; disk.target.empty(); ++i)
+        if (std::string t = targetName(prefix, i); !usedTargets.contains(t)) disk.target = t;
+    }
+    const std::string label = record.pool + "/" + record.volume;
+    const bool volumeThere = state.findVolume(record.pool, record.volume) != nullptr;
+    if (!pool.empty() && ctx.findDesired(ResourceId{kinds::Volume, record.pool, record.volume}))
+      out.problems.push_back({"spec.cloudInit", "the cloud-init seed of " + desired.id.name + " is the volume " + label +
+                                                    ", which the manifests declare as a Volume; the seed belongs to "
+                                                    "the VM: remove that Volume or choose another cloudInit.pool."});
+    if (!pool.empty() && (!oldSeed || oldSeed->digest != record.digest || oldSeed->pool != record.pool ||
+                          oldSeed->volume != record.volume || !volumeThere))
+      d.seed = SeedWrite{record.pool, record.volume, seed.files};
+    if (oldSeed && (oldSeed->pool != record.pool || oldSeed->volume != record.volume) &&
+        state.findVolume(oldSeed->pool, oldSeed->volume))
+      d.deleteSeed = VolumeRef{oldSeed->pool, oldSeed->volume};
+    if (live) {
+      // What changed, as a person reads it: never the user data itself.
+      if (!oldSeed) {
+        change(Section::Settings, "cloudInit", "(none)", "seed " + label, ChangeClass::Live);
+      } else {
+        if (oldSeed->userData != record.userData)
+          change(Section::Settings, "cloudInit.userData", oldSeed->userData, record.userData, ChangeClass::Live);
+        if (oldSeed->metaData != record.metaData)
+          change(Section::Settings, "cloudInit.metaData", orNone(oldSeed->metaData), orNone(record.metaData),
+                 ChangeClass::Live);
+        if (oldSeed->networkConfig != record.networkConfig)
+          change(Section::Settings, "cloudInit.networkConfig", orNone(oldSeed->networkConfig),
+                 orNone(record.networkConfig), ChangeClass::Live);
+        if (oldSeed->pool != record.pool || oldSeed->volume != record.volume)
+          change(Section::Settings, "cloudInit.pool", oldSeed->pool + "/" + oldSeed->volume, label,
+                 ChangeClass::Live);
+        if (oldSeed->digest == record.digest && !volumeThere)
+          change(Section::Settings, "cloudInit.seed", "(missing)", label, ChangeClass::Live);
+      }
+      if (d.seed) {
+        if (seed.instanceIdDeclared && oldSeed && oldSeed->instanceId == seed.instanceId)
+          change(Section::Settings, "cloudInit.instanceId", seed.instanceId,
+                 "instance-id " + seed.instanceId + " unchanged: cloud-init applies only per-boot settings",
+                 ChangeClass::Live);
+        else
+          change(Section::Settings, "cloudInit.instanceId", oldSeed ? oldSeed->instanceId : "(none)",
+                 "cloud-init reads the new seed at the guest's next boot as new instance " + seed.instanceId,
+                 ChangeClass::Live);
+      }
+      // The cdrom: attached (or moved) only with a restart on sata and ide.
+      if (!live->config.seedDisk || !(*live->config.seedDisk == disk)) {
+        d.want.parts.seed = true;
+        if (live->config.seedDisk)
+          change(Section::Disks, "cloudInit.cdrom", live->config.seedDisk->target, disk.target, cls(false));
+        else
+          change(Section::Disks, "cloudInit.cdrom", "(none)", disk.target + " (" + disk.bus + ")", cls(false));
+      }
+    }
+    seedRecordChanged = !oldSeed || !(*oldSeed == record);
+    d.want.seedDisk = disk;
+    d.want.meta.seed = std::move(record);
+  } else if (oldSeed) {
+    // cloudInit removed: the cdrom goes, then its volume.
+    d.want.parts.seed = true;
+    seedRecordChanged = true;
+    change(Section::Settings, "cloudInit", "seed " + oldSeed->pool + "/" + oldSeed->volume, "(none)", cls(false));
+    if (state.findVolume(oldSeed->pool, oldSeed->volume)) d.deleteSeed = VolumeRef{oldSeed->pool, oldSeed->volume};
+  }
+
   if (!live) {
     d.want.parts = DomainParts::all();
     d.configChanged = true;
@@ -660,7 +808,7 @@ DomainComparison compareDomain(const Resource& desired, const DomainInfo* live, 
   // The parts above, or hostform's <metadata> (shutdownTimeout, restartPolicy,
   // and the owner mark, which adoption adds).
   d.configChanged = parts.any() || haveTimeout != spec.shutdownTimeout || havePolicy != spec.restartPolicy ||
-                    have.meta.owner != owner;
+                    have.meta.owner != owner || seedRecordChanged;
 
   if (live->autostart != spec.autostart) {
     change(Section::Autostart, "autostart", str(live->autostart), str(spec.autostart), ChangeClass::Live);
@@ -695,7 +843,7 @@ DomainDelta withMacs(DomainDelta delta, const std::function<std::string()>& newM
 Diff planDomain(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in) {
   const auto& spec = desired.as<VirtualMachineSpec>();
   const DomainInfo* info = live ? in.state.findDomain(desired.id.name) : nullptr;
-  DomainComparison compared = compareDomain(desired, info, ctx, in.state, ctx.owner);
+  DomainComparison compared = compareDomain(desired, info, ctx, in.state, ctx.owner, in.stateDir);
   Diff diff;
   diff.problems = std::move(compared.problems);
   diff.dataLoss = std::move(compared.dataLoss);
@@ -715,6 +863,17 @@ Diff planDomain(const Resource& desired, const Observed* live, const PlanContext
         if (!std::filesystem::exists(*path, ec))
           diff.problems.push_back({"spec.disks[" + std::to_string(i) + "].path", *path + " does not exist."});
       }
+  if (in.localHost && spec.kernel) {
+    auto missing = [&](const BootFile& f, const std::string& field, const std::string& what) {
+      if (auto* path = std::get_if<std::string>(&f)) {
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(*path, ec))
+          diff.problems.push_back({field, "the " + what + " " + *path + " is not a file on this host."});
+      }
+    };
+    missing(spec.kernel->image, "spec.kernel.path", "kernel");
+    if (spec.kernel->initrd) missing(*spec.kernel->initrd, "spec.kernel.initrd.path", "initrd");
+  }
 
   if (!live) return diff;
   if (live->owner.empty() && !compared.changes.empty()) {
@@ -769,8 +928,15 @@ std::vector<Diff::Problem> deletionProblems(const Observed& live, const PlanCont
         out.push_back({"", "volume " + other.pool + "/" + other.config.name + " is an overlay on it."});
   } else if (id.kind == kinds::StoragePool) {
     std::vector<std::string> kept;
+    // A VM's seed goes with the VM: it keeps the pool only while the VM stays.
+    std::set<std::string> seedsGoing;
+    for (const DomainInfo& d : state.domains)
+      if (d.config.meta.seed && d.config.meta.seed->pool == id.name &&
+          ctx.prunable(ResourceId{kinds::VirtualMachine, "", d.config.name}))
+        seedsGoing.insert(d.config.meta.seed->volume);
     for (const VolumeInfo& v : state.volumes)
-      if (v.pool == id.name && !ctx.prunable(ResourceId{kinds::Volume, v.pool, v.config.name}))
+      if (v.pool == id.name && !seedsGoing.contains(v.config.name) &&
+          !ctx.prunable(ResourceId{kinds::Volume, v.pool, v.config.name}))
         kept.push_back(v.config.name);
     if (!kept.empty()) {
       std::string names;

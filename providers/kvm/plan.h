@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "providers/kvm/capabilities.h"
+#include "providers/kvm/cloud_init.h"
 #include "providers/kvm/state.h"
 #include "reconciler/provider.h"
 
@@ -19,11 +20,13 @@ namespace hostform::kvm {
 struct PlanInputs {
   const KvmState& state;
   bool localHost = true;  ///< paths of path-disks and pool targets can be checked here
+  /// The provider's state directory: new domains log their serial console to
+  /// <stateDir>/console/<vm>.log (empty: no console log), and its image cache
+  /// tells a downloaded image's size (providers/kvm/image.h).
+  std::filesystem::path stateDir = {};
   /// What the hypervisor can do for a VM's accelerator and machine; read when
   /// first asked, once per observe (KvmSnapshot keeps them). Empty: nothing is checked.
   std::function<CapabilityReport(Accelerator, Machine)> capabilities = {};
-  /// The state directory: its image cache tells a downloaded image's size (providers/kvm/image.h).
-  std::filesystem::path stateDir = {};
 };
 
 Diff planPool(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in);
@@ -73,9 +76,18 @@ struct VolumeDelta {
 /// is picked once, when the NIC is written.
 inline constexpr std::string_view kMacToGenerate = "(generated)";
 
+/// The cloud-init seed volume apply writes before the definition: created, or
+/// rewritten in place, with these files.
+struct SeedWrite {
+  std::string pool, volume;
+  SeedFiles files;
+};
+
 /// A domain's definition and its live changes, as the plan decided them.
 struct DomainDelta {
   DomainWrite want;  ///< the full desired definition (disks and NICs resolved); parts: what an update writes
+  std::optional<SeedWrite> seed;          ///< write the seed volume (before the definition)
+  std::optional<VolumeRef> deleteSeed;    ///< the old seed volume, deleted after the definition no longer has it
   bool configChanged = false;  ///< the persistent definition must be written (a part, or <metadata>: the owner too)
   std::vector<std::size_t> newMacs;  ///< NICs of want.nics whose MAC apply generates (kMacToGenerate until then)
   // Applied to the running domain (LIVE), after the persistent definition, when
@@ -101,8 +113,14 @@ struct DomainComparison {
 };
 
 /// NICs the manifest gives no MAC keep kMacToGenerate (DomainDelta::newMacs).
+/// `stateDir`: as PlanInputs::stateDir.
 DomainComparison compareDomain(const Resource& desired, const DomainInfo* live, const PlanContext& ctx,
-                               const KvmState& state, const std::string& owner);
+                               const KvmState& state, const std::string& owner,
+                               const std::filesystem::path& stateDir = {});
+
+/// The pool a VM's seed volume goes to: cloudInit.pool, else the pool of its
+/// first disk that is a volume; empty: none.
+std::string seedPool(const VirtualMachineSpec& spec);
 
 /// `delta` with a MAC from `newMac` for each NIC in its newMacs (attachNics
 /// names NICs by index, so an attached NIC has it too); nothing else changes.

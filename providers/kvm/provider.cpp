@@ -80,9 +80,9 @@ CapabilityReport KvmSnapshot::capabilities(Connection& session, Accelerator acce
 
 Diff KvmProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) {
   const auto& snapshot = static_cast<const KvmSnapshot&>(host);
-  PlanInputs in{snapshot.state, connection_.local(),
-                [this, &snapshot](Accelerator a, Machine m) { return snapshot.capabilities(connection_, a, m); },
-                stateDir_};
+  PlanInputs in{snapshot.state, connection_.local(), stateDir_, [this, &snapshot](Accelerator a, Machine m) {
+                  return snapshot.capabilities(connection_, a, m);
+                }};
   if (desired.kind() == kinds::StoragePool) return planPool(desired, live, ctx, in);
   if (desired.kind() == kinds::Volume) return planVolume(desired, live, ctx, in);
   if (desired.kind() == kinds::VirtualMachine) return planDomain(desired, live, ctx, in);
@@ -99,7 +99,8 @@ Result<void> KvmProvider::apply(const Action& action, const ApplyContext& ctx) {
   auto conn = connection_.get();
   if (!conn) return hostform::unexpected(conn.error());
   static const KvmState kNone;
-  ApplyInputs in{*conn, action.snapshot ? static_cast<const KvmSnapshot&>(*action.snapshot).state : kNone, stateDir_};
+  ApplyInputs in{*conn, action.snapshot ? static_cast<const KvmSnapshot&>(*action.snapshot).state : kNone,
+                 stateDir_};
   if (action.id.kind == kinds::StoragePool) return applyPool(action, ctx, in);
   if (action.id.kind == kinds::Volume) return applyVolume(action, ctx, in);
   if (action.id.kind == kinds::VirtualMachine) return applyDomain(action, ctx, in);

@@ -1,9 +1,145 @@
 #include "reconciler/kinds/virtual_machine.h"
 
+#include <openssl/evp.h>
+
+#include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 
+#include "reconciler/kinds/storage_pool.h"
+
 namespace hostform {
+
+DiskBus defaultBus(DiskDevice device, Machine machine) {
+  if (device == DiskDevice::Disk) return DiskBus::Virtio;
+  return machine == Machine::Q35 ? DiskBus::Sata : DiskBus::Ide;
+}
+
+std::string userDataDigest(const std::string& userData) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(userData.data(), userData.size(), md, &n, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < 6 && i < n; ++i) {
+    hex += kHex[md[i] >> 4];
+    hex += kHex[md[i] & 15];
+  }
+  return "sha256:" + hex + " (" + std::to_string(userData.size()) + " bytes)";
+}
+
+namespace {
+
+/// A plain scalar as YAML 1.2's core schema reads it, as JSON.
+nlohmann::json plainJson(const std::string& text) {
+  switch (yaml::resolvePlain(text)) {
+    case yaml::PlainType::Null: return nullptr;
+    case yaml::PlainType::Boolean: return text[0] == 't' || text[0] == 'T';
+    case yaml::PlainType::Integer: {
+      try {
+        std::size_t at = 0;
+        const bool negative = text[0] == '-';
+        const std::size_t sign = (text[0] == '-' || text[0] == '+') ? 1 : 0;
+        const std::string digits = text.substr(sign);
+        long long v = 0;
+        if (digits.starts_with("0x")) v = std::stoll(digits.substr(2), &at, 16);
+        else if (digits.starts_with("0o")) v = std::stoll(digits.substr(2), &at, 8);
+        else v = std::stoll(digits, &at, 10);
+        return negative ? -v : v;
+      } catch (const std::exception&) {
+        return text;  // beyond 64 bits: kept as written
+      }
+    }
+    case yaml::PlainType::Float: {
+      try {
+        const double v = std::stod(text);
+        if (std::isfinite(v)) return v;
+      } catch (const std::exception&) {
+      }
+      return text;  // .inf, .nan: JSON has no such numbers
+    }
+    case yaml::PlainType::String: break;
+  }
+  return text;
+}
+
+/// A YAML tree as JSON: maps, lists and scalars as YAML 1.2's core schema reads them.
+nlohmann::json toJson(const yaml::Node& n) {
+  switch (n.type()) {
+    case yaml::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (std::size_t i = 0; i < n.size(); ++i) out[n.key(i).scalar()] = toJson(n.value(i));
+      return out;
+    }
+    case yaml::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      for (std::size_t i = 0; i < n.size(); ++i) out.push_back(toJson(n[i]));
+      return out;
+    }
+    case yaml::NodeType::Null: return nullptr;
+    case yaml::NodeType::Scalar: break;
+  }
+  return n.plain() ? plainJson(n.scalar()) : nlohmann::json(n.scalar());
+}
+
+/// cloud-init's user-data formats other than #cloud-config, by their first line.
+constexpr std::string_view kOtherUserDataFormats[] = {
+    "#!", "#include", "#cloud-boothook", "#part-handler", "## template: jinja", "Content-Type: multipart/",
+    "#cloud-config-archive", "#cloud-config-jsonp", "#upstart-job"};
+
+/// userData must be a format cloud-init reads: a #cloud-config document whose
+/// body is a YAML mapping, or one of the others (not checked further).
+void checkUserData(SpecReader& in, const yaml::Node& n) {
+  const std::string& text = n.scalar();
+  std::string first = text.substr(0, text.find('\n'));
+  while (!first.empty() && (first.back() == '\r' || first.back() == ' ' || first.back() == '\t')) first.pop_back();
+  const std::string path = "spec.cloudInit.userData";
+  if (first == "#cloud-config") {
+    yaml::StreamParser parser(text, 1);
+    std::optional<yaml::Document> doc = parser.next();
+    if (!doc && parser.error()) {
+      const yaml::ParseError& e = *parser.error();
+      in.error(n, path,
+               "expected a YAML mapping after #cloud-config, but line " + std::to_string(e.mark.line + 1) +
+                   " column " + std::to_string(e.mark.column + 1) + " of userData does not parse: " + e.message);
+    } else if (doc && !doc->empty() && !doc->root().isMap()) {
+      in.error(n, path, "expected a YAML mapping after #cloud-config (cloud-config keys such as users: or "
+                        "packages:), found a " + std::string(doc->root().isSequence() ? "list" : "scalar"));
+    }
+    return;
+  }
+  for (std::string_view format : kOtherUserDataFormats)
+    if (first.starts_with(format)) return;
+  in.error(n, path,
+           "expected cloud-init user data: a first line #cloud-config (then a YAML mapping), a script (#!), or "
+           "#include, #cloud-boothook, #part-handler, ## template: jinja or Content-Type: multipart/...; found "
+           "first line " + (first.empty() ? std::string("(empty)") : "\"" + first.substr(0, 60) + "\""));
+}
+
+BootFile readBootFile(SpecReader& in, const yaml::Node& n, const std::string& path) {
+  if (const yaml::Node v = n["volume"]) return VolumeRef{in.text(v["pool"]), in.text(v["name"])};
+  in.checkPath(n["path"], path + ".path");
+  return in.text(n["path"]);
+}
+
+void writeBootFile(SpecWriter& w, const BootFile& f) {
+  if (auto* v = std::get_if<VolumeRef>(&f)) {
+    w.begin("volume");
+    w.put("pool", v->pool);
+    w.put("name", v->name);
+    w.end();
+  } else {
+    w.put("path", std::get<std::string>(f));
+  }
+}
+
+std::string describeBootFile(const BootFile& f) {
+  if (auto* v = std::get_if<VolumeRef>(&f)) return "volume " + v->pool + "/" + v->name;
+  return "path " + std::get<std::string>(f);
+}
+
+}  // namespace
 
 static std::string diskSource(const DiskSpec& d) {
   if (auto* v = std::get_if<VolumeRef>(&d.source)) return "volume " + v->pool + "/" + v->name;
@@ -61,9 +197,17 @@ static VirtualMachineSpec read(SpecReader& in) {
         disk.source = in.text(d["path"]);
         in.checkPath(d["path"], "spec.disks[" + std::to_string(i) + "].path");
       }
+      const std::string at = "spec.disks[" + std::to_string(i) + "]";
       disk.target = in.optText(d["target"]);
-      disk.bus = in.choice(d["bus"], disk.bus);
-      disk.readOnly = in.flag(d["readOnly"], disk.readOnly);
+      disk.device = in.choice(d["device"], disk.device);
+      disk.bus = in.choice(d["bus"], defaultBus(disk.device, vm.machine));
+      disk.readOnly = in.flag(d["readOnly"], disk.device == DiskDevice::Cdrom);
+      if (disk.device == DiskDevice::Cdrom && !disk.readOnly)
+        in.error(d["readOnly"], at + ".readOnly", "expected true or nothing: a cdrom is always read-only");
+      if (disk.device == DiskDevice::Cdrom && disk.bus == DiskBus::Virtio)
+        in.error(d["bus"], at + ".bus", "expected sata, scsi or ide for a cdrom, found virtio");
+      if (disk.device == DiskDevice::Disk && disk.bus == DiskBus::Ide)
+        in.error(d["bus"], at + ".bus", "expected virtio, sata or scsi for a disk, found ide (ide is for cdroms)");
       if (auto first = disk.target ? usedBefore(targets, *disk.target, i) : std::nullopt)
         in.error(d["target"], "spec.disks[" + std::to_string(i) + "].target",
                  "target \"" + *disk.target + "\" is already used by disk " + std::to_string(*first));
@@ -88,6 +232,33 @@ static VirtualMachineSpec read(SpecReader& in) {
   }
   vm.graphics = in.choice(s["graphics"], vm.graphics);
   vm.restartPolicy = in.choice(s["restartPolicy"], vm.restartPolicy);
+  if (const yaml::Node k = s["kernel"]) {
+    KernelSpec kernel;
+    kernel.image = readBootFile(in, k, "spec.kernel");
+    if (const yaml::Node initrd = k["initrd"]) kernel.initrd = readBootFile(in, initrd, "spec.kernel.initrd");
+    kernel.cmdline = in.optText(k["cmdline"]);
+    vm.kernel = std::move(kernel);
+  }
+  if (const yaml::Node ci = s["cloudInit"]) {
+    CloudInitSpec c;
+    if (const yaml::Node u = ci["userData"]) {
+      c.userData = in.text(u);
+      checkUserData(in, u);
+    }
+    if (const yaml::Node m = ci["metaData"]) c.metaData = toJson(m).dump();
+    if (const yaml::Node nc = ci["networkConfig"]) {
+      c.networkConfig = toJson(nc).dump();
+      const yaml::Node version = nc["version"];
+      if (!version)
+        in.error(nc, "spec.cloudInit.networkConfig.version", "expected version: 2 (cloud-init's network config "
+                                                             "version 2), found no version");
+      else if (!version.isScalar() || !version.plain() || version.scalar() != "2")
+        in.error(version, "spec.cloudInit.networkConfig.version",
+                 "expected 2 (cloud-init's network config version 2), found " + in.shown(version));
+    }
+    c.pool = in.optText(ci["pool"]);
+    vm.cloudInit = std::move(c);
+  }
   return vm;
 }
 
@@ -121,9 +292,10 @@ static void write(const VirtualMachineSpec& s, SpecWriter& w) {
       } else {
         w.put("path", std::get<std::string>(disk.source));
       }
+      w.word("device", disk.device, DiskDevice::Disk);
       w.opt("target", disk.target);
-      w.word("bus", disk.bus, DiskBus::Virtio);
-      w.changed("readOnly", disk.readOnly, false);
+      w.word("bus", disk.bus, defaultBus(disk.device, s.machine));
+      w.changed("readOnly", disk.readOnly, disk.device == DiskDevice::Cdrom);
       w.endItem();
     }
     w.endList();
@@ -142,6 +314,25 @@ static void write(const VirtualMachineSpec& s, SpecWriter& w) {
   if (s.boot != d.boot) w.flowList("boot", bootWords(s.boot));
   w.word("graphics", s.graphics, d.graphics);
   w.word("restartPolicy", s.restartPolicy, d.restartPolicy);
+  if (s.kernel) {
+    w.begin("kernel");
+    writeBootFile(w, s.kernel->image);
+    if (s.kernel->initrd) {
+      w.begin("initrd");
+      writeBootFile(w, *s.kernel->initrd);
+      w.end();
+    }
+    w.opt("cmdline", s.kernel->cmdline);
+    w.end();
+  }
+  if (s.cloudInit) {
+    w.begin("cloudInit");
+    w.opt("userData", s.cloudInit->userData);
+    if (s.cloudInit->metaData) w.json("metaData", *s.cloudInit->metaData);
+    if (s.cloudInit->networkConfig) w.json("networkConfig", *s.cloudInit->networkConfig);
+    w.opt("pool", s.cloudInit->pool);
+    w.end();
+  }
 }
 
 static void list(const VirtualMachineSpec& s, FieldList& f) {
@@ -163,6 +354,7 @@ static void list(const VirtualMachineSpec& s, FieldList& f) {
     f.add(p + "target", d.target);
     f.add(p + "bus", std::string(toString(d.bus)));
     f.add(p + "readOnly", d.readOnly);
+    if (d.device != DiskDevice::Disk) f.add(p + "device", std::string(toString(d.device)));
   }
   for (std::size_t i = 0; i < s.interfaces.size(); ++i) {
     const InterfaceSpec& n = s.interfaces[i];
@@ -174,6 +366,18 @@ static void list(const VirtualMachineSpec& s, FieldList& f) {
   f.add("boot", showList(bootWords(s.boot)));
   f.add("graphics", std::string(toString(s.graphics)));
   f.add("restartPolicy", std::string(toString(s.restartPolicy)));
+  if (s.kernel) {
+    f.add("kernel.source", describeBootFile(s.kernel->image));
+    if (s.kernel->initrd) f.add("kernel.initrd", describeBootFile(*s.kernel->initrd));
+    f.add("kernel.cmdline", s.kernel->cmdline);
+  }
+  if (s.cloudInit) {
+    // Never the user data itself: it holds passwords and keys.
+    if (s.cloudInit->userData) f.add("cloudInit.userData", userDataDigest(*s.cloudInit->userData));
+    f.add("cloudInit.metaData", s.cloudInit->metaData);
+    f.add("cloudInit.networkConfig", s.cloudInit->networkConfig);
+    f.add("cloudInit.pool", s.cloudInit->pool);
+  }
 }
 
 static void refer(const VirtualMachineSpec& s, std::vector<Reference>& out) {
@@ -187,6 +391,14 @@ static void refer(const VirtualMachineSpec& s, std::vector<Reference>& out) {
   for (std::size_t i = 0; i < s.interfaces.size(); ++i)
     out.push_back({ResourceId{kinds::Bridge, "", s.interfaces[i].bridge},
                    "spec.interfaces[" + std::to_string(i) + "].bridge"});
+  if (s.kernel) {
+    if (auto* v = std::get_if<VolumeRef>(&s.kernel->image))
+      out.push_back({ResourceId{kinds::Volume, v->pool, v->name}, "spec.kernel.volume"});
+    if (auto* v = s.kernel->initrd ? std::get_if<VolumeRef>(&*s.kernel->initrd) : nullptr)
+      out.push_back({ResourceId{kinds::Volume, v->pool, v->name}, "spec.kernel.initrd.volume"});
+  }
+  if (s.cloudInit && s.cloudInit->pool)
+    out.push_back({ResourceId{kinds::StoragePool, "", *s.cloudInit->pool}, "spec.cloudInit.pool"});
 }
 
 // The words of its enums in manifests.
@@ -201,8 +413,9 @@ constexpr EnumNames<BootDevice, 3> kBootDevice{
     {{BootDevice::Hd, "hd"}, {BootDevice::Network, "network"}, {BootDevice::Cdrom, "cdrom"}}};
 constexpr EnumNames<Graphics, 2> kGraphics{{{Graphics::None, "none"}, {Graphics::Vnc, "vnc"}}};
 constexpr EnumNames<RestartPolicy, 2> kRestartPolicy{{{RestartPolicy::Never, "never"}, {RestartPolicy::Auto, "auto"}}};
-constexpr EnumNames<DiskBus, 3> kDiskBus{
-    {{DiskBus::Virtio, "virtio"}, {DiskBus::Sata, "sata"}, {DiskBus::Scsi, "scsi"}}};
+constexpr EnumNames<DiskBus, 4> kDiskBus{
+    {{DiskBus::Virtio, "virtio"}, {DiskBus::Sata, "sata"}, {DiskBus::Scsi, "scsi"}, {DiskBus::Ide, "ide"}}};
+constexpr EnumNames<DiskDevice, 2> kDiskDevice{{{DiskDevice::Disk, "disk"}, {DiskDevice::Cdrom, "cdrom"}}};
 
 HOSTFORM_DEFINE_ENUM_NAMES(Machine, kMachine)
 HOSTFORM_DEFINE_ENUM_NAMES(Firmware, kFirmware)
@@ -213,6 +426,7 @@ HOSTFORM_DEFINE_ENUM_NAMES(BootDevice, kBootDevice)
 HOSTFORM_DEFINE_ENUM_NAMES(Graphics, kGraphics)
 HOSTFORM_DEFINE_ENUM_NAMES(RestartPolicy, kRestartPolicy)
 HOSTFORM_DEFINE_ENUM_NAMES(DiskBus, kDiskBus)
+HOSTFORM_DEFINE_ENUM_NAMES(DiskDevice, kDiskDevice)
 
 HOSTFORM_KIND(kVirtualMachineKind, VirtualMachineSpec, "VirtualMachine", 60, "virtual-machine.schema.json",
               {.read = read, .write = write, .list = list, .refer = refer});

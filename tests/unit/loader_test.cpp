@@ -333,6 +333,29 @@ spec:
   boot: [network, hd]
   graphics: vnc
   restartPolicy: auto
+---
+apiVersion: hostform/v1
+kind: VirtualMachine
+metadata: {name: web2}
+spec:
+  memory: 1GiB
+  machine: pc
+  disks:
+    - {volume: {pool: nfs, name: web.qcow2}}
+    - {path: /srv/iso/install.iso, device: cdrom}
+    - {volume: {pool: nfs, name: base.raw}, device: cdrom, bus: sata}
+  boot: [cdrom, hd]
+  kernel:
+    volume: {pool: nfs, name: base.raw}
+    initrd: {path: /boot/initrd.img}
+    cmdline: console=ttyS0
+  cloudInit:
+    userData: |
+      #cloud-config
+      packages: [nginx]
+    metaData: {local-hostname: www, zone: "123", tags: [a, 7, true, null], nested: {ratio: 0.5}}
+    networkConfig: {version: 2, ethernets: {eth0: {dhcp4: true}}}
+    pool: nfs
 )";
   LoadResult first = loadYaml(yaml);
   ASSERT_TRUE(messages(first).empty()) << messages(first)[0];
@@ -346,6 +369,119 @@ spec:
     EXPECT_TRUE(second.resources[i].spec == first.resources[i].spec) << first.resources[i].id.str() << "\n" << text;
   }
   EXPECT_EQ(first.resources[0].as<BridgeSpec>().macAddress, "52:54:00:aa:bb:01");  // normalised
+}
+
+TEST(Loader, CloudInitMapsAreKeptAsCanonicalJson) {
+  LoadResult r = loadYaml(R"(apiVersion: hostform/v1
+kind: VirtualMachine
+metadata: {name: a}
+spec:
+  memory: 1GiB
+  cloudInit:
+    metaData: {zone: "7", count: 7, on: true, list: [x, 0x10]}
+    networkConfig:
+      version: 2
+      ethernets: {eth0: {dhcp4: true}}
+---
+apiVersion: hostform/v1
+kind: VirtualMachine
+metadata: {name: b}
+spec:
+  memory: 1GiB
+  cloudInit:
+    networkConfig: {ethernets: {eth0: {dhcp4: true}}, version: 2}
+    metaData: {list: [x, 16], on: true, count: 7, zone: "7"}
+)");
+  ASSERT_TRUE(messages(r).empty()) << messages(r)[0];
+  const auto& a = r.resources[0].as<VirtualMachineSpec>();
+  const auto& b = r.resources[1].as<VirtualMachineSpec>();
+  ASSERT_TRUE(a.cloudInit);
+  EXPECT_EQ(a.cloudInit->metaData, R"({"count":7,"list":["x",16],"on":true,"zone":"7"})");
+  EXPECT_EQ(a.cloudInit->networkConfig, R"({"ethernets":{"eth0":{"dhcp4":true}},"version":2})");
+  EXPECT_EQ(a.cloudInit, b.cloudInit);
+  EXPECT_FALSE(a.cloudInit->userData);
+  // Plans show the user data's digest, never its text.
+  EXPECT_EQ(userDataDigest("#cloud-config\n"), "sha256:88c95955b024 (14 bytes)");
+}
+
+TEST(Loader, CloudInitAndMediaAreChecked) {
+  LoadResult r = loadYaml(R"(apiVersion: hostform/v1
+kind: VirtualMachine
+metadata: {name: vm1}
+spec:
+  memory: 1GiB
+  cloudInit:
+    userData: |
+      users: [ops]
+---
+apiVersion: hostform/v1
+kind: VirtualMachine
+metadata: {name: vm2}
+spec:
+  memory: 1GiB
+  cloudInit:
+    userData: "#cloud-config\n- a list\n"
+---
+apiVersion: hostform/v1
+kind: VirtualMachine
+metadata: {name: vm3}
+spec:
+  memory: 1GiB
+  cloudInit:
+    networkConfig: {version: 1, config: []}
+---
+apiVersion: hostform/v1
+kind: VirtualMachine
+metadata: {name: vm4}
+spec:
+  memory: 1GiB
+  disks:
+    - {path: /a.iso, device: cdrom, readOnly: false}
+    - {path: /b.img, bus: ide}
+    - {path: /c.iso, device: cdrom, bus: virtio}
+---
+apiVersion: hostform/v1
+kind: VirtualMachine
+metadata: {name: vm5}
+spec:
+  memory: 1GiB
+  cloudInit:
+    userData: "#cloud-config\nusers: [ops\n"
+---
+apiVersion: hostform/v1
+kind: VirtualMachine
+metadata: {name: vm6}
+spec:
+  memory: 1GiB
+  cloudInit:
+    userData: "#!/bin/sh\necho hi\n"
+  kernel: {path: /boot/vmlinuz, initrd: {path: /boot/initrd.img}, cmdline: "console=ttyS0"}
+  disks: [{path: /d.iso, device: cdrom}]
+)");
+  EXPECT_EQ(messages(r),
+            (Strings{
+                "test.yaml:7:15: error: spec.cloudInit.userData: expected cloud-init user data: a first line "
+                "#cloud-config (then a YAML mapping), a script (#!), or #include, #cloud-boothook, #part-handler, "
+                "## template: jinja or Content-Type: multipart/...; found first line \"users: [ops]\"",
+                "test.yaml:16:15: error: spec.cloudInit.userData: expected a YAML mapping after #cloud-config "
+                "(cloud-config keys such as users: or packages:), found a list",
+                "test.yaml:24:30: error: spec.cloudInit.networkConfig.version: expected 2 (cloud-init's network "
+                "config version 2), found 1",
+                "test.yaml:32:47: error: spec.disks[0].readOnly: expected true or nothing: a cdrom is always read-only",
+                "test.yaml:33:27: error: spec.disks[1].bus: expected virtio, sata or scsi for a disk, found ide (ide is "
+                "for cdroms)",
+                "test.yaml:34:42: error: spec.disks[2].bus: expected sata, scsi or ide for a cdrom, found virtio",
+                "test.yaml:42:15: error: spec.cloudInit.userData: expected a YAML mapping after #cloud-config, but "
+                "line 3 column 1 of userData does not parse: did not find expected ',' or ']' while parsing a flow "
+                "sequence",
+            }));
+  ASSERT_EQ(r.resources.size(), 1u);
+  const auto& vm = r.resources[0].as<VirtualMachineSpec>();
+  EXPECT_EQ(vm.disks.at(0).bus, DiskBus::Sata);  // a cdrom on q35
+  EXPECT_TRUE(vm.disks.at(0).readOnly);
+  ASSERT_TRUE(vm.kernel);
+  EXPECT_EQ(std::get<std::string>(vm.kernel->image), "/boot/vmlinuz");
+  EXPECT_EQ(vm.kernel->cmdline, "console=ttyS0");
 }
 
 TEST(Loader, ExportLeavesDefaultsOut) {

@@ -432,7 +432,7 @@ TEST(Reporting, EveryErrorOfTheDocumentInDocumentOrder) {
           "x.yaml:10:13: error: spec.disks[0].path: expected an absolute path starting with /, found "
           "\"relative.img\"",
           "x.yaml:11:7: error: spec.disks[0].buss: unknown field \"buss\"; expected one of volume, "
-          "logicalVolume, path, target, bus, readOnly (did you mean \"bus\"?)",
+          "logicalVolume, path, device, target, bus, readOnly (did you mean \"bus\"?)",
           "x.yaml:13:7: error: spec.interfaces[0]: missing required field \"bridge\"",
           "x.yaml:14:21: error: spec.boot[2]: duplicate item \"hd\" (also at item 0)",
           "x.yaml:15:18: error: spec.restartPolicy: expected one of never, auto, found \"always\""));

@@ -50,10 +50,16 @@ TEST(DomainXml, ReadsTheModelledPartsOfAnyDomain) {
   EXPECT_EQ(c->cpuMode, CpuMode::Default);
   EXPECT_EQ(c->boot, (std::vector<BootDevice>{BootDevice::Cdrom, BootDevice::Hd}));
   EXPECT_EQ(c->graphics, Graphics::None);  // SPICE is not modelled
-  ASSERT_EQ(c->disks.size(), 2u);          // the cdrom and the rbd disk are not
+  ASSERT_EQ(c->disks.size(), 3u);          // the rbd disk is not
   EXPECT_EQ(c->disks[0].source, "/var/lib/libvirt/images/legacy.qcow2");
-  EXPECT_EQ(c->disks[1].type, "block");
-  EXPECT_EQ(c->disks[1].target, "vdc");
+  EXPECT_EQ(c->disks[1].device, "cdrom");  // a cdrom with a medium is
+  EXPECT_EQ(c->disks[1].source, "/isos/debian.iso");
+  EXPECT_EQ(c->disks[1].bus, "sata");
+  EXPECT_TRUE(c->disks[1].readOnly);
+  EXPECT_EQ(c->disks[2].type, "block");
+  EXPECT_EQ(c->disks[2].target, "vdc");
+  EXPECT_EQ(c->otherTargets, std::vector<std::string>{"vdb"});
+  EXPECT_FALSE(c->seedDisk);
   ASSERT_EQ(c->nics.size(), 1u);  // the network NIC is not
   EXPECT_EQ(c->nics[0].mac, "52:54:00:ab:cd:ef");
   EXPECT_EQ(c->meta.owner, "");
@@ -144,6 +150,99 @@ TEST(DomainXml, MachineChangeDropsTheOldPciTopology) {
   ASSERT_TRUE(pc);
   EXPECT_EQ(pc->find("pcie-root"), std::string::npos) << *pc;
   EXPECT_NE(pc->find("machine=\"pc\""), std::string::npos) << *pc;
+}
+
+/// A new domain with an installer cdrom, direct kernel boot and a cloud-init seed.
+DomainWrite mediaDomain(const VirtualMachineSpec& spec) {
+  DomainWrite want{"media1", &spec, {}, {}, {"ops", std::nullopt, std::nullopt}, {}};
+  want.disks = {{"volume", "", "images", "media1.qcow2", "qcow2", "vda", "virtio", false},
+                {"file", "/isos/installer.iso", "", "", "raw", "sda", "sata", true, "cdrom"}};
+  want.meta.seed = SeedRecord{"images", "media1-cidata.iso", std::string(64, 'a'), "media1-0123abcd",
+                              "sha256:0123456789ab (20 bytes)", R"({"local-hostname":"m"})", ""};
+  want.seedDisk = DomainDisk{"volume", "", "images", "media1-cidata.iso", "raw", "sdb", "sata", true, "cdrom"};
+  want.kernel = {"/boot/vmlinuz", "/boot/initrd.img", "console=ttyS0 root=/dev/vda1"};
+  want.consoleLog = "/var/lib/hostform/console/media1.log";
+  return want;
+}
+
+TEST(DomainXml, CdromKernelSeedAndConsoleOfANewDomainReadBack) {
+  VirtualMachineSpec spec;
+  spec.memory = spec.maxMemory = 64 * MiB;
+  spec.boot = {BootDevice::Cdrom, BootDevice::Hd};
+  const DomainWrite want = mediaDomain(spec);
+  const std::string xml = newDomainXml(want);
+  for (const char* expected :
+       {"<kernel>/boot/vmlinuz</kernel>", "<initrd>/boot/initrd.img</initrd>",
+        "<cmdline>console=ttyS0 root=/dev/vda1</cmdline>", "<boot dev=\"cdrom\"/>",
+        "<log file=\"/var/lib/hostform/console/media1.log\" append=\"on\"/>", "<console type=\"pty\">",
+        "<target type=\"serial\"", "<channel type=\"unix\">", "name=\"org.qemu.guest_agent.0\"",
+        "<disk type=\"volume\" device=\"cdrom\">", "<hostform:seed pool=\"images\" volume=\"media1-cidata.iso\""})
+    EXPECT_NE(xml.find(expected), std::string::npos) << expected << " missing in\n" << xml;
+  auto c = parseDomainXml(xml);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->disks, want.disks);  // the seed's cdrom is not one of them
+  ASSERT_TRUE(c->seedDisk);
+  EXPECT_EQ(*c->seedDisk, *want.seedDisk);
+  ASSERT_TRUE(c->meta.seed);
+  EXPECT_EQ(*c->meta.seed, *want.meta.seed);
+  EXPECT_EQ(c->kernel, want.kernel);
+  EXPECT_EQ(c->boot, spec.boot);
+}
+
+TEST(DomainXml, PatchMovesTheSeedAndNeverTouchesTheConsole) {
+  VirtualMachineSpec spec;
+  spec.memory = spec.maxMemory = 64 * MiB;
+  DomainWrite want = mediaDomain(spec);
+  const std::string xml = newDomainXml(want);
+
+  // The disks rewritten: the seed's cdrom stays (it is not a modelled disk).
+  DomainWrite disksOnly = want;
+  disksOnly.parts = {};
+  disksOnly.parts.disks = true;
+  disksOnly.disks.pop_back();  // the installer cdrom removed
+  auto patched = patchDomainXml(xml, disksOnly);
+  ASSERT_TRUE(patched) << patched.error().message;
+  auto c = parseDomainXml(*patched);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->disks, disksOnly.disks);
+  ASSERT_TRUE(c->seedDisk);
+  EXPECT_EQ(c->seedDisk->volume, "media1-cidata.iso");
+  EXPECT_EQ(patched->find("installer.iso"), std::string::npos) << *patched;
+
+  // The seed moved to another pool: the old cdrom goes, the new one comes.
+  DomainWrite moved = disksOnly;
+  moved.parts = {};
+  moved.parts.seed = true;
+  moved.meta.seed->pool = "seeds";
+  moved.seedDisk->pool = "seeds";
+  auto second = patchDomainXml(*patched, moved);
+  ASSERT_TRUE(second);
+  auto m = parseDomainXml(*second);
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(m->seedDisk);
+  EXPECT_EQ(m->seedDisk->pool, "seeds");
+  EXPECT_EQ(second->find("pool=\"images\" volume=\"media1-cidata.iso\""), std::string::npos) << *second;
+
+  // cloudInit removed: no seed cdrom, no record; the console is as it was.
+  DomainWrite none = moved;
+  none.meta.seed.reset();
+  none.seedDisk.reset();
+  auto third = patchDomainXml(*second, none);
+  ASSERT_TRUE(third);
+  auto n = parseDomainXml(*third);
+  ASSERT_TRUE(n);
+  EXPECT_FALSE(n->seedDisk);
+  EXPECT_FALSE(n->meta.seed);
+  EXPECT_EQ(third->find("device=\"cdrom\""), std::string::npos) << *third;
+  std::size_t serials = 0;
+  for (std::size_t at = third->find("<serial"); at != std::string::npos; at = third->find("<serial", at + 1)) ++serials;
+  EXPECT_EQ(serials, 1u) << *third;
+
+  // An existing domain never gets a console from a patch.
+  auto legacy = patchDomainXml(kForeignDomain, none);
+  ASSERT_TRUE(legacy);
+  EXPECT_EQ(legacy->find("<serial"), std::string::npos) << *legacy;
+  EXPECT_EQ(legacy->find("guest_agent"), std::string::npos) << *legacy;
 }
 
 TEST(StorageXml, PoolsOfEveryTypeReadBack) {

@@ -1,0 +1,173 @@
+#include "providers/kvm/cloud_init.h"
+
+// struct burn_source comes from libburn.h unless libisofs defines it itself.
+#define LIBISOFS_WITHOUT_LIBBURN 1
+#include <libisofs.h>
+#include <openssl/evp.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+namespace hostform::kvm {
+
+std::string seedVolumeName(std::string_view vm) { return std::string(vm) + "-cidata.iso"; }
+
+std::string sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < n; ++i) {
+    hex += kHex[md[i] >> 4];
+    hex += kHex[md[i] & 15];
+  }
+  return hex;
+}
+
+namespace {
+
+/// Length-prefixed, so no choice of contents makes two inputs run together.
+void addPart(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += '\0';
+  out += std::to_string(value.size());
+  out += '\0';
+  out += value;
+}
+
+}  // namespace
+
+std::string seedDigest(const SeedFiles& files) {
+  std::string all;
+  addPart(all, "user-data", files.userData);
+  addPart(all, "meta-data", files.metaData);
+  addPart(all, "network-config", files.networkConfig);
+  return sha256Hex(all);
+}
+
+Seed seedFor(std::string_view vm, const CloudInitSpec& spec) {
+  Seed seed;
+  seed.files.userData = spec.userData.value_or("#cloud-config\n");
+  nlohmann::json meta = spec.metaData ? nlohmann::json::parse(*spec.metaData) : nlohmann::json::object();
+  nlohmann::json declared = meta;
+  declared.erase("instance-id");
+  std::string identity;
+  addPart(identity, "user-data", spec.userData.value_or(""));
+  addPart(identity, "meta-data", declared.dump());
+  addPart(identity, "network-config", spec.networkConfig.value_or(""));
+  if (meta.contains("instance-id") && meta["instance-id"].is_string()) {
+    seed.instanceId = meta["instance-id"].get<std::string>();
+    seed.instanceIdDeclared = true;
+  } else {
+    seed.instanceId = std::string(vm) + "-" + sha256Hex(identity).substr(0, 8);
+    meta["instance-id"] = seed.instanceId;
+  }
+  if (!meta.contains("local-hostname")) meta["local-hostname"] = std::string(vm);
+  seed.files.metaData = meta.dump() + "\n";
+  if (spec.networkConfig) seed.files.networkConfig = *spec.networkConfig + "\n";
+  seed.digest = seedDigest(seed.files);
+  return seed;
+}
+
+namespace {
+
+/// libisofs is initialised once per process, quietly: its messages reach
+/// hostform as error codes, not on stderr.
+int initIsofs() {
+  static int result = [] {
+    int rc = iso_init();
+    if (rc >= 0) {
+      char never[] = "NEVER", prefix[] = "libisofs";
+      iso_set_msgs_severities(never, never, prefix);
+    }
+    return rc;
+  }();
+  return result;
+}
+
+std::string isoError(int code) {
+  const char* msg = iso_error_to_msg(code);
+  return msg ? msg : "error " + std::to_string(code);
+}
+
+struct ImageFree {
+  void operator()(IsoImage* i) const { iso_image_unref(i); }
+};
+struct OptsFree {
+  void operator()(IsoWriteOpts* o) const { iso_write_opts_free(o); }
+};
+struct SourceFree {
+  void operator()(burn_source* s) const {
+    s->free_data(s);
+    std::free(s);
+  }
+};
+
+Result<void> addFile(IsoImage* image, const char* name, const std::string& content) {
+  // The stream owns its buffer and frees it with free().
+  auto* buf = static_cast<unsigned char*>(std::malloc(content.size() ? content.size() : 1));
+  if (!buf) return fail("out of memory for the cloud-init seed");
+  std::memcpy(buf, content.data(), content.size());
+  IsoStream* stream = nullptr;
+  if (int rc = iso_memory_stream_new(buf, content.size(), &stream); rc < 0) {
+    std::free(buf);
+    return fail("cannot build the cloud-init seed: " + isoError(rc));
+  }
+  IsoFile* file = nullptr;
+  if (int rc = iso_image_add_new_file(image, iso_image_get_root(image), name, stream, &file); rc < 0) {
+    iso_stream_unref(stream);
+    return fail(std::string("cannot add ") + name + " to the cloud-init seed: " + isoError(rc));
+  }
+  iso_node_set_permissions(reinterpret_cast<IsoNode*>(file), 0444);
+  return {};
+}
+
+}  // namespace
+
+Result<void> writeSeedIso(const SeedFiles& files, const std::filesystem::path& out) {
+  if (int rc = initIsofs(); rc < 0) return fail("cannot initialise libisofs: " + isoError(rc));
+  IsoImage* rawImage = nullptr;
+  if (int rc = iso_image_new("cidata", &rawImage); rc < 0)
+    return fail("cannot build the cloud-init seed: " + isoError(rc));
+  std::unique_ptr<IsoImage, ImageFree> image(rawImage);
+  iso_image_set_volume_id(image.get(), "cidata");
+  if (auto ok = addFile(image.get(), "user-data", files.userData); !ok) return ok;
+  if (auto ok = addFile(image.get(), "meta-data", files.metaData); !ok) return ok;
+  if (!files.networkConfig.empty())
+    if (auto ok = addFile(image.get(), "network-config", files.networkConfig); !ok) return ok;
+
+  IsoWriteOpts* rawOpts = nullptr;
+  if (int rc = iso_write_opts_new(&rawOpts, 0); rc < 0) return fail("cannot build the cloud-init seed: " + isoError(rc));
+  std::unique_ptr<IsoWriteOpts, OptsFree> opts(rawOpts);
+  iso_write_opts_set_rockridge(opts.get(), 1);
+  iso_write_opts_set_joliet(opts.get(), 1);
+  // Fixed timestamps would make the image reproducible; the digest covers the
+  // files, not the image, so the image's own times do not matter.
+  burn_source* rawSource = nullptr;
+  if (int rc = iso_image_create_burn_source(image.get(), opts.get(), &rawSource); rc < 0)
+    return fail("cannot build the cloud-init seed: " + isoError(rc));
+  std::unique_ptr<burn_source, SourceFree> source(rawSource);
+
+  std::ofstream file(out, std::ios::binary | std::ios::trunc);
+  if (!file) return fail("cannot write the cloud-init seed to " + out.string() + ": " + std::strerror(errno));
+  unsigned char block[2048];
+  for (;;) {
+    const int n = source->read_xt(source.get(), block, sizeof block);
+    if (n < 0) {
+      source->cancel(source.get());
+      return fail("cannot build the cloud-init seed: libisofs stopped writing the image");
+    }
+    if (n == 0) break;
+    file.write(reinterpret_cast<const char*>(block), n);
+  }
+  file.close();
+  if (!file) return fail("cannot write the cloud-init seed to " + out.string() + ": " + std::strerror(errno));
+  return {};
+}
+
+}  // namespace hostform::kvm
