@@ -122,16 +122,33 @@ std::optional<std::pair<DomainHandle, std::string>> runningUser(virConnectPtr co
   return std::nullopt;
 }
 
-/// A file removed when the import ends, however it ends.
-struct TempFile {
-  std::filesystem::path path;
-  TempFile() = default;
+/// A temporary file removed when it goes out of scope.
+class TempFile {
+ public:
+  static Result<TempFile> in(const std::filesystem::path& dir, const std::string& stem) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail("cannot create " + dir.string() + ": " + ec.message());
+    std::string name = (dir / (stem + "-XXXXXX")).string();
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) return fail("cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
+    ::close(fd);
+    return TempFile(name);
+  }
+  /// Owns `p` from now on: removed when this goes.
+  explicit TempFile(std::filesystem::path p) : path_(std::move(p)) {}
+  TempFile(TempFile&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
   TempFile(const TempFile&) = delete;
   TempFile& operator=(const TempFile&) = delete;
+  TempFile& operator=(TempFile&&) = delete;
   ~TempFile() {
     std::error_code ec;
-    if (!path.empty()) std::filesystem::remove(path, ec);
+    if (!path_.empty()) std::filesystem::remove(path_, ec);
   }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
 };
 
 /// A new volume filled from its source, as the plan decided (VolumeDelta):
@@ -154,16 +171,16 @@ Result<void> importVolume(virStoragePoolPtr pool, const std::string& name, const
                 ", more than the declared capacity " + formatSize(delta.capacity) + "; nothing was created.");
 
   std::filesystem::path content = *image;
-  TempFile converted;
+  std::optional<TempFile> converted;
   if (needsConversion(info->format, delta.format)) {
     if (in.stateDir.empty()) return fail("images are converted in the state directory, and none is set (--state-dir).");
     std::error_code ec;
     std::filesystem::create_directories(imageCache(in.stateDir), ec);
-    converted.path = conversionFile(in.stateDir, name);
+    converted.emplace(conversionFile(in.stateDir, name));
     ctx.progress("converting the image of " + label + " from " + info->format + " to " +
                  std::string(toString(delta.format)) + " (qemu-img convert)");
-    if (auto ok = convertImage(*image, info->format, converted.path, delta.format); !ok) return ok;
-    content = converted.path;
+    if (auto ok = convertImage(*image, info->format, converted->path(), delta.format); !ok) return ok;
+    content = converted->path();
   }
 
   // A qcow2 volume takes the image's own size and is grown after (qemu-img
@@ -340,33 +357,6 @@ Result<void> shutdown(virDomainPtr dom, const std::string& name, Millis timeout,
   return {};
 }
 
-/// A temporary file removed when it goes out of scope.
-class TempFile {
- public:
-  static Result<TempFile> in(const std::filesystem::path& dir, const std::string& stem) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return fail("cannot create " + dir.string() + ": " + ec.message());
-    std::string name = (dir / (stem + "-XXXXXX")).string();
-    const int fd = ::mkstemp(name.data());
-    if (fd < 0) return fail("cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
-    ::close(fd);
-    return TempFile(name);
-  }
-  TempFile(TempFile&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  TempFile& operator=(TempFile&&) = delete;
-  ~TempFile() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  explicit TempFile(std::filesystem::path p) : path_(std::move(p)) {}
-  std::filesystem::path path_;
-};
 
 /// Creates the seed volume, or rewrites it in place (recreated when the new
 /// image is larger), and streams the ISO into it. A volume this call created
