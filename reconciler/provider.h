@@ -141,7 +141,7 @@ struct StatusFact {
 StatusFact wordFact(std::string name, std::string value);
 /// A size: "1.5GiB" (one decimal at most) in text, the bytes in JSON.
 StatusFact sizeFact(std::string name, Bytes bytes);
-/// A percentage: "12.5%" in text, 12.5 in JSON; nullopt: "unknown" and null
+/// A percentage: "12.50%" (two decimals, as lvm prints them) in text, 12.5 in JSON; nullopt: "unknown" and null
 /// (the backend could not say; never a made-up number).
 StatusFact percentFact(std::string name, std::optional<double> percent);
 /// A duration in whole seconds: "1h2m3s" in text, 3723 in JSON.
@@ -231,7 +231,7 @@ struct ProviderCommand {
 std::vector<ProviderCommand>& providerCommands();
 bool registerProviderCommand(ProviderCommand command);
 
-#define HOSTFORM_REGISTER_PROVIDER_COMMAND(...)                                              \
+#define HOSTFORM_REGISTER_PROVIDER_COMMAND(...)                               \
   static const bool HOSTFORM_CONCAT(hostform_registered_command_, __LINE__) = \
       ::hostform::registerProviderCommand(__VA_ARGS__)
 

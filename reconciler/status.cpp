@@ -7,17 +7,19 @@
 #include <nlohmann/json.hpp>
 
 #include "reconciler/loader.h"
+#include "reconciler/text.h"
 
 namespace hostform {
 
 std::string renderStatusText(const std::vector<ResourceStatus>& statuses) {
   std::string out;
   for (const ResourceStatus& s : statuses) {
-    out += s.id.str() + "\n";
+    out += escapeControl(s.id.str()) + "\n";
     std::size_t width = 0;
     for (const StatusFact& f : s.facts) width = std::max(width, f.name.size());
     for (const StatusFact& f : s.facts)
-      out += "  " + f.name + std::string(width - f.name.size() + 2, ' ') + f.text + "\n";
+      // Values come from the host (interface names, guest-reported addresses): never raw control characters.
+      out += "  " + f.name + std::string(width - f.name.size() + 2, ' ') + escapeControl(f.text) + "\n";
   }
   return out;
 }

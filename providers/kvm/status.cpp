@@ -40,6 +40,10 @@ bool usable(const std::string& address, int type) {
                                                         address.starts_with("fea") || address.starts_with("feb")));
 }
 
+/// At most this many addresses of one guest: the agent's report is the
+/// guest's word, and a hostile guest could claim thousands.
+constexpr std::size_t kMostAddresses = 64;
+
 /// The guest agent's report, without loopback and IPv6 link-local addresses;
 /// nullopt when no agent answers (none configured, or not running in the guest).
 std::optional<std::vector<GuestAddress>> fromAgent(virDomainPtr dom) {
@@ -55,7 +59,8 @@ std::optional<std::vector<GuestAddress>> fromAgent(virDomainPtr dom) {
     const std::string mac = iface->hwaddr ? iface->hwaddr : "";
     for (unsigned j = 0; j < iface->naddrs; ++j) {
       const std::string address = iface->addrs[j].addr ? iface->addrs[j].addr : "";
-      if (!address.empty() && usable(address, iface->addrs[j].type)) out.push_back({address, mac, "agent"});
+      if (!address.empty() && usable(address, iface->addrs[j].type) && out.size() < kMostAddresses)
+        out.push_back({address, mac, "agent"});
     }
     virDomainInterfaceFree(iface);
   }

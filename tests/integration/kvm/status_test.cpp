@@ -4,6 +4,9 @@
 // of running guests with and without a serial port.
 
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <termios.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -207,6 +210,53 @@ TEST_F(KvmStatus, ConsoleAttachesToARunningGuestAndDetachesOnCtrlRightBracket) {
   EXPECT_EQ(console.wait(std::chrono::seconds(10)), 0) << console.err();
   EXPECT_EQ(console.err(), "Connected to domain '" + guest + "'\nEscape character is ^] (Ctrl + ])\n");
   EXPECT_GT(box.domainId(guest), 0);  // detaching leaves the guest running
+}
+
+TEST_F(KvmStatus, ConsoleOnATerminalIsRawUntilDetachedAndTheTerminalIsRestored) {
+  const std::string guest = box.name("tty");
+  startGuest(box, guest, /*serial=*/true);
+  int master = -1;
+  const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl(HOSTFORM_BINARY, HOSTFORM_BINARY, "console", guest.c_str(), "--libvirt-uri", "qemu:///system", nullptr);
+    _exit(127);
+  }
+  auto reap = [&](std::chrono::milliseconds deadline) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < until) {
+      if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return -1;
+  };
+  std::string shown;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!contains(shown, "(Ctrl + ])") && std::chrono::steady_clock::now() < until) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 200) > 0) {
+      char buffer[512];
+      const ssize_t n = ::read(master, buffer, sizeof buffer);
+      if (n > 0) shown.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  EXPECT_TRUE(contains(shown, "Connected to domain '" + guest + "'\r\nEscape character is ^] (Ctrl + ])\r\n")) << shown;
+  // Raw: the terminal neither echoes nor turns Ctrl+C into a signal; it goes to the guest.
+  termios raw{};
+  ASSERT_EQ(tcgetattr(master, &raw), 0);
+  EXPECT_EQ(raw.c_lflag & (ICANON | ECHO | ISIG), 0u);
+  ASSERT_EQ(::write(master, "\x03", 1), 1);
+  EXPECT_EQ(reap(std::chrono::seconds(1)), -1) << "Ctrl+C ended the console";
+  ASSERT_EQ(::write(master, "\x1d", 1), 1);
+  const int code = reap(std::chrono::seconds(10));
+  if (code < 0) ::kill(pid, SIGKILL), ::waitpid(pid, nullptr, 0);
+  EXPECT_EQ(code, 0);
+  // The terminal is as it was: line editing, echo and signals back on.
+  termios after{};
+  ASSERT_EQ(tcgetattr(master, &after), 0);
+  EXPECT_EQ(after.c_lflag & (ICANON | ECHO | ISIG), static_cast<tcflag_t>(ICANON | ECHO | ISIG));
+  ::close(master);
 }
 
 TEST_F(KvmStatus, ConsoleEndsWhenTheGuestStops) {
