@@ -5,6 +5,7 @@
 #include <libisofs.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -168,6 +169,81 @@ Result<void> writeSeedIso(const SeedFiles& files, const std::filesystem::path& o
   file.close();
   if (!file) return fail("cannot write the cloud-init seed to " + out.string() + ": " + std::strerror(errno));
   return {};
+}
+
+namespace {
+
+/// An image held in memory, as libisofs reads images: 2048-byte blocks.
+struct MemorySource {
+  std::string_view image;
+};
+
+int memoryOpen(IsoDataSource*) { return 1; }
+int memoryClose(IsoDataSource*) { return 1; }
+int memoryRead(IsoDataSource* src, uint32_t lba, uint8_t* buffer) {
+  const auto* m = static_cast<const MemorySource*>(src->data);
+  const std::size_t at = std::size_t{lba} * 2048;
+  if (at >= m->image.size()) return ISO_DATA_SOURCE_FAILURE;
+  const std::size_t n = std::min<std::size_t>(2048, m->image.size() - at);
+  std::memcpy(buffer, m->image.data() + at, n);
+  std::memset(buffer + n, 0, 2048 - n);
+  return 1;
+}
+void memoryFree(IsoDataSource* src) { delete static_cast<MemorySource*>(src->data); }
+
+struct SourceUnref {
+  void operator()(IsoDataSource* s) const { iso_data_source_unref(s); }
+};
+struct ReadOptsFree {
+  void operator()(IsoReadOpts* o) const { iso_read_opts_free(o); }
+};
+
+/// The content of file `name` in the image's root; empty when there is none.
+Result<std::string> fileContent(IsoImage* image, const char* name) {
+  IsoNode* node = nullptr;
+  if (iso_tree_path_to_node(image, name, &node) != 1 || !node || iso_node_get_type(node) != LIBISO_FILE)
+    return std::string();
+  IsoStream* stream = iso_file_get_stream(reinterpret_cast<IsoFile*>(node));
+  if (int rc = iso_stream_open(stream); rc < 0) return fail(std::string("cannot read ") + name + ": " + isoError(rc));
+  std::string out;
+  char buf[4096];
+  int n = 0;
+  while ((n = iso_stream_read(stream, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  iso_stream_close(stream);
+  if (n < 0) return fail(std::string("cannot read ") + name + ": " + isoError(n));
+  return out;
+}
+
+}  // namespace
+
+Result<SeedFiles> readSeedIso(std::string_view bytes) {
+  if (int rc = initIsofs(); rc < 0) return fail("cannot initialise libisofs: " + isoError(rc));
+  auto* raw = static_cast<IsoDataSource*>(std::calloc(1, sizeof(IsoDataSource)));  // libisofs frees it with free()
+  if (!raw) return fail("out of memory reading a cloud-init seed");
+  raw->refcount = 1;
+  raw->open = memoryOpen;
+  raw->close = memoryClose;
+  raw->read_block = memoryRead;
+  raw->free_data = memoryFree;
+  raw->data = new MemorySource{bytes};
+  std::unique_ptr<IsoDataSource, SourceUnref> source(raw);
+
+  IsoImage* rawImage = nullptr;
+  if (int rc = iso_image_new("cidata", &rawImage); rc < 0) return fail("cannot read the cloud-init seed: " + isoError(rc));
+  std::unique_ptr<IsoImage, ImageFree> image(rawImage);
+  IsoReadOpts* rawOpts = nullptr;
+  if (int rc = iso_read_opts_new(&rawOpts, 0); rc < 0) return fail("cannot read the cloud-init seed: " + isoError(rc));
+  std::unique_ptr<IsoReadOpts, ReadOptsFree> opts(rawOpts);
+  if (int rc = iso_image_import(image.get(), source.get(), opts.get(), nullptr); rc < 0)
+    return fail("the cloud-init seed is not an ISO image libisofs reads: " + isoError(rc));
+  SeedFiles files;
+  for (auto [name, out] : {std::pair{"/user-data", &files.userData}, std::pair{"/meta-data", &files.metaData},
+                           std::pair{"/network-config", &files.networkConfig}}) {
+    auto content = fileContent(image.get(), name);
+    if (!content) return hostform::unexpected(content.error());
+    *out = std::move(*content);
+  }
+  return files;
 }
 
 }  // namespace hostform::kvm

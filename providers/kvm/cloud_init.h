@@ -47,4 +47,8 @@ std::string seedDigest(const SeedFiles& files);
 /// there is one, network-config) to `out`.
 Result<void> writeSeedIso(const SeedFiles& files, const std::filesystem::path& out);
 
+/// The files of a seed image (writeSeedIso's output, as bytes), read back with
+/// libisofs; a file the image lacks is empty.
+Result<SeedFiles> readSeedIso(std::string_view image);
+
 }  // namespace hostform::kvm

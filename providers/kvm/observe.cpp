@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "providers/kvm/cloud_init.h"
 #include "providers/kvm/session.h"
 
 namespace hostform::kvm {
@@ -168,6 +169,31 @@ Result<void> readPools(virConnectPtr conn, bool local, KvmState& state) {
   return {};
 }
 
+/// The user data of a domain's seed, read back through libvirt (a remote
+/// libvirtd too); nullopt when the volume is gone or not a seed image.
+std::optional<std::string> readSeedUserData(virConnectPtr conn, const SeedRecord& seed) {
+  PoolHandle pool(virStoragePoolLookupByName(conn, seed.pool.c_str()));
+  if (!pool) return std::nullopt;
+  VolumeHandle vol(virStorageVolLookupByName(pool.get(), seed.volume.c_str()));
+  virStorageVolInfo info{};
+  // Seeds are tens of KiB; anything large is not one hostform wrote.
+  if (!vol || virStorageVolGetInfo(vol.get(), &info) < 0 || info.capacity > 16 * MiB) return std::nullopt;
+  Handle<virStream, virStreamFree> stream(virStreamNew(conn, 0));
+  if (!stream || virStorageVolDownload(vol.get(), stream.get(), 0, info.capacity, 0) < 0) return std::nullopt;
+  std::string bytes;
+  std::vector<char> buf(64 * 1024);
+  int n = 0;
+  while ((n = virStreamRecv(stream.get(), buf.data(), buf.size())) > 0) bytes.append(buf.data(), static_cast<std::size_t>(n));
+  if (n < 0) {
+    virStreamAbort(stream.get());
+    return std::nullopt;
+  }
+  if (virStreamFinish(stream.get()) < 0) return std::nullopt;
+  auto files = readSeedIso(bytes);
+  if (!files) return std::nullopt;
+  return std::move(files->userData);
+}
+
 Result<void> readDomains(virConnectPtr conn, KvmState& state) {
   virDomainPtr* raw = nullptr;
   int n = virConnectListAllDomains(conn, &raw, 0);
@@ -194,8 +220,12 @@ Result<void> readDomains(virConnectPtr conn, KvmState& state) {
     auto config = parseDomainXml(xml[i].xml);
     if (!config) return fail("domain " + name + ": " + config.error().message);
     state.domains.push_back(
-        {std::move(*config), running->contains(name), paused->contains(name), autostart->contains(name)});
+        {std::move(*config), running->contains(name), paused->contains(name), autostart->contains(name), {}});
   }
+  fetchAll(state.domains.size(), [&](std::size_t i) {
+    DomainInfo& d = state.domains[i];
+    if (d.config.meta.seed) d.seedUserData = readSeedUserData(conn, *d.config.meta.seed);
+  });
   return {};
 }
 
@@ -327,8 +357,14 @@ Resource domainResource(const DomainInfo& d, const KvmState& state) {
     if (!c.kernel.cmdline.empty()) kernel.cmdline = c.kernel.cmdline;
     spec.kernel = std::move(kernel);
   }
-  // The seed cannot be read back (its user data is not kept anywhere else):
-  // an observed VM has no cloudInit.
+  if (const std::optional<SeedRecord>& seed = c.meta.seed) {
+    CloudInitSpec ci;
+    ci.userData = d.seedUserData;
+    if (!seed->metaData.empty()) ci.metaData = seed->metaData;
+    if (!seed->networkConfig.empty()) ci.networkConfig = seed->networkConfig;
+    ci.pool = seed->pool;
+    spec.cloudInit = std::move(ci);
+  }
   return Resource{ResourceId{kinds::VirtualMachine, "", c.name}, {}, spec, {}, {}};
 }
 

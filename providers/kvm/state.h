@@ -31,6 +31,9 @@ struct DomainInfo {
   bool active = false;  ///< running or paused
   bool paused = false;
   bool autostart = false;
+  /// The user data in the domain's cloud-init seed (config.meta.seed), read
+  /// back so export can show it; unset: no seed, or not readable.
+  std::optional<std::string> seedUserData;
 };
 
 /// What hostform recorded of the image it filled a volume from

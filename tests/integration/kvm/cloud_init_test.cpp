@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "providers/kvm/plan.h"
 
@@ -70,6 +73,7 @@ TEST(CloudInitSeed, IsoIsANoCloudSeedThatIsoReadersRead) {
   auto ok = writeSeedIso(seed.files, iso);
   ASSERT_TRUE(ok) << ok.error().message;
 
+  EXPECT_LT(std::filesystem::file_size(iso), 256u * 1024);  // small: observe reads it back
   const auto label = testing::runProgram("/usr/sbin/blkid", {"-o", "value", "-s", "LABEL", iso});
   EXPECT_EQ(label.out, "cidata\n") << label.err;
   const auto type = testing::runProgram("/usr/sbin/blkid", {"-o", "value", "-s", "TYPE", iso});
@@ -81,6 +85,16 @@ TEST(CloudInitSeed, IsoIsANoCloudSeedThatIsoReadersRead) {
     EXPECT_EQ(read.code, 0) << name << ": " << read.err;
     EXPECT_EQ(read.out, content) << name;
   }
+  // libisofs reads back what it wrote (observe does, for export).
+  std::ifstream in(iso, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto back = readSeedIso(bytes);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->userData, seed.files.userData);
+  EXPECT_EQ(back->metaData, seed.files.metaData);
+  EXPECT_EQ(back->networkConfig, seed.files.networkConfig);
+  EXPECT_FALSE(readSeedIso(std::string(64 * 1024, 'x')));
+
   // Without networkConfig there is no network-config file.
   const std::string bare = dir.path() + "/bare.iso";
   ASSERT_TRUE(writeSeedIso(seedFor("db1", spec("#!/bin/sh\necho hi\n")).files, bare));

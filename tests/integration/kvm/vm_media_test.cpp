@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "tests/integration/kvm/kvm_box.h"
 
@@ -38,6 +39,22 @@ std::string spinningKernel() {
   image[0x200] = static_cast<char>(0xEB);  // jmp $
   image[0x201] = static_cast<char>(0xFE);
   return image;
+}
+
+/// The documents of a YAML stream that mention `name`, each ending in "---".
+std::string documentsMentioning(const std::string& stream, const std::string& name) {
+  std::string out, doc, line;
+  std::istringstream in(stream);
+  auto flush = [&] {
+    if (contains(doc, name)) out += doc + "---\n";
+    doc.clear();
+  };
+  while (std::getline(in, line)) {
+    if (line == "---") flush();
+    else doc += line + "\n";
+  }
+  flush();
+  return out;
 }
 
 std::string run(const std::string& program, const std::vector<std::string>& args) {
@@ -106,6 +123,15 @@ TEST_F(VmMedia, CloudInitSeedIsWrittenAttachedRewrittenAndDeletedWithTheVm) {
   // The seed is the VM's: never a Volume to prune.
   Outcome pruned = box.hostform({"plan", "-f", file, "--prune", "--detailed-exitcode"});
   EXPECT_EQ(pruned.code, 0) << pruned.out << pruned.err;
+  // Export reads the seed back: the VM with its cloudInit, and no Volume for the seed.
+  Outcome exported = box.hostform({"export"});
+  ASSERT_EQ(exported.code, 0) << exported.err;
+  const std::string mine = documentsMentioning(exported.out, box.prefix());
+  EXPECT_TRUE(contains(mine, "  cloudInit:\n    userData: \"#cloud-config\\npassword: first-s3cret\\n\"\n")) << mine;
+  EXPECT_TRUE(contains(mine, "    networkConfig:\n      ethernets:\n")) << mine;
+  EXPECT_TRUE(contains(mine, "      version: 2\n")) << mine;
+  EXPECT_FALSE(contains(mine, "cidata.iso")) << mine;
+  box.expectConverged(box.manifest(mine));
 
   // New user data: the seed is rewritten, the guest keeps running, and the
   // plan says which instance cloud-init will see.
