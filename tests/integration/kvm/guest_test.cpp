@@ -20,6 +20,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 
 #include "tests/integration/kvm/kvm_box.h"
 
@@ -185,7 +187,16 @@ TEST(Guest, BootsFromImportedImagesWithCloudInitAConsoleAndAnAddressOnItsBridge)
   // status: running, with the address the host's neighbour table has for its MAC.
   Outcome status = box.hostform({"status", "-f", file, "-o", "json"});
   ASSERT_EQ(status.code, 0) << status.out << status.err;
-  EXPECT_TRUE(contains(status.out, guestAddress)) << status.out;
+  const nlohmann::json parsed = nlohmann::json::parse(status.out);
+  const nlohmann::json facts = [&] {
+    for (const auto& r : parsed.at("resources"))
+      if (r.at("kind") == "VirtualMachine") return r.at("facts");
+    return nlohmann::json();
+  }();
+  EXPECT_EQ(facts.value("state", ""), "running") << status.out;
+  EXPECT_EQ(facts.value("addresses", nlohmann::json()),
+            nlohmann::json::parse(R"([{"address":")" + guestAddress + R"(","mac":")" + mac + R"(","source":"neighbour"}])"))
+      << status.out;
   Outcome text = box.hostform({"status", "-f", file});
   EXPECT_TRUE(contains(text.out, guestAddress)) << text.out;
 
