@@ -302,7 +302,7 @@ SourceLook lookAtSource(const ImageSource& src, const std::filesystem::path& sta
     out.problems.push_back({field, "cannot use " + file.string() + " as an image: " + info.error().message});
     return out;
   }
-  out.shown = formatSize(info->fileSize) + " " + info->format + " image, virtual size " +
+  out.shown = approximateSize(info->fileSize) + " " + info->format + " image, virtual size " +
               formatSize(info->virtualSize) + (cached ? " (downloaded before)" : "");
   out.info = std::move(*info);
   return out;
