@@ -3,7 +3,6 @@
 // struct burn_source comes from libburn.h unless libisofs defines it itself.
 #define LIBISOFS_WITHOUT_LIBBURN 1
 #include <libisofs.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -16,19 +15,6 @@
 namespace hostform::kvm {
 
 std::string seedVolumeName(std::string_view vm) { return std::string(vm) + "-cidata.iso"; }
-
-std::string sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned i = 0; i < n; ++i) {
-    hex += kHex[md[i] >> 4];
-    hex += kHex[md[i] & 15];
-  }
-  return hex;
-}
 
 namespace {
 

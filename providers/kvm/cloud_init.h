@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "reconciler/digest.h"
 #include "reconciler/kinds/virtual_machine.h"
 #include "reconciler/result.h"
 
@@ -30,9 +31,6 @@ struct Seed {
 
 /// The seed volume's name: <vm>-cidata.iso.
 std::string seedVolumeName(std::string_view vm);
-
-/// Lower-case hex SHA-256.
-std::string sha256Hex(std::string_view data);
 
 /// The files, instance-id and digest for VM `vm`. Defaults: instance-id
 /// <vm>-<first 8 hex of sha256 over userData, metaData without instance-id and

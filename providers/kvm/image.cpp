@@ -2,7 +2,6 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "reconciler/atomic_file.h"
+#include "reconciler/digest.h"
 #include "reconciler/handle.h"
 #include "reconciler/process.h"
 
@@ -164,9 +164,7 @@ Result<Attempt> transfer(const std::string& url, const fs::path& part, std::uint
 Result<std::string> sha256OfFile(const fs::path& file) {
   UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return fail("cannot read " + file.string() + ": " + errnoText() + ".");
-  Handle<EVP_MD_CTX, EVP_MD_CTX_free> ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-    return fail("cannot compute a SHA-256 (libcrypto failed to start one).");
+  Sha256 sha;
   std::vector<unsigned char> buffer(1 << 20);
   for (;;) {
     ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
@@ -175,18 +173,9 @@ Result<std::string> sha256OfFile(const fs::path& file) {
       return fail("cannot read " + file.string() + ": " + errnoText() + ".");
     }
     if (n == 0) break;
-    EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<size_t>(n));
+    sha.update(buffer.data(), static_cast<std::size_t>(n));
   }
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned length = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest.data(), &length);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
+  return sha.hex();
 }
 
 Result<ImageInfo> inspectImage(const fs::path& file) {

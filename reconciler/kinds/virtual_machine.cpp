@@ -1,12 +1,12 @@
 #include "reconciler/kinds/virtual_machine.h"
 
-#include <openssl/evp.h>
 
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "reconciler/digest.h"
 #include "reconciler/kinds/storage_pool.h"
 
 namespace hostform {
@@ -17,16 +17,7 @@ DiskBus defaultBus(DiskDevice device, Machine machine) {
 }
 
 std::string userDataDigest(const std::string& userData) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(userData.data(), userData.size(), md, &n, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned i = 0; i < 6 && i < n; ++i) {
-    hex += kHex[md[i] >> 4];
-    hex += kHex[md[i] & 15];
-  }
-  return "sha256:" + hex + " (" + std::to_string(userData.size()) + " bytes)";
+  return "sha256:" + sha256Hex(userData).substr(0, 12) + " (" + std::to_string(userData.size()) + " bytes)";
 }
 
 namespace {

@@ -1,5 +1,7 @@
 #include "reconciler/watch/webhook.h"
 
+#include "reconciler/digest.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -29,13 +31,7 @@ std::string hmacSha256Hex(std::string_view key, std::string_view data) {
   static const char kEmpty = 0;
   HMAC(EVP_sha256(), key.empty() ? &kEmpty : key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
+  return hexOf({digest, length});
 }
 
 std::string checkWebhook(std::string_view secret, const std::function<std::string(const std::string&)>& header,
