@@ -184,34 +184,68 @@ TEST(Guest, BootsFromImportedImagesWithCloudInitAConsoleAndAnAddressOnItsBridge)
     answered = testing::runProgram("/bin/busybox", {"ping", "-c", "1", "-W", "2", guestAddress}).code == 0;
   EXPECT_TRUE(answered) << "no answer from " << guestAddress;
 
-  // status: running, with the address the host's neighbour table has for its MAC.
-  Outcome status = box.hostform({"status", "-f", file, "-o", "json"});
-  ASSERT_EQ(status.code, 0) << status.out << status.err;
-  const nlohmann::json parsed = nlohmann::json::parse(status.out);
-  const nlohmann::json facts = [&] {
+  // status: running, with the address its guest agent reports.
+  const auto vmFacts = [&] {
+    Outcome status = box.hostform({"status", "-f", file, "-o", "json"});
+    EXPECT_EQ(status.code, 0) << status.out << status.err;
+    const nlohmann::json parsed = nlohmann::json::parse(status.out);
     for (const auto& r : parsed.at("resources"))
-      if (r.at("kind") == "VirtualMachine") return r.at("facts");
-    return nlohmann::json();
-  }();
-  EXPECT_EQ(facts.value("state", ""), "running") << status.out;
-  EXPECT_EQ(facts.value("addresses", nlohmann::json()),
-            nlohmann::json::parse(R"([{"address":")" + guestAddress + R"(","mac":")" + mac + R"(","source":"neighbour"}])"))
-      << status.out;
+      if (r.at("kind") == "VirtualMachine") return nlohmann::json(r.at("facts"));
+    return nlohmann::json::object();
+  };
+  const auto addressFrom = [&](const std::string& source) {
+    return nlohmann::json::parse(R"([{"address":")" + guestAddress + R"(","mac":")" + mac + R"(","source":")" + source +
+                                 R"("}])");
+  };
+  nlohmann::json facts = vmFacts();
+  EXPECT_EQ(facts.value("state", ""), "running") << facts;
+  EXPECT_EQ(facts.value("addresses", nlohmann::json()), addressFrom("agent")) << facts;
   Outcome text = box.hostform({"status", "-f", file});
-  EXPECT_TRUE(contains(text.out, guestAddress)) << text.out;
+  EXPECT_TRUE(contains(text.out, guestAddress + " (agent)")) << text.out;
 
-  // The console: a command typed into it runs in the guest; Ctrl+] leaves.
+  // The console: a command typed into it runs in the guest (here: stop the
+  // agent); Ctrl+] leaves.
   {
     ConsoleSession session({HOSTFORM_BINARY, "console", vm, "--libvirt-uri", "qemu:///system"});
     ASSERT_TRUE(session.waitFor("Escape character is ^]", std::chrono::seconds(20))) << session.seen();
-    session.send("echo console-$((6 * 7))\n");
+    session.send("killall qemu-ga; echo console-$((6 * 7))\n");
     EXPECT_TRUE(session.waitFor("console-42", std::chrono::seconds(30))) << session.seen();
     session.send("\x1d");
     EXPECT_EQ(session.exitCode(std::chrono::seconds(10)), 0) << session.seen();
   }
+  // Without an agent, the address is the one the host's neighbour table has for its MAC.
+  facts = vmFacts();
+  EXPECT_EQ(facts.value("addresses", nlohmann::json()), addressFrom("neighbour")) << facts;
 
   box.expectConverged(file);
+
+  // With the agent back, a stop goes through it: the guest powers off cleanly,
+  // long before the shutdown timeout would force it.
+  {
+    ConsoleSession session({HOSTFORM_BINARY, "console", vm, "--libvirt-uri", "qemu:///system"});
+    ASSERT_TRUE(session.waitFor("Escape character is ^]", std::chrono::seconds(20))) << session.seen();
+    session.send("start_agent\n");
+    EXPECT_TRUE(session.waitFor("guest agent on", std::chrono::seconds(30))) << session.seen();
+    session.send("\x1d");
+    EXPECT_EQ(session.exitCode(std::chrono::seconds(10)), 0) << session.seen();
+  }
+  std::string stopped = manifest;
+  const std::string timeout = "shutdownTimeout: 1s";
+  stopped.replace(stopped.find(timeout), timeout.size(), "shutdownTimeout: 2m\n  state: stopped");
+  const std::string stoppedFile = box.manifest(stopped);
+  for (int i = 0; i < 50 && vmFacts().value("addresses", nlohmann::json()) != addressFrom("agent"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto stopStart = Clock::now();
+  Outcome stop = box.hostform({"apply", "-f", stoppedFile});
+  const double stopSeconds = std::chrono::duration<double>(Clock::now() - stopStart).count();
+  ASSERT_EQ(stop.code, 0) << stop.out << stop.err;
+  EXPECT_EQ(box.domainId(vm), -1);
+  EXPECT_TRUE(contains(readFile(log), "hostform-guest: shutdown requested by the guest agent")) << readFile(log);
+  EXPECT_LT(stopSeconds, 60.0);
+  std::cerr << "guest: stopped through its agent in " << stopSeconds << " s\n";
+  box.expectConverged(stoppedFile);
 }
+
 
 }  // namespace
 }  // namespace hostform::kvmtest
