@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 
@@ -250,6 +252,22 @@ fs::path conversionFile(const fs::path& stateDir, const std::string& volumeName)
          (volumeName + "." + std::to_string(::getpid()) + "." + std::to_string(counter++) + ".tmp");
 }
 
+namespace {
+
+/// One download of an image at a time in this process (the state lock keeps
+/// other processes out): two volumes of the same image in one apply share one
+/// `.part`, so the second waits for the first and then finds the image cached.
+std::mutex& downloadMutex(const std::string& sha256) {
+  static std::mutex guard;
+  static std::map<std::string, std::unique_ptr<std::mutex>> perImage;
+  std::lock_guard lock(guard);
+  auto& m = perImage[sha256];
+  if (!m) m = std::make_unique<std::mutex>();
+  return *m;
+}
+
+}  // namespace
+
 Result<fs::path> fetchImage(const ImageSource& source, const fs::path& stateDir,
                             const std::function<void(const std::string&)>& progress) {
   if (source.local()) {
@@ -263,6 +281,7 @@ Result<fs::path> fetchImage(const ImageSource& source, const fs::path& stateDir,
     return file;
   }
   if (stateDir.empty()) return fail("images are downloaded into the state directory, and none is set (--state-dir).");
+  std::lock_guard oneDownload(downloadMutex(source.sha256));
   const fs::path dir = imageCache(stateDir);
   std::error_code ec;
   fs::create_directories(dir, ec);

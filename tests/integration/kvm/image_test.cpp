@@ -233,6 +233,25 @@ TEST_F(Images, HttpQcow2IntoARawVolumeHoldsTheImagesBytesAndIsCached) {
   EXPECT_EQ(cacheFiles(), std::vector<std::string>{sum});
 }
 
+TEST_F(Images, VolumesOfOneImageInOneApplyShareOneDownload) {
+  const std::string qcow2 = image("s", 7, "qcow2");
+  http.serve("s.qcow2", readFile(qcow2));
+  const std::string source = "source: {url: " + http.url("s.qcow2") + ", sha256: " + sha256(qcow2) + "}";
+  std::string docs = box.poolDoc(pool);
+  for (const char* name : {"s1.qcow2", "s2.qcow2", "s3.raw"})
+    docs += volume(name, std::string(name).ends_with(".raw") ? "format: raw, " + source : source);
+  const std::string file = box.manifest(docs);
+
+  // The executor imports the three at once; they wait for one download.
+  Outcome r = apply(file, {"-j", "3"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(http.requests("s.qcow2"), 1);
+  for (const char* name : {"s1.qcow2", "s2.qcow2"})
+    EXPECT_EQ(qemuImg({"compare", "-f", "qcow2", "-F", "qcow2", qcow2, volumePath(name)}).code, 0) << name;
+  EXPECT_EQ(readFile(volumePath("s3.raw")), pattern(kImageSize, 7));
+  box.expectConverged(file);
+}
+
 TEST_F(Images, RawImageIntoAQcow2VolumeIsConvertedAndGrown) {
   const std::string raw = image("r", 2);
   const std::string file = box.manifest(box.poolDoc(pool) +
