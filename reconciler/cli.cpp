@@ -33,7 +33,7 @@ struct GlobalFlags {
 void addGlobalFlags(CLI::App& app, GlobalFlags& g) {
   app.add_option("--libvirt-uri", g.libvirtUri,
                  "libvirt connection URI (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)");
-  app.add_option("--state-dir", g.stateDir, "lock, ownership ledger and watch state")
+  app.add_option("--state-dir", g.stateDir, "lock, ownership ledger, watch state, image cache, volume sources and console logs")
       ->capture_default_str();
   app.add_option("--owner", g.owner, "owner name written into ownership marks")
       ->capture_default_str()
