@@ -222,14 +222,17 @@ Result<void> readDomains(virConnectPtr conn, KvmState& state) {
     state.domains.push_back(
         {std::move(*config), running->contains(name), paused->contains(name), autostart->contains(name), {}});
   }
-  fetchAll(state.domains.size(), [&](std::size_t i) {
-    DomainInfo& d = state.domains[i];
-    if (d.config.meta.seed) d.seedUserData = readSeedUserData(conn, *d.config.meta.seed);
-  });
   return {};
 }
 
 }  // namespace
+
+void readSeeds(virConnectPtr conn, KvmState& state) {
+  fetchAll(state.domains.size(), [&](std::size_t i) {
+    DomainInfo& d = state.domains[i];
+    if (d.config.meta.seed) d.seedUserData = readSeedUserData(conn, *d.config.meta.seed);
+  });
+}
 
 Result<KvmState> readState(virConnectPtr conn, bool local) {
   KvmState state, domains;

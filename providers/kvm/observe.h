@@ -14,4 +14,9 @@ namespace hostform::kvm {
 /// directory holds a file libvirt does not list is refreshed first.
 Result<KvmState> readState(virConnectPtr conn, bool local = false);
 
+/// Each seeded domain's user data (DomainInfo::seedUserData), read back from
+/// its seed volume. Only export needs it: plans compare the digests kept in
+/// the domain's metadata, so observe does not download the seeds.
+void readSeeds(virConnectPtr conn, KvmState& state);
+
 }  // namespace hostform::kvm

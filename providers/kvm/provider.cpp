@@ -13,7 +13,7 @@ namespace hostform::kvm {
 KvmProvider::KvmProvider(const std::string& uri, std::filesystem::path stateDir)
     : connection_(resolveUri(uri)), stateDir_(std::move(stateDir)) {}
 
-Result<Observation> KvmProvider::observe() {
+Result<KvmState> KvmProvider::readHost() {
   auto conn = connection_.get();
   if (!conn) return hostform::unexpected(conn.error());
   auto state = readState(*conn, connection_.local());
@@ -21,8 +21,23 @@ Result<Observation> KvmProvider::observe() {
   auto records = readSourceRecords(stateDir_);
   if (!records) return hostform::unexpected(records.error());
   state->sources = std::move(*records);
+  return state;
+}
+
+Result<Observation> KvmProvider::observe() {
+  auto state = readHost();
+  if (!state) return hostform::unexpected(state.error());
   auto snapshot = std::make_shared<const KvmSnapshot>(std::move(*state));
   return Observation{snapshot->state.toObserved(), snapshot};
+}
+
+Result<std::vector<Resource>> KvmProvider::exportResources() {
+  auto state = readHost();
+  if (!state) return hostform::unexpected(state.error());
+  readSeeds(*connection_.get(), *state);  // open: readHost used it
+  std::vector<Resource> out;
+  for (Observed& o : state->toObserved()) out.push_back(std::move(o.resource));
+  return out;
 }
 
 namespace {

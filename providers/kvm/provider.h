@@ -32,12 +32,17 @@ class KvmProvider final : public Provider {
   Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) override;
   Deletion deletion(const Observed& live, const PlanContext& ctx, const Snapshot& host) override;
   Result<void> apply(const Action& action, const ApplyContext& ctx) override;
+  /// What observe() sees, and each VM's cloud-init user data read back from its seed.
+  Result<std::vector<Resource>> exportResources() override;
   /// Pools and volumes from the snapshot; a VM's state, uptime and addresses read now (status.h).
   std::vector<StatusFact> status(const Resource& desired, const Observed* live, const Snapshot& host) override;
 
   const std::string& uri() const { return connection_.uri(); }
 
  private:
+  /// libvirt's pools, volumes and domains, with the recorded volume sources.
+  Result<KvmState> readHost();
+
   Connection connection_;  ///< the session: the one thing kept between observe, plan and apply
   std::filesystem::path stateDir_;
 };
