@@ -171,8 +171,10 @@ TEST(DomainXml, CdromKernelSeedAndConsoleOfANewDomainReadBack) {
   spec.boot = {BootDevice::Cdrom, BootDevice::Hd};
   const DomainWrite want = mediaDomain(spec);
   const std::string xml = newDomainXml(want);
+  // The spec's default accelerator: what this host (no /dev/kvm) never boots, written and read all the same.
+  ASSERT_EQ(spec.accelerator, Accelerator::Kvm);
   for (const char* expected :
-       {"<kernel>/boot/vmlinuz</kernel>", "<initrd>/boot/initrd.img</initrd>",
+       {"<domain type=\"kvm\"", "<kernel>/boot/vmlinuz</kernel>", "<initrd>/boot/initrd.img</initrd>",
         "<cmdline>console=ttyS0 root=/dev/vda1</cmdline>", "<boot dev=\"cdrom\"/>",
         "<log file=\"/var/lib/hostform/console/media1.log\" append=\"on\"/>", "<console type=\"pty\">",
         "<target type=\"serial\"", "<channel type=\"unix\">", "name=\"org.qemu.guest_agent.0\"",
@@ -187,6 +189,7 @@ TEST(DomainXml, CdromKernelSeedAndConsoleOfANewDomainReadBack) {
   EXPECT_EQ(*c->meta.seed, *want.meta.seed);
   EXPECT_EQ(c->kernel, want.kernel);
   EXPECT_EQ(c->boot, spec.boot);
+  EXPECT_EQ(c->accelerator, Accelerator::Kvm);
 }
 
 TEST(DomainXml, PatchMovesTheSeedAndNeverTouchesTheConsole) {
