@@ -34,6 +34,7 @@ class RawTerminal {
   ~RawTerminal() {
     if (active_) tcsetattr(fd_, TCSAFLUSH, &saved_);
   }
+  bool active() const { return active_; }
   RawTerminal(const RawTerminal&) = delete;
   RawTerminal& operator=(const RawTerminal&) = delete;
 
@@ -262,11 +263,13 @@ int attachConsole(const std::string& uriFlag, const std::string& name, int in, i
       signals.fd() >= 0 ? virEventAddHandle(signals.fd(), VIR_EVENT_HANDLE_READABLE, onSignalPipe, &session, nullptr)
                         : -1;
 
-  err << "Connected to domain '" << name << "'\n"
-      << "Escape character is ^] (Ctrl + ])\n";
-  err.flush();
   {
+    // Raw before the banner, so the banner means every key now goes to the
+    // guest; a raw terminal no longer turns "\n" into "\r\n" by itself.
     RawTerminal raw(in);
+    const char* newline = raw.active() ? "\r\n" : "\n";
+    err << "Connected to domain '" << name << "'" << newline << "Escape character is ^] (Ctrl + ])" << newline;
+    err.flush();
     while (!session.done)
       if (virEventRunDefaultImpl() < 0) session.finish(1, "libvirt's event loop failed: " + lastError());
   }
