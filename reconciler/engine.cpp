@@ -94,7 +94,7 @@ std::optional<int> makePlan(std::vector<Resource> desired, const RunOptions& opt
     console.err << plan.diagnostics.errorCount() << " error(s); nothing was changed.\n";
     return kExitError;
   }
-  printDiagnostics(plan.diagnostics, console.err, Severity::Warning);
+  // Plan warnings are part of the plan (render.h), not stderr.
   console.out << (options.output == OutputFormat::Json ? renderJson(plan) : renderText(plan, console.color));
   console.out.flush();
   if (auto refused = plan.refused(); !refused.empty()) {

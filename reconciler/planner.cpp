@@ -96,6 +96,7 @@ class Builder {
     if (!host) return;
     Diff diff = provider->plan(r, live, ctx_, *host);
     for (const Diff::Problem& p : diff.problems) plan_.diagnostics.error(locate(r, p.field), p.field, p.message);
+    for (const Diff::Problem& w : diff.warnings) plan_.diagnostics.warning(locate(r, w.field), w.field, w.message);
     if (!diff.problems.empty()) return;
 
     Action a;

@@ -59,10 +59,12 @@ class Child {
   pid_t pid_;
 };
 
+}  // namespace
+
 /// lvm2, util-linux and qemu-utils tools live in /usr/sbin, /sbin and
 /// /usr/bin, which a non-login environment (cron, systemd units with a
 /// narrow PATH) may not all list.
-std::string locate(const std::string& tool) {
+std::string findTool(const std::string& tool) {
   if (tool.find('/') != std::string::npos) return tool;
   std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
   path += ":/usr/sbin:/sbin:/usr/bin:/bin";
@@ -79,8 +81,6 @@ std::string locate(const std::string& tool) {
   return {};
 }
 
-}  // namespace
-
 std::string showCommand(const std::vector<std::string>& argv) {
   std::string out;
   for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
@@ -89,7 +89,7 @@ std::string showCommand(const std::vector<std::string>& argv) {
 
 Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   if (argv.empty()) return fail("Cannot run an empty command.");
-  const std::string program = locate(argv[0]);
+  const std::string program = findTool(argv[0]);
   if (program.empty())
     return fail("Cannot run " + argv[0] + ": it is not installed (not found in $PATH, /usr/sbin or /sbin).");
 

@@ -24,6 +24,9 @@ struct CommandOutput {
 /// CommandOutput for the caller to judge.
 Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
 
+/// Where runCommand finds `tool`: its path, or empty when it is not installed.
+std::string findTool(const std::string& tool);
+
 /// "lvm vgcreate -s 4194304b vg0 /dev/sdb", for error messages and logs.
 std::string showCommand(const std::vector<std::string>& argv);
 

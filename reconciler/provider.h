@@ -97,6 +97,10 @@ struct Diff {
     std::string message;
   };
   std::vector<Problem> problems;
+  /// What can be done but deserves a reader's eye (a thin pool over-committed):
+  /// plan warnings naming the field, shown in the plan (text and JSON) whether
+  /// or not the resource changes. They never stop a plan.
+  std::vector<Problem> warnings;
   std::optional<std::string> dataLoss;  ///< set: applying loses data (shrink, disk replace)
   /// What apply must do, in the provider's own type (a bridge's attributes to
   /// set, the commands of an LV resize, a domain's definition and live
@@ -149,6 +153,15 @@ StatusFact secondsFact(std::string name, std::int64_t seconds);
 /// A size as the text output shows it: the largest binary unit, one decimal at most ("63.9MiB", "512B").
 std::string approximateSize(Bytes bytes);
 
+/// One number a provider exports from its snapshot for `watch --listen`'s
+/// /metrics (a thin pool's data use): a gauge sample in Prometheus' terms.
+struct Gauge {
+  std::string name;  ///< "hostform_thin_pool_data_percent"
+  std::string help;  ///< the family's HELP line
+  std::vector<std::pair<std::string, std::string>> labels;  ///< in the order shown
+  double value = 0;
+};
+
 class Provider {
  public:
   virtual ~Provider() = default;
@@ -196,6 +209,10 @@ class Provider {
   /// Something that cannot be read is a fact saying so, never an error of the
   /// command. Default: state present or absent.
   virtual std::vector<StatusFact> status(const Resource& desired, const Observed* live, const Snapshot& host);
+
+  /// Gauges of what `host` (this provider's snapshot) shows, for /metrics:
+  /// of every object observed, declared or not. Default: none.
+  virtual std::vector<Gauge> gauges(const Snapshot& /*host*/) const { return {}; }
 };
 
 /// How the engine gets providers without naming them: each provider registers a

@@ -97,6 +97,9 @@ std::string renderText(const Plan& plan, Color color) {
     line(symbol(a.op), refused ? kRefused : colorOf(a.op), a.id.str(), describe(a, plan.allowDataLoss));
   }
   for (const ResourceId& id : plan.external) line("=", "", id.str(), "external (referenced, not declared, on the host)");
+  // Warnings belong to the plan a reviewer reads (an over-committed thin pool).
+  for (const Diagnostic& d : plan.diagnostics.items())
+    if (d.severity == Severity::Warning) out += d.str() + "\n";
   out += summary.empty() ? "No changes. Host matches the manifests.\n" : summaryLine(summary) + "\n";
   return out;
 }
@@ -120,9 +123,18 @@ std::string renderJson(const Plan& plan) {
   }
   json external = json::array();
   for (const ResourceId& id : plan.external) external.push_back(id.str());
+  json warnings = json::array();
+  for (const Diagnostic& d : plan.diagnostics.items())
+    if (d.severity == Severity::Warning)
+      warnings.push_back({{"file", d.pos.file.empty() ? json(nullptr) : json(d.pos.file)},
+                          {"line", d.pos.known() ? json(d.pos.line) : json(nullptr)},
+                          {"column", d.pos.known() ? json(d.pos.column) : json(nullptr)},
+                          {"field", d.path},
+                          {"message", d.message}});
   const PlanSummary s = plan.summary();
   json doc = {{"actions", std::move(actions)},
               {"external", std::move(external)},
+              {"warnings", std::move(warnings)},
               {"summary",
                {{"create", s.create},
                 {"update", s.update},

@@ -1,11 +1,14 @@
 #include "providers/lvm/apply.h"
 
 #include <any>
+#include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "providers/lvm/plan.h"
 #include "providers/lvm/report.h"
+#include "reconciler/atomic_file.h"
 
 namespace hostform::lvm {
 namespace {
@@ -131,20 +134,89 @@ Result<void> deleteVolumeGroup(const Action& a, Runner& run) {
   return run.run(wipe);
 }
 
+/// The profile file of a thin pool's autoExtend, written whole (atomically)
+/// unless it already holds exactly that text: its name says what it holds,
+/// so pools with the same settings share it.
+Result<void> writeProfile(const ProfileFile& profile, const ApplyContext& ctx) {
+  std::error_code ec;
+  const std::filesystem::path path(profile.path);
+  if (std::ifstream in(path); in) {
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (text == profile.text) return {};
+  }
+  ctx.progress("write " + profile.path);
+  std::filesystem::create_directories(path.parent_path(), ec);
+  if (ec) return fail("cannot create lvm's profile directory " + path.parent_path().string() + ": " + ec.message() + ".");
+  return writeFileAtomically(path, profile.text, "the lvm metadata profile");
+}
+
+/// What follows an lvcreate or comes with an update, in the delta's order:
+/// activation on, size, filesystem, profile, activation off.
+Result<void> runDelta(const std::string& vg, const std::string& name, const LogicalVolumeDelta& d, bool create,
+                      const ApplyContext& ctx, Runner& run) {
+  const std::string path = vg + "/" + name;
+  if (!create && d.activate == true) {
+    if (auto ok = run.run({"lvm", "lvchange", "--setautoactivation", "y", path}); !ok) return ok;
+    if (auto ok = run.run({"lvm", "lvchange", "-ay", path}); !ok) return ok;
+  }
+  if (!create && d.resize) {
+    Args argv{"lvm", *d.resize == LogicalVolumeDelta::Resize::Extend ? "lvextend" : "lvreduce"};
+    if (d.resizeFilesystem) argv.push_back("--resizefs");
+    // -f: the data-loss gate has already asked; lvm would prompt.
+    if (*d.resize == LogicalVolumeDelta::Resize::Reduce) argv.push_back("-f");
+    argv.insert(argv.end(), {"-L", bytesArg(d.size), path});
+    if (auto ok = run.run(argv); !ok) return ok;
+  }
+  if (d.makeFilesystem) {
+    const std::string device = devicePath(vg, name);
+    Args argv = *d.makeFilesystem == FsType::Ext4 ? Args{"mkfs.ext4", "-q", device} : Args{"mkfs.xfs", "-q", device};
+    if (auto ok = run.run(argv); !ok) return ok;
+  }
+  if (d.attachProfile) {
+    if (auto ok = writeProfile(*d.attachProfile, ctx); !ok) return ok;
+    if (!create)
+      if (auto ok = run.run({"lvm", "lvchange", "--metadataprofile", d.attachProfile->name, path}); !ok) return ok;
+  }
+  if (d.detachProfile)
+    if (auto ok = run.run({"lvm", "lvchange", "--detachprofile", path}); !ok) return ok;
+  if (d.activate == false) {
+    // A thin pool cannot go inactive under active thin volumes.
+    for (const std::string& thin : d.deactivateFirst)
+      if (auto ok = run.run({"lvm", "lvchange", "-an", vg + "/" + thin}); !ok) return ok;
+    if (auto ok = run.run({"lvm", "lvchange", "-an", path}); !ok) return ok;
+    if (!create)
+      if (auto ok = run.run({"lvm", "lvchange", "--setautoactivation", "n", path}); !ok) return ok;
+  }
+  return {};
+}
+
 Result<void> createLogicalVolume(const Action& a, const ApplyContext& ctx, Runner& run) {
   auto delta = deltaOf<LogicalVolumeDelta>(a);
   if (!delta) return hostform::unexpected(delta.error());
   if (!*delta) return lacksState(a);
+  const LogicalVolumeDelta& d = **delta;
   const auto& spec = a.desired->as<LogicalVolumeSpec>();
-  const std::string size = bytesArg((*delta)->size);
+  const std::string size = bytesArg(d.size);
   Args argv{"lvm", "lvcreate", "--yes", "-n", a.id.name, "--addtag", ownerTag(ctx.owner)};
   switch (spec.type) {
     case LvType::Linear: argv.insert(argv.end(), {"-L", size}); break;
     case LvType::ThinPool: argv.insert(argv.end(), {"--type", "thin-pool", "-L", size}); break;
     case LvType::Thin: argv.insert(argv.end(), {"--type", "thin", "-V", size, "--thinpool", spec.thinPool.value_or("")}); break;
   }
+  // Made active (lvm zeroes a new LV's start only while it is active, and
+  // refuses -an with zeroing), then deactivated after: autoactivation off
+  // keeps it inactive across reboots.
+  if (d.activate == false) argv.insert(argv.end(), {"--setautoactivation", "n"});
+  // The profile file is written before the lvcreate that names it.
+  if (d.attachProfile) {
+    if (auto ok = writeProfile(*d.attachProfile, ctx); !ok) return ok;
+    argv.insert(argv.end(), {"--metadataprofile", d.attachProfile->name});
+  }
   argv.push_back(spec.volumeGroup);
-  return run.run(argv);
+  if (auto ok = run.run(argv); !ok) return ok;
+  LogicalVolumeDelta rest = d;
+  rest.attachProfile.reset();
+  return runDelta(spec.volumeGroup, a.id.name, rest, true, ctx, run);
 }
 
 /// The plan's resize, then the ownership tag when the LV is adopted: the
@@ -152,15 +224,10 @@ Result<void> createLogicalVolume(const Action& a, const ApplyContext& ctx, Runne
 Result<void> updateLogicalVolume(const Action& a, const ApplyContext& ctx, Runner& run) {
   auto delta = deltaOf<LogicalVolumeDelta>(a);
   if (!delta) return hostform::unexpected(delta.error());
-  const std::string path = a.desired->as<LogicalVolumeSpec>().volumeGroup + "/" + a.id.name;
-  if (const LogicalVolumeDelta* d = *delta) {
-    const std::string size = bytesArg(d->size);
-    Args argv = d->resize == LogicalVolumeDelta::Resize::Extend
-                    ? Args{"lvm", "lvextend", "-L", size, path}
-                    // -f: the data-loss gate has already asked; lvm would prompt.
-                    : Args{"lvm", "lvreduce", "-f", "-L", size, path};
-    if (auto ok = run.run(argv); !ok) return ok;
-  }
+  const std::string& vg = a.desired->as<LogicalVolumeSpec>().volumeGroup;
+  const std::string path = vg + "/" + a.id.name;
+  if (const LogicalVolumeDelta* d = *delta)
+    if (auto ok = runDelta(vg, a.id.name, *d, false, ctx, run); !ok) return ok;
   if (a.adopt) return run.run({"lvm", "lvchange", "--addtag", ownerTag(ctx.owner), path});
   return {};
 }

@@ -23,6 +23,17 @@ struct DeviceInfo {
   std::string signature;
 };
 
+/// Whether lvm can activate logical volumes on this host.
+struct Activation {
+  enum class State {
+    On,        ///< device-mapper present, activation on in lvm.conf
+    Off,       ///< lvm.conf says activation = 0: lvm writes metadata only
+    NoDriver,  ///< activation on, but the kernel has no device-mapper: lvm cannot create or activate an LV
+  };
+  State state = State::On;
+  std::string why;  ///< Off, NoDriver: the reason, as a clause ("the kernel has no device-mapper driver …")
+};
+
 class DeviceProbe {
  public:
   virtual ~DeviceProbe() = default;
@@ -32,6 +43,19 @@ class DeviceProbe {
   /// Why lvm2 cannot create thin pools and thin volumes on this host (no
   /// device-mapper driver, or activation off in lvm.conf); nullopt when it can.
   virtual std::optional<std::string> thinUnsupported() = 0;
+  /// Whether lvm can activate LVs here. Default: it can (plan tests of
+  /// other concerns).
+  virtual Activation activation() { return {}; }
+  /// Why lvm cannot use the device-mapper target `target` ("thin-pool",
+  /// "snapshot") here; nullopt when it is loaded or its module is installed.
+  virtual std::optional<std::string> targetMissing(const std::string& /*target*/) { return std::nullopt; }
+  /// Where the block device `path` is mounted (the first mount point), nullopt
+  /// when it is not mounted.
+  virtual std::optional<std::string> mountPoint(const std::string& /*path*/) { return std::nullopt; }
+  /// lvm's profile directory (config/profile_dir, under LVM_SYSTEM_DIR).
+  virtual Result<std::string> profileDir() { return std::string("/etc/lvm/profile"); }
+  /// Why `tool` cannot be run ("mkfs.xfs is not installed (xfsprogs)"); nullopt when it can.
+  virtual std::optional<std::string> toolMissing(const std::string& /*tool*/) { return std::nullopt; }
 };
 
 /// The real host: stat, BLKGETSIZE64 and `blkid -p` (low-level probing, which
@@ -42,6 +66,14 @@ class HostDeviceProbe final : public DeviceProbe {
   /// lvm's own answer: `lvm version` names a device-mapper driver, and
   /// `lvm config` has global/activation on (LVM_SYSTEM_DIR honoured).
   std::optional<std::string> thinUnsupported() override;
+  /// `lvm config` global/activation, then `lvm version` for a device-mapper driver.
+  Activation activation() override;
+  /// `dmsetup targets`, else the kernel's modules.builtin / modules.dep.
+  std::optional<std::string> targetMissing(const std::string& target) override;
+  /// /proc/self/mountinfo, matched by device number.
+  std::optional<std::string> mountPoint(const std::string& path) override;
+  Result<std::string> profileDir() override;
+  std::optional<std::string> toolMissing(const std::string& tool) override;
 };
 
 /// What a DeviceProbe answered for the plans of one observe, kept in that
@@ -55,11 +87,18 @@ class ProbeMemo {
   Result<DeviceInfo> probe(DeviceProbe& backend, const std::string& path);
   /// `backend`'s answer, asked the first time only.
   std::optional<std::string> thinUnsupported(DeviceProbe& backend);
+  Activation activation(DeviceProbe& backend);
+  std::optional<std::string> targetMissing(DeviceProbe& backend, const std::string& target);
+  Result<std::string> profileDir(DeviceProbe& backend);
+  std::optional<std::string> toolMissing(DeviceProbe& backend, const std::string& tool);
 
  private:
   std::mutex mutex_;  ///< held while the backend is asked: one blkid per device, even from several plans
   std::map<std::string, Result<DeviceInfo>> seen_;
   std::optional<std::optional<std::string>> thin_;
+  std::optional<Activation> activation_;
+  std::map<std::string, std::optional<std::string>> targets_, tools_;
+  std::optional<Result<std::string>> profileDir_;
 };
 
 /// The provider's backend remembered in a snapshot's memo: what one plan asks
@@ -69,6 +108,13 @@ class MemoizedProbe final : public DeviceProbe {
   MemoizedProbe(DeviceProbe& backend, ProbeMemo& memo) : backend_(backend), memo_(memo) {}
   Result<DeviceInfo> probe(const std::string& path) override { return memo_.probe(backend_, path); }
   std::optional<std::string> thinUnsupported() override { return memo_.thinUnsupported(backend_); }
+  Activation activation() override { return memo_.activation(backend_); }
+  std::optional<std::string> targetMissing(const std::string& t) override { return memo_.targetMissing(backend_, t); }
+  /// Not remembered: a mount can come and go between plans of one observe,
+  /// and only shrinks ask.
+  std::optional<std::string> mountPoint(const std::string& path) override { return backend_.mountPoint(path); }
+  Result<std::string> profileDir() override { return memo_.profileDir(backend_); }
+  std::optional<std::string> toolMissing(const std::string& t) override { return memo_.toolMissing(backend_, t); }
 
  private:
   DeviceProbe& backend_;

@@ -36,8 +36,19 @@ struct VolumeGroupDelta {
   std::vector<std::string> remove;
 };
 
-/// A LogicalVolume's delta: its size. Its create carries one, and an update
-/// that resizes it; an update that only adopts the LV carries none.
+/// The metadata profile of a thin pool's autoExtend: written as a file in
+/// lvm's profile directory (the one lvm reads, found at plan time), then
+/// attached with --metadataprofile.
+struct ProfileFile {
+  std::string name;  ///< "hostform-autoextend-80-20"
+  std::string path;  ///< "<profile_dir>/<name>.profile"
+  std::string text;  ///< what the file holds
+};
+
+/// A LogicalVolume's delta: what its create or update runs, in this order:
+/// activation (on), size, filesystem, profile, activation (off). Its create
+/// carries one, and an update that changes something; an update that only
+/// adopts the LV carries none.
 struct LogicalVolumeDelta {
   enum class Resize { Extend, Reduce };
   /// Create: lvcreate's -L (-V for a thin volume), rounded up to the live
@@ -45,9 +56,28 @@ struct LogicalVolumeDelta {
   /// lvcreate rounds up to the extent size the VG is made with (the one the
   /// plan rounded to). Update: the new size, rounded up to the VG's extents.
   Bytes size = 0;
-  /// Update: lvextend, or lvreduce -f (the data-loss gate has already asked).
-  Resize resize = Resize::Extend;
+  /// Update: lvextend, or lvreduce -f (the data-loss gate has already asked);
+  /// nullopt: the size stays.
+  std::optional<Resize> resize;
+  /// The resize takes the filesystem with it (--resizefs: lvm's fsadm).
+  bool resizeFilesystem = false;
+  /// Create: false makes the LV with autoactivation off and deactivates it
+  /// after the create (lvm zeroes a new LV only while it is active). Update:
+  /// set when the activation changes (lvchange --setautoactivation, -a).
+  std::optional<bool> activate;
+  /// A thin pool going inactive: its active thin volumes, deactivated first.
+  std::vector<std::string> deactivateFirst;
+  /// mkfs of this type on /dev/<vg>/<name> (a create, or an existing LV the
+  /// plan found blank, which the data-loss gate asked about).
+  std::optional<FsType> makeFilesystem;
+  /// Thin pool: the autoExtend profile to write and attach.
+  std::optional<ProfileFile> attachProfile;
+  /// Thin pool: detach hostform's profile (autoExtend no longer declared).
+  bool detachProfile = false;
 };
+
+/// The device node of an active LV.
+inline std::string devicePath(const std::string& vg, const std::string& lv) { return "/dev/" + vg + "/" + lv; }
 
 /// `size` rounded up to whole extents, as lvcreate and lvextend round it.
 Bytes roundToExtents(Bytes size, Bytes extentSize);

@@ -30,6 +30,10 @@ std::vector<StatusFact> LvmProvider::status(const Resource& desired, const Obser
   return statusOf(desired.id, static_cast<const LvmSnapshot&>(host).state);
 }
 
+std::vector<Gauge> LvmProvider::gauges(const Snapshot& host) const {
+  return thinPoolGauges(static_cast<const LvmSnapshot&>(host).state);
+}
+
 Deletion LvmProvider::deletion(const Observed& live, const PlanContext& ctx, const Snapshot& host) {
   return deletionOf(live, static_cast<const LvmSnapshot&>(host).state, ctx);
 }

@@ -33,6 +33,8 @@ class LvmProvider final : public Provider {
   std::string serialKey(const Action& action) const override;
   /// Sizes, free space and thin pools' fill (status.h), from the snapshot.
   std::vector<StatusFact> status(const Resource& desired, const Observed* live, const Snapshot& host) override;
+  /// Every thin pool's data% and metadata% (status.h).
+  std::vector<Gauge> gauges(const Snapshot& host) const override;
 
  private:
   std::unique_ptr<DeviceProbe> devices_;

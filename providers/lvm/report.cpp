@@ -53,6 +53,12 @@ class Row {
     return out;
   }
 
+  /// A field older captures may lack: `fallback` then.
+  std::string optText(const char* key, const char* fallback) const {
+    auto it = row_.find(key);
+    return it != row_.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+  }
+
   /// A percentage lvm may leave empty ("" when device-mapper cannot say):
   /// nullopt then, and when the field is missing or not a number.
   std::optional<double> percent(const char* key) const {
@@ -95,6 +101,11 @@ std::optional<LvType> LogicalVolumeInfo::type() const {
   return std::nullopt;
 }
 
+std::optional<bool> LogicalVolumeInfo::active() const {
+  if (attr.size() < 5 || attr[4] == 'X') return std::nullopt;
+  return attr[4] != '-';
+}
+
 const VolumeGroupInfo* LvmState::findVolumeGroup(std::string_view name) const {
   auto it = std::ranges::find(volumeGroups, name, &VolumeGroupInfo::name);
   return it == volumeGroups.end() ? nullptr : &*it;
@@ -125,7 +136,8 @@ std::vector<std::string> fullReportCommand() {
           "--nosuffix",
           "--configreport", "vg", "-o", "vg_name,vg_tags,vg_extent_size,vg_extent_count,vg_free_count",
           "--configreport", "pv", "-o", "pv_name,dev_size,pe_start,pv_pe_count,pv_pe_alloc_count",
-          "--configreport", "lv", "-o", "lv_name,lv_tags,lv_size,lv_layout,pool_lv,origin,data_percent,metadata_percent",
+          "--configreport", "lv", "-o", "lv_name,lv_tags,lv_size,lv_layout,pool_lv,origin,data_percent,metadata_percent,lv_attr,"
+          "lv_autoactivation,lv_profile",
           "--configreport", "seg", "-o", "lv_uuid",
           "--configreport", "pvseg", "-o", "pv_uuid"};
 }
@@ -175,6 +187,11 @@ Result<LvmState> parseFullReport(std::string_view text) {
       lv.origin = r.text("origin");
       lv.dataPercent = r.percent("data_percent");
       lv.metadataPercent = r.percent("metadata_percent");
+      // Reports captured without these read as lvm's defaults: state unknown,
+      // autoactivation on, no profile.
+      lv.attr = r.optText("lv_attr", "");
+      lv.autoactivation = r.optText("lv_autoactivation", "enabled") == "enabled";
+      lv.profile = r.optText("lv_profile", "");
       if (!r.error().empty()) return fail(r.error());
       // lvm shows sub-LVs (pool data and metadata, spares) in brackets.
       if (lv.name.size() >= 2 && lv.name.front() == '[' && lv.name.back() == ']') {
@@ -194,6 +211,32 @@ std::string ownerFromTags(const std::vector<std::string>& tags) {
   for (const std::string& t : tags)
     if (t.starts_with(kOwnerTagPrefix) && t.size() > kOwnerTagPrefix.size()) return t.substr(kOwnerTagPrefix.size());
   return {};
+}
+
+std::string autoExtendProfile(const AutoExtendSpec& a) {
+  return "hostform-autoextend-" + std::to_string(a.threshold) + "-" + std::to_string(a.percent);
+}
+
+std::optional<AutoExtendSpec> autoExtendOfProfile(std::string_view profile) {
+  constexpr std::string_view kPrefix = "hostform-autoextend-";
+  if (!profile.starts_with(kPrefix)) return std::nullopt;
+  const std::string_view numbers = profile.substr(kPrefix.size());
+  const char* end = numbers.data() + numbers.size();
+  AutoExtendSpec a;
+  auto [dash, ec] = std::from_chars(numbers.data(), end, a.threshold);
+  if (ec != std::errc() || dash == end || *dash != '-') return std::nullopt;
+  auto [last, ec2] = std::from_chars(dash + 1, end, a.percent);
+  // Only the exact spelling hostform writes ("-080-" is someone else's).
+  if (ec2 != std::errc() || last != end || autoExtendProfile(a) != profile) return std::nullopt;
+  return a;
+}
+
+std::string autoExtendProfileText(const AutoExtendSpec& a) {
+  return "# Written by hostform for thin pools declared with autoExtend; its name says what it holds.\n"
+         "activation {\n"
+         "\tthin_pool_autoextend_threshold = " + std::to_string(a.threshold) + "\n"
+         "\tthin_pool_autoextend_percent = " + std::to_string(a.percent) + "\n"
+         "}\n";
 }
 
 std::vector<Observed> toObserved(const LvmState& state) {
@@ -216,6 +259,8 @@ std::vector<Observed> toObserved(const LvmState& state) {
     spec.type = *type;
     spec.size = lv.size;
     if (*type == LvType::Thin) spec.thinPool = lv.pool;
+    spec.active = lv.observedActive();
+    if (*type == LvType::ThinPool) spec.autoExtend = autoExtendOfProfile(lv.profile);
     Resource r;
     r.id = identityOf(kinds::LogicalVolume, lv.name, spec);
     r.spec = std::move(spec);

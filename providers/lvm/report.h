@@ -47,6 +47,18 @@ struct LogicalVolumeInfo {
   /// LV): nullopt when lvm reports none, as without device-mapper (the pool
   /// is not active) or in reports that lack the fields.
   std::optional<double> dataPercent, metadataPercent;
+  std::string attr;             ///< lv_attr: "-wi-a-----"; its fifth letter is the activation state
+  bool autoactivation = true;   ///< lv_autoactivation: "enabled" (lvm's default) or ""
+  std::string profile;          ///< lv_profile: the metadata profile attached, "" when none
+
+  /// Whether the LV is active (lv_attr's state letter: "-" not active, "X"
+  /// unknown, anything else a device-mapper device exists); nullopt when lvm
+  /// cannot tell, because activation is off in lvm.conf or the kernel has no
+  /// device-mapper.
+  std::optional<bool> active() const;
+  /// `active` as hostform observes it: lvm's state, or where lvm cannot tell,
+  /// the autoactivation flag hostform keeps in step with spec.active.
+  bool observedActive() const { return active().value_or(autoactivation); }
 
   /// The manifest type of this LV; nullopt for layouts hostform does not manage
   /// (raid, mirror, cache, vdo, snapshots, striped over several PVs).
@@ -78,6 +90,17 @@ Result<LvmState> parseFullReport(std::string_view json);
 std::string ownerTag(const std::string& owner);
 /// The owner named by the first ownership tag in `tags`; empty when none.
 std::string ownerFromTags(const std::vector<std::string>& tags);
+
+/// The metadata profile hostform writes for a thin pool's autoExtend:
+/// "hostform-autoextend-80-20". Its name says all it holds, so pools with the
+/// same settings share one, and lvm's report of a pool's profile is enough to
+/// observe its autoExtend.
+std::string autoExtendProfile(const AutoExtendSpec& a);
+/// The autoExtend a profile name of autoExtendProfile's stands for; nullopt
+/// for any other name (no profile, or one hostform did not write).
+std::optional<AutoExtendSpec> autoExtendOfProfile(std::string_view profile);
+/// The profile file's text: lvm's activation settings for thin pools.
+std::string autoExtendProfileText(const AutoExtendSpec& a);
 
 /// VGs and the LVs hostform can manage, in the manifest model with their
 /// owners. Hidden sub-LVs and unmanaged layouts are left out.

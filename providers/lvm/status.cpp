@@ -22,4 +22,20 @@ std::vector<StatusFact> statusOf(const ResourceId& id, const LvmState& state) {
   return facts;
 }
 
+std::vector<Gauge> thinPoolGauges(const LvmState& state) {
+  std::vector<Gauge> out;
+  for (const LogicalVolumeInfo& lv : state.logicalVolumes) {
+    if (lv.type() != LvType::ThinPool) continue;
+    const std::vector<std::pair<std::string, std::string>> labels{{"volume_group", lv.volumeGroup}, {"name", lv.name}};
+    if (lv.dataPercent)
+      out.push_back({"hostform_thin_pool_data_percent", "Data use of each thin pool, in percent (lvm's data_percent).",
+                     labels, *lv.dataPercent});
+    if (lv.metadataPercent)
+      out.push_back({"hostform_thin_pool_metadata_percent",
+                     "Metadata use of each thin pool, in percent (lvm's metadata_percent).", labels,
+                     *lv.metadataPercent});
+  }
+  return out;
+}
+
 }  // namespace hostform::lvm

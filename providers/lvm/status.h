@@ -14,4 +14,8 @@ namespace hostform::lvm {
 /// without device-mapper). `id` not in `state`: state absent.
 std::vector<StatusFact> statusOf(const ResourceId& id, const LvmState& state);
 
+/// hostform_thin_pool_data_percent and hostform_thin_pool_metadata_percent
+/// {volume_group, name} of every thin pool in `state` whose fill lvm reports.
+std::vector<Gauge> thinPoolGauges(const LvmState& state);
+
 }  // namespace hostform::lvm

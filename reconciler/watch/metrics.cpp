@@ -1,5 +1,6 @@
 #include "reconciler/watch/metrics.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <string>
@@ -107,6 +108,13 @@ void Metrics::commits(const std::string& target, const std::string& applied) {
   appliedCommit_ = applied;
 }
 
+void Metrics::gauges(std::vector<Gauge> samples) {
+  // Families together, in name order, then the samples in the order given.
+  std::stable_sort(samples.begin(), samples.end(), [](const Gauge& a, const Gauge& b) { return a.name < b.name; });
+  std::lock_guard lock(mutex_);
+  gauges_ = std::move(samples);
+}
+
 void Metrics::restoreLastApply(double unixTime) {
   std::lock_guard lock(mutex_);
   lastApply_ = unixTime;
@@ -170,6 +178,13 @@ std::string Metrics::render() const {
     w.sample("hostform_watch_commit_info", 1, "role=\"target\",commit=\"" + label(targetCommit_) + "\"");
   if (!appliedCommit_.empty())
     w.sample("hostform_watch_commit_info", 1, "role=\"applied\",commit=\"" + label(appliedCommit_) + "\"");
+  for (std::size_t i = 0; i < gauges_.size(); ++i) {
+    const Gauge& g = gauges_[i];
+    if (i == 0 || gauges_[i - 1].name != g.name) w.family(g.name, "gauge", g.help);
+    std::string labels;
+    for (const auto& [key, value] : g.labels) labels += (labels.empty() ? "" : ",") + key + "=\"" + label(value) + "\"";
+    w.sample(g.name, g.value, labels);
+  }
   return w.take();
 }
 

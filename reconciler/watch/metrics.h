@@ -11,6 +11,7 @@
 
 #include "reconciler/executor.h"
 #include "reconciler/plan.h"
+#include "reconciler/provider.h"
 
 namespace hostform::watch {
 
@@ -33,6 +34,9 @@ class Metrics {
   void cycleFinished(const std::string& result, int exitCode, double planSeconds, bool applied, double unixTime);
   /// The commits in force, for hostform_watch_commit_info; empty: none.
   void commits(const std::string& target, const std::string& applied);
+  /// The providers' gauges as of the last plan's observe (a thin pool's fill):
+  /// replaces the previous set.
+  void gauges(std::vector<Gauge> samples);
   /// Restores the last successful apply's time from the state file after a restart.
   void restoreLastApply(double unixTime);
 
@@ -51,6 +55,7 @@ class Metrics {
   int lastExitCode_ = 0;
   double planSeconds_ = 0, lastCycle_ = 0, lastApply_ = 0, lastApplySuccess_ = 0;
   std::string targetCommit_, appliedCommit_;
+  std::vector<Gauge> gauges_;
 };
 
 /// The result names RunRecord::result takes, in the order /metrics lists them.

@@ -330,6 +330,11 @@ class Watcher {
     std::ostream out(nullptr);
     ApplyHooks hooks;
     hooks.onPlanned = [&](const Plan& plan) {
+      std::vector<Gauge> gauges;
+      for (const auto& [provider, snapshot] : plan.snapshots)
+        if (provider && snapshot)
+          for (Gauge& g : provider->gauges(*snapshot)) gauges.push_back(std::move(g));
+      metrics_.gauges(std::move(gauges));
       const PlanSummary s = plan.summary();
       if (watch_.once || newCommit || s.create + s.update + s.replace + s.remove > 0 || plan.diagnostics.hasErrors())
         out.rdbuf(console_.out.rdbuf());
