@@ -45,11 +45,11 @@ Sandbox::Sandbox(int devices, int sizeMiB) {
   std::string filter;
   for (const auto& d : devices_) filter += "\"a|^" + d + "$|\", ";
   std::ofstream conf(dir_.path() + "/lvm.conf");
-  // No device-mapper here: metadata only. Only this test's loop devices are
+  // Without device-mapper: metadata only. Only this test's loop devices are
   // visible, no udev, no devices file, no backups under /etc/lvm.
   conf << "devices {\n  filter = [ " << filter << "\"r|.*|\" ]\n  global_filter = [ " << filter
        << "\"r|.*|\" ]\n  obtain_device_list_from_udev = 0\n  use_devicesfile = 0\n}\n"
-       << "global { activation = 0 }\n"
+       << "global { activation = " << (activation() ? 1 : 0) << " }\n"
        << "activation { udev_sync = 0\n udev_rules = 0\n monitoring = 0 }\n"
        << "backup { backup = 0\n archive = 0 }\n";
   conf.close();
@@ -60,9 +60,20 @@ Sandbox::Sandbox(int devices, int sizeMiB) {
   ::setenv("LVM_SYSTEM_DIR", dir_.path().c_str(), 1);
 }
 
+bool Sandbox::activation() {
+  const char* on = std::getenv("HOSTFORM_LVM_ACTIVATION");
+  return on && std::string(on) == "1";
+}
+
 Sandbox::~Sandbox() {
+  // Active LVs hold their loop devices: deactivate every VG this sandbox's
+  // lvm sees (its filter shows only its own devices) before detaching them.
+  if (activation()) {
+    run({"umount", "--recursive", dir_.path() + "/mnt"});
+    run({"lvm", "vgchange", "-an"});
+  }
   // Metadata lives on the devices; detaching them and deleting the files
-  // removes every VG, LV and PV the test made (no device-mapper tables exist).
+  // removes every VG, LV and PV the test made.
   for (const auto& d : devices_) run({"losetup", "-d", d});
   if (hadSystemDir_) ::setenv("LVM_SYSTEM_DIR", oldSystemDir_.c_str(), 1);
   else ::unsetenv("LVM_SYSTEM_DIR");
@@ -112,6 +123,13 @@ std::map<std::string, std::string> Sandbox::pvs() const {
   for (const auto& rep : doc.value("report", nlohmann::json::array()))
     for (const auto& pv : rep.value("pv", nlohmann::json::array())) out[pv.value("pv_name", "")] = pv.value("vg_name", "");
   return out;
+}
+
+std::string Sandbox::lvField(const std::string& vg, const std::string& lv, const std::string& field) const {
+  auto doc = report({"lvs", "-o", field, vg + "/" + lv});
+  for (const auto& rep : doc.value("report", nlohmann::json::array()))
+    for (const auto& row : rep.value("lv", nlohmann::json::array())) return row.value(field, "");
+  return {};
 }
 
 std::map<std::string, std::string> Sandbox::vgs() const {

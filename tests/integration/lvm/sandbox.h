@@ -22,7 +22,13 @@ class Sandbox {
  public:
   /// `devices` loop devices of `sizeMiB` MiB each. Throws std::runtime_error
   /// (a test failure) when lvm2 or losetup is missing or a device cannot be set up.
+  /// lvm.conf has activation = 0 (metadata only), unless the environment has
+  /// HOSTFORM_LVM_ACTIVATION=1 (the test VM, which has device-mapper): then
+  /// activation = 1, LVs get device nodes, and the destructor deactivates them.
   explicit Sandbox(int devices, int sizeMiB = 128);
+
+  /// Whether this sandbox's lvm activates LVs (HOSTFORM_LVM_ACTIVATION=1).
+  static bool activation();
   ~Sandbox();
   Sandbox(const Sandbox&) = delete;
   Sandbox& operator=(const Sandbox&) = delete;
@@ -55,6 +61,8 @@ class Sandbox {
   std::map<std::string, std::string> pvs() const;
   /// vg_name -> vg_tags.
   std::map<std::string, std::string> vgs() const;
+  /// One lvs field of `vg`/`lv` as lvm prints it ("lv_attr", "lv_profile"); empty when absent.
+  std::string lvField(const std::string& vg, const std::string& lv, const std::string& field) const;
 
  private:
   nlohmann::json report(std::vector<std::string> args) const;
