@@ -422,8 +422,10 @@ Diff planLogicalVolume(const Resource& desired, const Observed* live, const Plan
     delta.resize = shrink ? Reduce : Extend;
     changed = true;
     // The filesystem on it, as blkid found it (a new mkfs is sized by the LV it is made on).
-    const bool hasFilesystem = content && !content->type.empty() && !delta.makeFilesystem;
-    if (hasFilesystem && want.filesystem) {
+    // (Something else on it is a problem already, above.)
+    const bool hasFilesystem = content && want.filesystem && !delta.makeFilesystem &&
+                               content->type == toString(want.filesystem->type);
+    if (hasFilesystem) {
       const FsType fs = want.filesystem->type;
       const std::string fsName(toString(fs));
       if (shrink && !want.filesystem->resize)

@@ -37,6 +37,19 @@ class FakeDevices final : public DeviceProbe {
     ++thinAsked;
     return thin;
   }
+  Activation activated;                        ///< the fixture's host: device-mapper, activation on
+  std::map<std::string, std::string> mounts;   ///< device -> mount point
+  std::map<std::string, std::string> missing;  ///< tool -> why it cannot run
+  Activation activation() override { return activated; }
+  std::optional<std::string> mountPoint(const std::string& path) override {
+    auto it = mounts.find(path);
+    return it == mounts.end() ? std::nullopt : std::optional(it->second);
+  }
+  Result<std::string> profileDir() override { return std::string("/etc/lvm/profile"); }
+  std::optional<std::string> toolMissing(const std::string& tool) override {
+    auto it = missing.find(tool);
+    return it == missing.end() ? std::nullopt : std::optional(it->second);
+  }
 };
 
 /// lvm as apply tests see it: every command is recorded (as showCommand
@@ -83,6 +96,16 @@ class ThinHost : public ::testing::Test {
       if (r.id.str() == id) return provider_->plan(r, ctx_.findObserved(r.id), ctx_, *snapshot_);
     ADD_FAILURE() << id << " is not in the manifest";
     return {};
+  }
+
+  /// A new observe of the same fixture: device answers are remembered per
+  /// observe (ProbeMemo), so a test that changes them observes again.
+  void reobserve() {
+    auto state = parseFullReport(fixture("fullreport-thin.json"));
+    ASSERT_TRUE(state);
+    Observation seen = observeFrom(std::move(*state));
+    observed_ = std::move(seen.objects);
+    snapshot_ = std::move(seen.snapshot);
   }
 
   const Observed* find(const std::string& id) const {
@@ -532,6 +555,233 @@ TEST(LvmProvider, SerialKeyIsTheVolumeGroup) {
   lv.id = {kinds::LogicalVolume, "vg1", "data"};
   EXPECT_EQ(p.serialKey(vg), "vg0");
   EXPECT_EQ(p.serialKey(lv), "vg1");
+}
+
+
+// ---- active, filesystem, autoExtend, over-commit (issue 15) -------------------
+
+TEST(LvmReport, ActiveIsLvmsStateOrWhereItCannotTellTheAutoactivationFlag) {
+  LogicalVolumeInfo lv;
+  lv.attr = "-wi-a-----";
+  EXPECT_EQ(lv.active(), true);
+  lv.attr = "-wi-------";
+  EXPECT_EQ(lv.active(), false);
+  lv.attr = "-wi-XX----";  // activation = 0 in lvm.conf, or no device-mapper
+  EXPECT_EQ(lv.active(), std::nullopt);
+  EXPECT_TRUE(lv.observedActive());
+  lv.autoactivation = false;
+  EXPECT_FALSE(lv.observedActive());
+  // The captured report of this host (no device-mapper): hostform-made LVs read as active: no permanent diff.
+  auto state = parseFullReport(fixture("fullreport-linear.json"));
+  ASSERT_TRUE(state);
+  for (const Observed& o : toObserved(*state))
+    if (o.resource.kind() == kinds::LogicalVolume) {
+      EXPECT_TRUE(o.resource.as<LogicalVolumeSpec>().active);
+    }
+}
+
+TEST(LvmReport, AutoExtendProfilesAreNamedByWhatTheyHold) {
+  EXPECT_EQ(autoExtendProfile({80, 20}), "hostform-autoextend-80-20");
+  EXPECT_EQ(autoExtendOfProfile("hostform-autoextend-80-20"), (AutoExtendSpec{80, 20}));
+  for (const char* other : {"", "thin-performance", "hostform-autoextend-080-20", "hostform-autoextend-80-",
+                            "hostform-autoextend-80-20x", "hostform-autoextend-80"})
+    EXPECT_EQ(autoExtendOfProfile(other), std::nullopt) << other;
+  EXPECT_EQ(autoExtendProfileText({80, 20}),
+            "# Written by hostform for thin pools declared with autoExtend; its name says what it holds.\n"
+            "activation {\n\tthin_pool_autoextend_threshold = 80\n\tthin_pool_autoextend_percent = 20\n}\n");
+}
+
+TEST_F(ThinHost, OverCommittedPoolsAreWarnedAboveTheirLimit) {
+  // db (8GiB) and web (20GiB) in a 1GiB pool: 2800%.
+  Diff d = planOf(kVmdata + lv("pool", "{volumeGroup: vmdata, type: thin-pool, size: 1GiB}"),
+                  "LogicalVolume/vmdata/pool");
+  EXPECT_TRUE(d.problems.empty());
+  ASSERT_EQ(d.warnings.size(), 1u);
+  EXPECT_EQ(d.warnings[0].field, "spec.size");
+  EXPECT_EQ(d.warnings[0].message,
+            "thin pool vmdata/pool is over-committed: its 2 thin volume(s) have 28GiB of virtual size, 2800% of its "
+            "1GiB (hostform warns above 100% without autoExtend); writes to its thin volumes fail once it is full.");
+  // With autoExtend up to 200% is fine: 28GiB in 16GiB is 175%.
+  Diff ok = planOf(kVmdata + lv("pool", "{volumeGroup: vmdata, type: thin-pool, size: 16GiB, "
+                                        "autoExtend: {threshold: 80, percent: 20}}"),
+                   "LogicalVolume/vmdata/pool");
+  EXPECT_TRUE(ok.warnings.empty());
+  // Declared sizes count over live ones: web declared at 40GiB makes it 48GiB in 16GiB, 300%.
+  Diff more = planOf(kVmdata + lv("pool", "{volumeGroup: vmdata, type: thin-pool, size: 16GiB, "
+                                          "autoExtend: {threshold: 80, percent: 20}}") +
+                         lv("web", "{volumeGroup: vmdata, type: thin, thinPool: pool, size: 40GiB}"),
+                     "LogicalVolume/vmdata/pool");
+  ASSERT_EQ(more.warnings.size(), 1u);
+  EXPECT_TRUE(more.warnings[0].message.find("48GiB of virtual size, 300% of its 16GiB (hostform warns above 200% "
+                                            "with autoExtend)") != std::string::npos)
+      << more.warnings[0].message;
+}
+
+TEST_F(ThinHost, ActiveChangesAreLiveAndRefusedWhereLvmCannotActivate) {
+  const std::string off = kVmdata + lv("root", "{volumeGroup: vmdata, size: 10GiB, active: false}");
+  Diff d = planOf(off, "LogicalVolume/vmdata/root");
+  ASSERT_TRUE(d.problems.empty());
+  ASSERT_EQ(d.changes.size(), 1u);
+  EXPECT_EQ(d.changes[0].field, "active");
+  EXPECT_EQ(d.changes[0].from, "true");
+  EXPECT_EQ(d.changes[0].to, "false");
+  ASSERT_TRUE(applyOf(off, "LogicalVolume/vmdata/root"));
+  EXPECT_EQ(commands_->ran, (std::vector<std::string>{"lvm lvchange -an vmdata/root",
+                                                      "lvm lvchange --setautoactivation n vmdata/root"}));
+
+  devices_->activated = {Activation::State::NoDriver, "the kernel has no device-mapper driver"};
+  reobserve();
+  Diff refused = planOf(off, "LogicalVolume/vmdata/root");
+  ASSERT_EQ(refused.problems.size(), 1u);
+  EXPECT_EQ(refused.problems[0].field, "spec.active");
+  EXPECT_EQ(refused.problems[0].message,
+            "lvm2 cannot deactivate vmdata/root on this host: the kernel has no device-mapper driver.");
+  // Without device-mapper lvcreate fails for every layout: refused at plan time.
+  Diff create = planOf(kVmdata + lv("new", "{volumeGroup: vmdata, size: 10MiB}"), "LogicalVolume/vmdata/new");
+  ASSERT_EQ(create.problems.size(), 1u);
+  EXPECT_EQ(create.problems[0].message,
+            "lvm2 cannot create a logical volume on this host: the kernel has no device-mapper driver, and lvcreate "
+            "activates a new volume to clear its start.");
+
+  // activation = 0: a create is made as lvm makes it there, and the plan says it stays inactive.
+  devices_->activated = {Activation::State::Off, "activation is off"};
+  reobserve();
+  Diff meta = planOf(kVmdata + lv("new", "{volumeGroup: vmdata, size: 10MiB}"), "LogicalVolume/vmdata/new");
+  EXPECT_TRUE(meta.problems.empty());
+  ASSERT_EQ(meta.warnings.size(), 1u);
+  EXPECT_EQ(meta.warnings[0].message,
+            "vmdata/new is created inactive: activation is off; lvm keeps it marked for activation "
+            "(autoactivation), and it gets its device node once activation is on.");
+}
+
+TEST_F(ThinHost, AThinPoolGoesInactiveOnlyWithItsThinVolumes) {
+  const std::string pool = lv("pool", "{volumeGroup: vmdata, type: thin-pool, size: 1GiB, active: false}");
+  Diff d = planOf(kVmdata + pool + lv("web", "{volumeGroup: vmdata, type: thin, thinPool: pool, size: 20GiB}"),
+                  "LogicalVolume/vmdata/pool");
+  ASSERT_EQ(d.problems.size(), 1u);  // db, not declared, is active in it
+  EXPECT_EQ(d.problems[0].message, "thin pool vmdata/pool cannot be inactive while thin volumes not declared here are "
+                                   "active in it (db); deactivate them first.");
+  Diff web = planOf(kVmdata + pool + lv("web", "{volumeGroup: vmdata, type: thin, thinPool: pool, size: 20GiB}"),
+                    "LogicalVolume/vmdata/web");
+  ASSERT_EQ(web.problems.size(), 1u);
+  EXPECT_EQ(web.problems[0].field, "spec.active");
+
+  const std::string all = kVmdata + pool +
+                          lv("web", "{volumeGroup: vmdata, type: thin, thinPool: pool, size: 20GiB, active: false}") +
+                          lv("db", "{volumeGroup: vmdata, type: thin, thinPool: pool, size: 8GiB, active: false}");
+  ASSERT_TRUE(applyOf(all, "LogicalVolume/vmdata/pool"));
+  EXPECT_EQ(commands_->ran,
+            (std::vector<std::string>{"lvm lvchange -an vmdata/db", "lvm lvchange -an vmdata/web",
+                                      "lvm lvchange -an vmdata/pool", "lvm lvchange --setautoactivation n vmdata/pool"}));
+}
+
+TEST_F(ThinHost, NewVolumesGetTheirFilesystemProfileAndActivation) {
+  const std::string yaml = kVmdata + lv("fs", "{volumeGroup: vmdata, size: 1GiB, filesystem: {type: xfs}}") +
+                           lv("cold", "{volumeGroup: vmdata, size: 1GiB, active: false}") +
+                           lv("pool2", "{volumeGroup: vmdata, type: thin-pool, size: 1GiB, "
+                                       "autoExtend: {threshold: 80, percent: 20}}");
+  for (const char* id : {"LogicalVolume/vmdata/fs", "LogicalVolume/vmdata/cold"}) ASSERT_TRUE(run(actionOf(yaml, id))) << id;
+  EXPECT_EQ(commands_->ran,
+            (std::vector<std::string>{
+                "lvm lvcreate --yes -n fs --addtag hostform_owner_prod -L 1073741824b vmdata",
+                "mkfs.xfs -q /dev/vmdata/fs",
+                // made active (lvm zeroes it), then deactivated
+                "lvm lvcreate --yes -n cold --addtag hostform_owner_prod -L 1073741824b --setautoactivation n vmdata",
+                "lvm lvchange -an vmdata/cold"}));
+  Diff pool = planOf(yaml, "LogicalVolume/vmdata/pool2");
+  const auto& delta = std::any_cast<const LogicalVolumeDelta&>(pool.delta);
+  ASSERT_TRUE(delta.attachProfile);
+  EXPECT_EQ(delta.attachProfile->name, "hostform-autoextend-80-20");
+  EXPECT_EQ(delta.attachProfile->path, "/etc/lvm/profile/hostform-autoextend-80-20.profile");
+
+  devices_->missing["mkfs.xfs"] = "mkfs.xfs is not installed (not found in $PATH, /usr/sbin or /sbin)";
+  reobserve();
+  Diff noTool = planOf(yaml, "LogicalVolume/vmdata/fs");
+  ASSERT_EQ(noTool.problems.size(), 1u);
+  EXPECT_EQ(noTool.problems[0].message,
+            "mkfs.xfs is not installed (not found in $PATH, /usr/sbin or /sbin) (xfsprogs).");
+
+  devices_->activated = {Activation::State::Off, "activation is off in the lvm.conf lvm reads"};
+  reobserve();
+  Diff off = planOf(yaml, "LogicalVolume/vmdata/fs");
+  ASSERT_FALSE(off.problems.empty());
+  EXPECT_EQ(off.problems[0].field, "spec.filesystem");
+  EXPECT_EQ(off.problems[0].message, "a filesystem needs an active logical volume, and lvm cannot activate one on "
+                                     "this host: activation is off in the lvm.conf lvm reads.");
+}
+
+TEST_F(ThinHost, FilesystemsGrowWithTheLvAndShrinkOnlyAsExt4Unmounted) {
+  devices_->devices["/dev/vmdata/root"] = DeviceInfo{true, true, 10 * GiB, "ext4 (filesystem)"};
+  const std::string grow = kVmdata + lv("root", "{volumeGroup: vmdata, size: 12GiB, filesystem: {type: ext4}}");
+  ASSERT_TRUE(applyOf(grow, "LogicalVolume/vmdata/root"));
+  EXPECT_EQ(commands_->ran,
+            std::vector<std::string>{"lvm lvextend --resizefs -L 12884901888b vmdata/root"});
+
+  const std::string shrink = kVmdata + lv("root", "{volumeGroup: vmdata, size: 8GiB, filesystem: {type: ext4}}");
+  Diff d = planOf(shrink, "LogicalVolume/vmdata/root");
+  ASSERT_TRUE(d.problems.empty());
+  EXPECT_EQ(d.dataLoss, "shrinking LogicalVolume/vmdata/root from 10GiB to 8GiB shrinks its ext4 filesystem first "
+                        "(resize2fs); the data must fit in 8GiB");
+  devices_->mounts["/dev/vmdata/root"] = "/srv";
+  Diff mounted = planOf(shrink, "LogicalVolume/vmdata/root");
+  ASSERT_EQ(mounted.problems.size(), 1u);
+  EXPECT_EQ(mounted.problems[0].message, "shrinking vmdata/root from 10GiB to 8GiB needs its ext4 filesystem "
+                                         "unmounted, and it is mounted at /srv; ext4 shrinks only offline.");
+
+  devices_->devices["/dev/vmdata/root"] = DeviceInfo{true, true, 10 * GiB, "xfs (filesystem)"};
+  reobserve();
+  Diff xfs = planOf(kVmdata + lv("root", "{volumeGroup: vmdata, size: 8GiB, filesystem: {type: xfs}}"),
+                    "LogicalVolume/vmdata/root");
+  ASSERT_EQ(xfs.problems.size(), 1u);
+  EXPECT_EQ(xfs.problems[0].field, "spec.size");
+  EXPECT_EQ(xfs.problems[0].message,
+            "shrinking vmdata/root from 10GiB to 8GiB is impossible: it holds xfs, and xfs cannot shrink.");
+  Diff fixed = planOf(kVmdata + lv("root", "{volumeGroup: vmdata, size: 8GiB, filesystem: {type: ext4, resize: false}}"),
+                      "LogicalVolume/vmdata/root");
+  ASSERT_EQ(fixed.problems.size(), 1u);
+  EXPECT_EQ(fixed.problems[0].message, "vmdata/root holds xfs (filesystem), not ext4; hostform makes a filesystem "
+                                       "only on a blank volume and never converts one.");
+}
+
+TEST_F(ThinHost, AFilesystemDeclaredOnABlankExistingLvIsMadeAsDataLoss) {
+  devices_->devices["/dev/vmdata/root"] = DeviceInfo{true, true, 10 * GiB, ""};
+  Diff d = planOf(kVmdata + lv("root", "{volumeGroup: vmdata, size: 10GiB, filesystem: {type: ext4}}"),
+                  "LogicalVolume/vmdata/root");
+  ASSERT_TRUE(d.problems.empty());
+  ASSERT_EQ(d.changes.size(), 1u);
+  EXPECT_EQ(d.changes[0].field, "filesystem");
+  EXPECT_EQ(d.changes[0].to, "ext4");
+  EXPECT_EQ(d.dataLoss, "making ext4 on vmdata/root (10GiB, where blkid finds no signature) overwrites whatever it "
+                        "holds");
+}
+
+TEST_F(ThinHost, AutoExtendIsAttachedChangedAndDetachedAsAProfile) {
+  const std::string with = kVmdata + lv("pool", "{volumeGroup: vmdata, type: thin-pool, size: 1GiB, "
+                                                "autoExtend: {threshold: 80, percent: 20}}");
+  Diff d = planOf(with, "LogicalVolume/vmdata/pool");
+  ASSERT_EQ(d.changes.size(), 1u);
+  EXPECT_EQ(d.changes[0].field, "autoExtend");
+  EXPECT_EQ(d.changes[0].from, std::nullopt);
+  EXPECT_EQ(d.changes[0].to, "threshold 80%, percent 20%");
+}
+
+TEST(LvmStatusGauges, EveryThinPoolWhoseFillLvmReports) {
+  auto state = parseFullReport(R"({"report": [{"vg": [{"vg_name": "vg0", "vg_tags": "", "vg_extent_size": "4194304",
+    "vg_extent_count": "10", "vg_free_count": "5"}], "pv": [], "lv": [
+    {"lv_name": "pool", "lv_tags": "", "lv_size": "8388608", "lv_layout": "thin,pool", "pool_lv": "", "origin": "",
+     "data_percent": "12.50", "metadata_percent": "3.08"},
+    {"lv_name": "cold", "lv_tags": "", "lv_size": "8388608", "lv_layout": "thin,pool", "pool_lv": "", "origin": "",
+     "data_percent": "", "metadata_percent": ""}]}]})");
+  ASSERT_TRUE(state) << state.error().message;
+  LvmProvider provider(std::make_unique<FakeDevices>(), std::make_unique<RecordedCommands>());
+  Observation seen = observeFrom(std::move(*state));
+  const auto gauges = provider.gauges(*seen.snapshot);
+  ASSERT_EQ(gauges.size(), 2u);  // cold's fill is unknown: no sample rather than a made-up one
+  EXPECT_EQ(gauges[0].name, "hostform_thin_pool_data_percent");
+  EXPECT_EQ(gauges[0].labels, (std::vector<std::pair<std::string, std::string>>{{"volume_group", "vg0"}, {"name", "pool"}}));
+  EXPECT_DOUBLE_EQ(gauges[0].value, 12.5);
+  EXPECT_EQ(gauges[1].name, "hostform_thin_pool_metadata_percent");
+  EXPECT_DOUBLE_EQ(gauges[1].value, 3.08);
 }
 
 }  // namespace
