@@ -286,7 +286,7 @@ TEST_F(LvmE2E, ThinVolumesAreRefusedAtPlanTimeWhereLvmCannotMakeThemAndMadeWhere
   const auto before = box.lvs(vg);
 
   const std::string file = box.manifest(base + lvDoc(vg, "pool", "32MiB", ", type: thin-pool") +
-                                        lvDoc(vg, "thin1", "64MiB", ", type: thin, thinPool: pool") +
+                                        lvDoc(vg, "thin1", "32MiB", ", type: thin, thinPool: pool") +
                                         lvDoc(vg, "more", "8MiB"));
   if (Sandbox::activation()) {
     Outcome r = box.hostform({"apply", "-f", file});
