@@ -31,6 +31,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "reconciler/watch/metrics.h"
 #include "reconciler/watch/webhook.h"
 #include "tests/integration/netlink/fixture.h"
 #include "tests/integration/watch/git_repo.h"
@@ -685,6 +686,25 @@ TEST_F(Watch, AMissingPathOrBranchIsAnErrorAndChangesNothing) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("error: the branch \"production\" does not exist in " + repo_.url() + "."), std::string::npos)
       << r.err;
+}
+
+TEST(WatchMetrics, ProviderGaugesAreFamiliesOfTheirOwnWithLabelsEscaped) {
+  watch::Metrics m("repo", "main", ".");
+  m.gauges({{"hostform_thin_pool_metadata_percent", "Metadata use.", {{"volume_group", "vg0"}, {"name", "p"}}, 3.08},
+            {"hostform_thin_pool_data_percent", "Data use.", {{"volume_group", "vg0"}, {"name", "p"}}, 12.5},
+            {"hostform_thin_pool_data_percent", "Data use.", {{"volume_group", "vg\"1"}, {"name", "q"}}, 0}});
+  const std::string text = m.render();
+  EXPECT_NE(text.find("# HELP hostform_thin_pool_data_percent Data use.\n"
+                      "# TYPE hostform_thin_pool_data_percent gauge\n"
+                      "hostform_thin_pool_data_percent{volume_group=\"vg0\",name=\"p\"} 12.5\n"
+                      "hostform_thin_pool_data_percent{volume_group=\"vg\\\"1\",name=\"q\"} 0\n"
+                      "# HELP hostform_thin_pool_metadata_percent Metadata use.\n"
+                      "# TYPE hostform_thin_pool_metadata_percent gauge\n"
+                      "hostform_thin_pool_metadata_percent{volume_group=\"vg0\",name=\"p\"} 3.08\n"),
+            std::string::npos)
+      << text;
+  m.gauges({});  // the next cycle observed no pool: none shown
+  EXPECT_EQ(m.render().find("hostform_thin_pool"), std::string::npos);
 }
 
 }  // namespace
