@@ -265,6 +265,11 @@ Result<void> restoreSnapshot(const RestorePlan& plan, const ApplyContext& ctx, A
   const RestoreDelta* d = std::any_cast<RestoreDelta>(&plan.delta);
   if (!d) return fail("the restore plan carries no lvm snapshot to merge.");
   Runner run(ctx, in);
+  if (d->renameTo) {
+    const std::string path = d->volumeGroup + "/" + *d->renameTo;
+    if (auto ok = run.run({"lvm", "lvrename", d->volumeGroup + "/" + d->name, path}); !ok) return ok;
+    return run.run({"lvm", "lvchange", "--deltag", d->safetyTag, path});
+  }
   // --yes: the restore plan was shown and --allow-data-loss given; lvm may ask about an open origin.
   return run.run({"lvm", "lvconvert", "--yes", "--merge", d->volumeGroup + "/" + d->name});
 }

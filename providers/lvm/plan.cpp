@@ -430,6 +430,17 @@ RestorePlan planSnapshotRestore(const Observed& snapshot, PlanInputs in) {
   plan.delta = RestoreDelta{src.volumeGroup, name};
   const LogicalVolumeInfo* lv = in.state.findLogicalVolume(src.volumeGroup, name);
   const std::string origin = src.volumeGroup + "/" + src.name;
+  if (lv && lv->origin.empty() && !lv->safetyOwner.empty()) {
+    // Taken before its origin was deleted: it becomes the origin again.
+    plan.delta = RestoreDelta{src.volumeGroup, name, src.name, safetyTag(lv->safetyOwner)};
+    plan.description = "restore " + plan.source.str() + ", deleted since, from snapshot " + name + " taken " +
+                       ageText(lv->created, in.now) + " ago";
+    plan.notes.push_back("the snapshot becomes " + origin + " again (lvm lvrename), no longer marked as a snapshot; "
+                         "declare it to own it again");
+    if (in.state.findLogicalVolume(src.volumeGroup, src.name))
+      plan.problems.push_back({"", origin + " exists again; rename or remove it first"});
+    return plan;
+  }
   plan.description = "restore " + plan.source.str() + " to snapshot " + name + " taken " +
                      ageText(lv ? lv->created : std::nullopt, in.now) +
                      " ago: discards everything written to it since";

@@ -44,10 +44,14 @@ struct SnapshotDelta {
   Bytes size = 0;  ///< thick: the copy-on-write size rounded up to extents
 };
 
-/// `hostform restore` of an LVM snapshot: lvconvert --merge of vg/name.
+/// `hostform restore` of an LVM snapshot: lvconvert --merge of vg/name; or,
+/// for a snapshot taken before its origin was deleted, lvrename to the
+/// origin's name and the safety tag taken off.
 struct RestoreDelta {
   std::string volumeGroup;
   std::string name;
+  std::optional<std::string> renameTo;
+  std::string safetyTag;  ///< with renameTo: the tag to take off
 };
 
 /// A VolumeGroup's delta: the devices it gains and loses. Its create and its

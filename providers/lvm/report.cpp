@@ -98,8 +98,14 @@ const json& section(const json& report, const char* name) {
 
 }  // namespace
 
+std::string LogicalVolumeInfo::originName() const {
+  if (!origin.empty() || safetyOwner.empty()) return origin;
+  const auto at = name.rfind("-before-");
+  return at == std::string::npos ? std::string() : name.substr(0, at);
+}
+
 std::optional<LvType> LogicalVolumeInfo::type() const {
-  if (hidden || !origin.empty()) return std::nullopt;
+  if (hidden || snapshot()) return std::nullopt;
   if (layout == "linear") return LvType::Linear;
   if (layout == "thin,pool") return LvType::ThinPool;
   if (layout == "thin,sparse") return LvType::Thin;
@@ -262,7 +268,7 @@ std::vector<Observed> toObserved(const LvmState& state) {
   for (const LogicalVolumeInfo& lv : state.logicalVolumes) {
     if (!lv.snapshot()) continue;
     SnapshotSpec spec;
-    spec.source.logicalVolume = LogicalVolumeRef{lv.volumeGroup, lv.origin};
+    spec.source.logicalVolume = LogicalVolumeRef{lv.volumeGroup, lv.originName()};
     if (!lv.thinSnapshot()) spec.size = lv.size;  // a thick snapshot's lv_size is its copy-on-write space
     Resource r;
     r.id = identityOf(kinds::Snapshot, lv.name, spec);

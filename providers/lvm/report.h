@@ -58,8 +58,13 @@ struct LogicalVolumeInfo {
   /// a loss (docs/spec.md §4), which no --prune deletes; empty otherwise.
   std::string safetyOwner;
 
-  /// A snapshot: an LV with an origin, thick (a copy-on-write LV) or thin.
-  bool snapshot() const { return !hidden && !origin.empty(); }
+  /// A snapshot: an LV with an origin, thick (a copy-on-write LV) or thin, or
+  /// a snapshot taken before a loss whose origin was deleted since (lvm then
+  /// reports no origin: it is a thin LV of its own).
+  bool snapshot() const { return !hidden && (!origin.empty() || !safetyOwner.empty()); }
+  /// The LV it is a snapshot of: `origin`, else for a snapshot taken before
+  /// a loss the name it was taken of (its name without -before-<time>[-N]).
+  std::string originName() const;
   /// A thin snapshot (in the origin's thin pool).
   bool thinSnapshot() const { return snapshot() && layout.starts_with("thin"); }
 
