@@ -155,6 +155,14 @@ std::optional<std::string> HostDeviceProbe::toolMissing(const std::string& tool)
   return tool + " is not installed (not found in $PATH, /usr/sbin or /sbin)";
 }
 
+std::optional<std::string> HostDeviceProbe::snapshotUnsupported() {
+  // lvm makes and merges snapshots only with activation ("Can't create
+  // snapshot without using device-mapper kernel driver").
+  const Activation a = activation();
+  if (a.state != Activation::State::On) return a.why + ", and lvm2 needs it to make and merge snapshots";
+  return targetMissing("snapshot");
+}
+
 Result<DeviceInfo> HostDeviceProbe::probe(const std::string& path) {
   DeviceInfo info;
   struct stat st {};
@@ -192,6 +200,12 @@ Result<DeviceInfo> ProbeMemo::probe(DeviceProbe& backend, const std::string& pat
   auto it = seen_.find(path);
   if (it == seen_.end()) it = seen_.emplace(path, backend.probe(path)).first;
   return it->second;
+}
+
+std::optional<std::string> ProbeMemo::snapshotUnsupported(DeviceProbe& backend) {
+  std::lock_guard guard(mutex_);
+  if (!snapshot_) snapshot_ = backend.snapshotUnsupported();
+  return *snapshot_;
 }
 
 std::optional<std::string> ProbeMemo::thinUnsupported(DeviceProbe& backend) {

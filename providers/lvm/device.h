@@ -56,6 +56,11 @@ class DeviceProbe {
   virtual Result<std::string> profileDir() { return std::string("/etc/lvm/profile"); }
   /// Why `tool` cannot be run ("mkfs.xfs is not installed (xfsprogs)"); nullopt when it can.
   virtual std::optional<std::string> toolMissing(const std::string& /*tool*/) { return std::nullopt; }
+  /// Why lvm2 cannot create (or merge) snapshots on this host; nullopt when it
+  /// can. lvm needs device-mapper and activation for those just as for thin
+  /// pools ("Can't create snapshot without using device-mapper kernel
+  /// driver"), so by default the same answer.
+  virtual std::optional<std::string> snapshotUnsupported() { return thinUnsupported(); }
 };
 
 /// The real host: stat, BLKGETSIZE64 and `blkid -p` (low-level probing, which
@@ -74,6 +79,7 @@ class HostDeviceProbe final : public DeviceProbe {
   std::optional<std::string> mountPoint(const std::string& path) override;
   Result<std::string> profileDir() override;
   std::optional<std::string> toolMissing(const std::string& tool) override;
+  std::optional<std::string> snapshotUnsupported() override;
 };
 
 /// What a DeviceProbe answered for the plans of one observe, kept in that
@@ -91,11 +97,12 @@ class ProbeMemo {
   std::optional<std::string> targetMissing(DeviceProbe& backend, const std::string& target);
   Result<std::string> profileDir(DeviceProbe& backend);
   std::optional<std::string> toolMissing(DeviceProbe& backend, const std::string& tool);
+  std::optional<std::string> snapshotUnsupported(DeviceProbe& backend);
 
  private:
   std::mutex mutex_;  ///< held while the backend is asked: one blkid per device, even from several plans
   std::map<std::string, Result<DeviceInfo>> seen_;
-  std::optional<std::optional<std::string>> thin_;
+  std::optional<std::optional<std::string>> thin_, snapshot_;
   std::optional<Activation> activation_;
   std::map<std::string, std::optional<std::string>> targets_, tools_;
   std::optional<Result<std::string>> profileDir_;
@@ -115,6 +122,7 @@ class MemoizedProbe final : public DeviceProbe {
   std::optional<std::string> mountPoint(const std::string& path) override { return backend_.mountPoint(path); }
   Result<std::string> profileDir() override { return memo_.profileDir(backend_); }
   std::optional<std::string> toolMissing(const std::string& t) override { return memo_.toolMissing(backend_, t); }
+  std::optional<std::string> snapshotUnsupported() override { return memo_.snapshotUnsupported(backend_); }
 
  private:
   DeviceProbe& backend_;

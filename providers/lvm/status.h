@@ -2,6 +2,7 @@
 /// `hostform status` of VolumeGroups and LogicalVolumes, from the fullreport
 /// the observe read (report.h): pure, so captured reports test it.
 
+#include <cstdint>
 #include <vector>
 
 #include "providers/lvm/report.h"
@@ -17,5 +18,9 @@ std::vector<StatusFact> statusOf(const ResourceId& id, const LvmState& state);
 /// hostform_thin_pool_data_percent and hostform_thin_pool_metadata_percent
 /// {volume_group, name} of every thin pool in `state` whose fill lvm reports.
 std::vector<Gauge> thinPoolGauges(const LvmState& state);
+/// A declared Snapshot of an LV: state present (invalid when a thick snapshot
+/// overflowed), age (lv_time to `now`), used (snap_percent of a thick
+/// snapshot's space, data_percent of a thin one's virtual size), origin.
+std::vector<StatusFact> snapshotStatusOf(const Resource& desired, const LvmState& state, std::int64_t now);
 
 }  // namespace hostform::lvm

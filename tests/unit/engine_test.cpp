@@ -78,7 +78,7 @@ TEST(Engine, ApplyCreatesThenSecondRunIsANoOp) {
   EXPECT_EQ(f.apply(o), kExitOk) << f.err.str();
   EXPECT_EQ(f.out.str(),
             "+ VolumeGroup/vg0               create: physicalVolumes (none) -> [/dev/vdb], extentSize (none) -> 4MiB\n"
-            "+ LogicalVolume/vg0/data        create: volumeGroup (none) -> vg0, type (none) -> linear, size (none) -> 10GiB\n"
+            "+ LogicalVolume/vg0/data        create: volumeGroup (none) -> vg0, type (none) -> linear, size (none) -> 10GiB, active (none) -> true\n"
             "+ StoragePool/images            create: type (none) -> dir, target (none) -> /srv/images, autostart (none) -> true, active (none) -> true\n"
             "Plan: 3 to create, 0 to change, 0 to delete.\n"
             "VolumeGroup/vg0: created\n"

@@ -67,7 +67,7 @@ TEST(Planner, CreatesInDependencyOrder) {
   EXPECT_EQ(plan.actions[0].op, Op::Create);
   EXPECT_EQ(renderText(plan),
             "+ VolumeGroup/vg0               create: physicalVolumes (none) -> [/dev/vdb], extentSize (none) -> 4MiB\n"
-            "+ LogicalVolume/vg0/data        create: volumeGroup (none) -> vg0, type (none) -> linear, size (none) -> 10GiB\n"
+            "+ LogicalVolume/vg0/data        create: volumeGroup (none) -> vg0, type (none) -> linear, size (none) -> 10GiB, active (none) -> true\n"
             "Plan: 2 to create, 0 to change, 0 to delete.\n");
 }
 
@@ -275,7 +275,7 @@ spec: {volumeGroup: vg0, size: 1GiB}
   ASSERT_EQ(plan.external.size(), 1u);
   EXPECT_EQ(plan.external[0].str(), "VolumeGroup/vg0");
   EXPECT_EQ(renderText(plan),
-            "+ LogicalVolume/vg0/data        create: volumeGroup (none) -> vg0, type (none) -> linear, size (none) -> 1GiB\n"
+            "+ LogicalVolume/vg0/data        create: volumeGroup (none) -> vg0, type (none) -> linear, size (none) -> 1GiB, active (none) -> true\n"
             "= VolumeGroup/vg0               external (referenced, not declared, on the host)\n"
             "Plan: 1 to create, 0 to change, 0 to delete.\n");
 }
@@ -358,7 +358,7 @@ TEST(Planner, ObservesOnlyDeclaredAndReferencedKindsUnlessPruning) {
   LoadResult loaded = loadYaml(kStorage);
   EXPECT_EQ(kindsToObserve(loaded.resources, Prune::No),
             (std::vector<Kind>{kinds::VolumeGroup, kinds::LogicalVolume}));
-  EXPECT_EQ(kindsToObserve(loaded.resources, Prune::Yes).size(), 6u);
+  EXPECT_EQ(kindsToObserve(loaded.resources, Prune::Yes).size(), 7u);
 
   Host host;
   host.plan(R"(apiVersion: hostform/v1
@@ -423,7 +423,8 @@ TEST(Planner, JsonPlanHasTheSpecShape) {
     "refused": 0,
     "replace": 0,
     "update": 1
-  }
+  },
+  "warnings": []
 }
 )");
 }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <string_view>
 #include <stdexcept>
 
 #include "providers/lvm/session.h"
