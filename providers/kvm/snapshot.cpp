@@ -55,6 +55,21 @@ const ImageSnapshot* findSnapshot(const ImageSnapshots& image, const std::string
 
 std::string errnoText(int e = errno) { return std::strerror(e); }
 
+/// `qemu-img snapshot` takes no -f: the format is given as image options
+/// instead, so a file is never probed (a raw image whose guest wrote a qcow2
+/// header would otherwise be read as qcow2). Commas in the path are doubled.
+std::string qcow2Options(const fs::path& image) {
+  std::string path;
+  for (char c : image.string()) path += c == ',' ? std::string(",,") : std::string(1, c);
+  return "driver=qcow2,file.driver=file,file.filename=" + path;
+}
+
+Result<void> snapshotCommand(const std::string& flag, const std::string& name, const fs::path& image) {
+  if (auto r = runTool({"qemu-img", "snapshot", "--image-opts", flag, name, qcow2Options(image)}); !r)
+    return hostform::unexpected(r.error());
+  return {};
+}
+
 }  // namespace
 
 // ---- qcow2 internal snapshots --------------------------------------------------
@@ -90,21 +105,15 @@ Result<void> createImageSnapshot(const fs::path& image, const std::string& name)
   if (findSnapshot(*info, name))
     return fail(image.string() + " already holds an internal snapshot named " + name +
                 "; hostform takes no second one of that name (qemu-img would).");
-  if (auto r = runTool({"qemu-img", "snapshot", "-f", "qcow2", "-c", name, image.string()}); !r)
-    return hostform::unexpected(r.error());
-  return {};
+  return snapshotCommand("-c", name, image);
 }
 
 Result<void> deleteImageSnapshot(const fs::path& image, const std::string& name) {
-  if (auto r = runTool({"qemu-img", "snapshot", "-f", "qcow2", "-d", name, image.string()}); !r)
-    return hostform::unexpected(r.error());
-  return {};
+  return snapshotCommand("-d", name, image);
 }
 
 Result<void> revertImageSnapshot(const fs::path& image, const std::string& name) {
-  if (auto r = runTool({"qemu-img", "snapshot", "-f", "qcow2", "-a", name, image.string()}); !r)
-    return hostform::unexpected(r.error());
-  return {};
+  return snapshotCommand("-a", name, image);
 }
 
 // ---- qcow2 external snapshots of a volume --------------------------------------

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "providers/kvm/state.h"
+#include "reconciler/handle.h"
 #include "reconciler/result.h"
 
 namespace hostform::kvm {

@@ -82,7 +82,7 @@ TEST(KvmSnapshotPrimitives, Qcow2InternalSnapshotTakenListedRestoredDeleted) {
 
   auto missing = deleteImageSnapshot(image, "s1");
   ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().message, "qemu-img snapshot -f qcow2 -d s1 " + image.string() +
+  EXPECT_EQ(missing.error().message, "qemu-img snapshot --image-opts -d s1 driver=qcow2,file.driver=file,file.filename=" + image.string() +
                                          " failed with exit code 1: qemu-img: Could not delete snapshot 's1': "
                                          "snapshot not found");
 }
