@@ -283,6 +283,17 @@ const VolumeInfo* KvmState::volumeByPath(std::string_view path) const {
   return nullptr;
 }
 
+const SnapshotInfo* KvmState::findSnapshot(std::string_view name) const {
+  auto it = std::ranges::lower_bound(snapshots, name, {}, [](const SnapshotInfo& s) { return std::string_view(s.name); });
+  return it != snapshots.end() && it->name == name ? &*it : nullptr;
+}
+
+bool KvmState::isFrozenFile(std::string_view pool, std::string_view name) const {
+  for (const auto& [snapshot, r] : volumeSnapshotRecords)
+    if (r.external && r.pool == pool && r.volume + "@" + snapshot == name) return true;
+  return false;
+}
+
 const DomainInfo* KvmState::findDomain(std::string_view name) const {
   auto it = std::ranges::lower_bound(domains, name, {}, [](const DomainInfo& d) { return std::string_view(d.config.name); });
   return it != domains.end() && it->config.name == name ? &*it : nullptr;

@@ -265,7 +265,7 @@ Result<VolumeSnapshotRecords> readRecordsLocked(const fs::path& file) {
       record.volume = r.at("volume").get<std::string>();
       const std::string storage = r.at("mode").get<std::string>();
       if (storage != "internal" && storage != "external") throw std::runtime_error("mode " + storage);
-      record.storage = storage == "internal" ? SnapshotStorage::Internal : SnapshotStorage::External;
+      record.external = storage == "external";
       record.owner = r.at("owner").get<std::string>();
       record.created = r.at("created").get<std::int64_t>();
       out.emplace(name, std::move(record));
@@ -297,7 +297,7 @@ Result<void> writeVolumeSnapshotRecord(const fs::path& stateDir, const std::stri
   else if (records->erase(name) == 0) return {};
   nlohmann::json snapshots = nlohmann::json::object();
   for (const auto& [n, r] : *records)
-    snapshots[n] = {{"pool", r.pool},   {"volume", r.volume},   {"mode", storageName(r.storage)},
+    snapshots[n] = {{"pool", r.pool},   {"volume", r.volume},   {"mode", r.external ? "external" : "internal"},
                     {"owner", r.owner}, {"created", r.created}};
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);

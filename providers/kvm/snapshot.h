@@ -94,17 +94,6 @@ Result<void> deleteExternalVolumeSnapshot(const fs::path& image, const std::stri
 enum class SnapshotStorage { Internal, External };
 std::string_view storageName(SnapshotStorage s);
 
-/// A volume snapshot hostform took.
-struct VolumeSnapshotRecord {
-  std::string pool, volume;
-  SnapshotStorage storage = SnapshotStorage::Internal;
-  std::string owner;
-  std::int64_t created = 0;  ///< seconds since the epoch
-  bool operator==(const VolumeSnapshotRecord&) const = default;
-};
-/// By snapshot name.
-using VolumeSnapshotRecords = std::map<std::string, VolumeSnapshotRecord>;
-
 /// <stateDir>/kvm/snapshots.json; none when the file does not exist.
 Result<VolumeSnapshotRecords> readVolumeSnapshotRecords(const fs::path& stateDir);
 /// Sets (or, nullopt, drops) one record: read, changed and written back

@@ -147,7 +147,7 @@ TEST(KvmSnapshotPrimitives, VolumeSnapshotRecordsSurviveAndDrop) {
   KvmBox box;
   const fs::path state = fs::path(box.dir().path()) / "records";
   EXPECT_TRUE(readVolumeSnapshotRecords(state)->empty());
-  VolumeSnapshotRecord r{"p", "v.qcow2", SnapshotStorage::External, "alice", 1796592959};
+  VolumeSnapshotRecord r{"p", "v.qcow2", true, "alice", 1796592959};
   ASSERT_TRUE(writeVolumeSnapshotRecord(state, "s1", r));
   auto read = readVolumeSnapshotRecords(state);
   ASSERT_TRUE(read);
