@@ -8,6 +8,7 @@
 
 #include "providers/kvm/cloud_init.h"
 #include "providers/kvm/session.h"
+#include "providers/kvm/snapshot_kind.h"
 
 namespace hostform::kvm {
 namespace {
@@ -412,9 +413,11 @@ std::vector<Observed> KvmState::toObserved() const {
   for (const DomainInfo& d : domains)
     if (d.config.meta.seed) seeds.emplace(d.config.meta.seed->pool, d.config.meta.seed->volume);
   for (const VolumeInfo& v : volumes)
-    if (modelled.contains(v.pool) && !seeds.contains({v.pool, v.config.name}))
+    if (modelled.contains(v.pool) && !seeds.contains({v.pool, v.config.name}) && !isFrozenFile(v.pool, v.config.name))
       out.push_back({volumeResource(v, *this), {}});
   for (const DomainInfo& d : domains) out.push_back({domainResource(d, *this), d.config.meta.owner});
+  // A volume's external snapshot is its frozen file: a Snapshot, never a Volume object.
+  for (Observed& o : snapshotObjects(*this)) out.push_back(std::move(o));
   return out;
 }
 

@@ -22,10 +22,16 @@ class KvmProvider final : public Provider {
   explicit KvmProvider(const std::string& uri, std::filesystem::path stateDir = {});
 
   std::string_view name() const override { return "kvm"; }
-  std::vector<Kind> kinds() const override { return {kinds::StoragePool, kinds::Volume, kinds::VirtualMachine}; }
-  /// Domains carry their mark in <metadata>; pools and volumes have no place for one.
+  std::vector<Kind> kinds() const override {
+    return {kinds::StoragePool, kinds::Volume, kinds::VirtualMachine, kinds::Snapshot};
+  }
+  /// Snapshots of volumes and VMs; those of logical volumes are the LVM provider's.
+  bool serves(const Resource& r) const override;
+  /// Domains carry their mark in <metadata>, domain snapshots in their
+  /// <description>, volume snapshots in <stateDir>/kvm/snapshots.json;
+  /// pools and volumes have no place for one.
   OwnershipMark ownershipMark(Kind kind) const override {
-    return kind == kinds::VirtualMachine ? OwnershipMark::InBand : OwnershipMark::Ledger;
+    return kind == kinds::VirtualMachine || kind == kinds::Snapshot ? OwnershipMark::InBand : OwnershipMark::Ledger;
   }
 
   Result<Observation> observe() override;
@@ -36,11 +42,17 @@ class KvmProvider final : public Provider {
   Result<std::vector<Resource>> exportResources() override;
   /// Pools and volumes from the snapshot; a VM's state, uptime and addresses read now (status.h).
   std::vector<StatusFact> status(const Resource& desired, const Observed* live, const Snapshot& host) override;
+  /// `hostform restore` of a volume or VM snapshot (providers/kvm/snapshot_kind.h).
+  std::optional<RestorePlan> planRestore(const Observed& snapshot, const PlanContext& ctx,
+                                         const Snapshot& host) override;
+  Result<void> restore(const Observed& snapshot, const RestorePlan& plan, const Snapshot& host,
+                       const ApplyContext& ctx) override;
 
   const std::string& uri() const { return connection_.uri(); }
 
  private:
-  /// libvirt's pools, volumes and domains, with the recorded volume sources.
+  /// libvirt's pools, volumes and domains, with the recorded volume sources
+  /// and hostform's snapshots.
   Result<KvmState> readHost();
 
   Connection connection_;  ///< the session: the one thing kept between observe, plan and apply
