@@ -14,6 +14,7 @@
 
 #include "reconciler/engine.h"
 #include "reconciler/log.h"
+#include "reconciler/restore.h"
 #include "reconciler/status.h"
 #include "reconciler/watch/watcher.h"
 
@@ -174,7 +175,8 @@ int runCli(int argc, const char* const* argv) {
 
   RunOptions run;
   std::string output = "text";
-  bool detailed = false, prune = false, allowLoss = false, dryRun = false, allowEmpty = false;
+  bool detailed = false, prune = false, allowLoss = false, dryRun = false, allowEmpty = false, noSnapshot = false;
+  std::string restoreName;
   std::string lockTimeout = "0s";
   std::vector<std::string> kinds;
 
@@ -188,6 +190,7 @@ int runCli(int argc, const char* const* argv) {
   plan->add_flag("--prune", prune, "delete owned resources that are no longer declared");
   plan->add_flag("--allow-empty", allowEmpty, "with --prune, accept manifests that declare nothing (prunes everything)");
   plan->add_flag("--allow-data-loss", allowLoss, "plan as apply --allow-data-loss would");
+  plan->add_flag("--no-snapshot", noSnapshot, "plan as apply --no-snapshot would");
 
   auto* apply = app.add_subcommand("apply", "change the host to match the manifests");
   addFiles(*apply, run.files);
@@ -195,6 +198,9 @@ int runCli(int argc, const char* const* argv) {
   apply->add_flag("--prune", prune, "delete owned resources that are no longer declared");
   apply->add_flag("--allow-empty", allowEmpty, "with --prune, accept manifests that declare nothing (prunes everything)");
   apply->add_flag("--allow-data-loss", allowLoss, "allow shrinking and deleting objects that hold data");
+  apply->add_flag("--no-snapshot", noSnapshot,
+                  "with --allow-data-loss, take no snapshot before a loss (by default one is taken where the "
+                  "backend can)");
   apply->add_option("-j,--jobs", run.jobs, "independent actions run in parallel (default: number of cores)")
       ->check(CLI::Range(1, 256));
   apply->add_option("--lock-timeout", lockTimeout, "wait this long for another apply to finish (default: fail at once)")
@@ -218,6 +224,9 @@ int runCli(int argc, const char* const* argv) {
                      "with --prune, accept a commit that declares nothing (prunes everything)");
   watchCmd->add_flag("--dry-run", dryRun, "plan and report, never change the host");
   watchCmd->add_flag("--allow-data-loss", allowLoss, "allow shrinking and deleting objects that hold data");
+  watchCmd->add_flag("--no-snapshot", noSnapshot,
+                     "with --allow-data-loss, take no snapshot before a loss (by default one is taken where the "
+                     "backend can)");
   watchCmd->add_flag("--once", wf.once, "run one cycle and exit with apply's exit codes");
   watchCmd->add_option("--listen", wf.listen, "serve /healthz, /metrics and POST /hooks/git on HOST:PORT");
   watchCmd->add_option("--ssh-key", wf.sshKey, "private key file for ssh:// (default: ssh-agent)");
@@ -237,9 +246,20 @@ int runCli(int argc, const char* const* argv) {
   addFiles(*status, run.files);
   status->add_option("-o,--output", output, "text|json")->capture_default_str()->check(CLI::IsMember({"text", "json"}));
 
+  auto* restore = app.add_subcommand("restore", "put a snapshot's source back to the snapshot (shows the plan; "
+                                                "needs --allow-data-loss)");
+  restore->add_option("NAME", restoreName, "the Snapshot's name")->required();
+  restore->add_option("-f,--filename", run.files,
+                      "manifest file or directory declaring the snapshot (repeatable; optional: live snapshots are "
+                      "found without it)");
+  restore->add_flag("--allow-data-loss", allowLoss, "accept discarding everything written since the snapshot");
+  restore->add_flag("--dry-run", dryRun, "print the restore plan and change nothing");
+  restore->add_option("--lock-timeout", lockTimeout, "wait this long for another apply to finish (default: fail at once)")
+      ->check(durationValidator());
+
   auto* version = app.add_subcommand("version", "print the version and the providers built in");
 
-  for (CLI::App* sub : {validate, plan, apply, exportCmd, watchCmd, status, version}) sub->fallthrough();
+  for (CLI::App* sub : {validate, plan, apply, exportCmd, watchCmd, status, restore, version}) sub->fallthrough();
 
   // Commands of one provider's own (console): the CLI knows them only through the registry.
   std::vector<std::pair<CLI::App*, const ProviderCommand*>> commands;
@@ -280,6 +300,7 @@ int runCli(int argc, const char* const* argv) {
   run.detailedExitCode = detailed ? DetailedExitCode::Yes : DetailedExitCode::No;
   run.prune = prune ? Prune::Yes : Prune::No;
   run.dataLoss = allowLoss ? DataLoss::Allow : DataLoss::Refuse;
+  run.snapshotBeforeLoss = !noSnapshot;
   run.dryRun = dryRun ? DryRun::Yes : DryRun::No;
   run.allowEmpty = allowEmpty ? AllowEmpty::Yes : AllowEmpty::No;
   run.lockTimeout = *parseDuration(lockTimeout);
@@ -317,6 +338,7 @@ int runCli(int argc, const char* const* argv) {
     if (*plan) return runPlan(run, providers, console);
     if (*apply) return runApply(run, providers, console);
     if (*status) return runStatus(run, providers, console);
+    if (*restore) return runRestore(RestoreOptions{restoreName, run}, providers, console);
     for (std::size_t i = 0; i < commands.size(); ++i)
       if (*commands[i].first) return commands[i].second->run(providerOptions, commandArguments[i]);
     if (*exportCmd) {

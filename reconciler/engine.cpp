@@ -75,8 +75,8 @@ std::optional<int> makePlan(std::vector<Resource> desired, const RunOptions& opt
   }
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::string> observeWarnings;
-  const std::vector<Kind> needed = kindsToObserve(desired, Prune::No);
-  auto observed = observe(providers, kindsToObserve(desired, options.prune),
+  const std::vector<Provider*> needed = providersToObserve(desired, Prune::No, providers);
+  auto observed = observe(providers, providersToObserve(desired, options.prune, providers),
                           planned.ledger ? &*planned.ledger : nullptr, &needed, &observeWarnings);
   if (!observed) {
     console.err << "error: " << observed.error().message << "\n";
@@ -199,6 +199,13 @@ ApplyResult applyResources(std::vector<Resource> desired, const RunOptions& opti
       // Done says what happened ("created"); failures and skips say which and why.
       if (o.status == Outcome::Done) console.out << a.id.str() << ": " << o.message << "\n";
       else console.out << a.id.str() << ": " << toString(o.status) << ": " << o.message << "\n";
+      // A snapshot taken before the loss: how to go back, and how to let it go.
+      if (o.status == Outcome::Done && a.loss.snapshotFirst) {
+        const SnapshotFirst& s = *a.loss.snapshotFirst;
+        console.out << "  snapshot taken first: " << s.what << "\n"
+                    << "  to restore it: hostform restore " << s.name << " --allow-data-loss\n"
+                    << "  to drop it: " << s.drop << "\n";
+      }
       console.out.flush();
     }
     if (hooks.onFinish) hooks.onFinish(a, o);
@@ -249,9 +256,11 @@ int runExport(const std::vector<Kind>& kinds, ProviderSet& providers, const Cons
   // running, no lvm2) is a warning, and a comment in the output, so a saved
   // export says itself that it is partial.
   std::vector<std::string> unread;
-  for (Kind kind : wanted) {
-    Provider* p = providers.forKind(kind);
-    if (!p || std::find(asked.begin(), asked.end(), p) != asked.end()) continue;
+  std::vector<Provider*> toAsk;
+  for (Kind kind : wanted)
+    for (Provider* p : providers.allForKind(kind))
+      if (std::find(toAsk.begin(), toAsk.end(), p) == toAsk.end()) toAsk.push_back(p);
+  for (Provider* p : toAsk) {
     asked.push_back(p);
     auto live = p->exportResources();
     if (!live) {

@@ -47,9 +47,11 @@ struct RunOptions {
   std::vector<std::string> files;
   std::string owner = "default";
   std::filesystem::path stateDir = "/var/lib/hostform";
-  PlanOptions planOptions() const { return {prune, dataLoss, owner}; }
+  PlanOptions planOptions() const { return {prune, dataLoss, owner, snapshotBeforeLoss}; }
   Prune prune = Prune::No;
   DataLoss dataLoss = DataLoss::Refuse;
+  /// Snapshot before loss (docs/spec.md §4); false with --no-snapshot.
+  bool snapshotBeforeLoss = true;
   OutputFormat output = OutputFormat::Text;
   DetailedExitCode detailedExitCode = DetailedExitCode::No;
   DryRun dryRun = DryRun::No;

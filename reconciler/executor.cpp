@@ -76,7 +76,7 @@ Result<void> applyReplace(Provider& provider, const Action& a, const ApplyContex
   remove.op = Op::Delete;
   remove.desired = nullptr;
   remove.changes.clear();
-  remove.delta.reset();
+  remove.delta = a.deleteDelta;
   remove.adopt = remove.restartsNow = false;
   if (auto deleted = provider.apply(remove, ctx); !deleted)
     return fail("replacing " + a.id.str() + ": " + deleted.error().message);

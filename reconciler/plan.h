@@ -69,6 +69,26 @@ struct FieldChange {
 enum class Op { Create, Update, Replace, Delete, Orphan };
 std::string_view toString(Op op);
 
+/// A snapshot a provider takes before a loss (docs/spec.md §4 Snapshot before
+/// loss), as the plan and apply tell it.
+struct SnapshotFirst {
+  std::string what;     ///< "thin snapshot vg0/data-before-20261206T220102", as the plan shows it
+  std::string name;     ///< the name `hostform restore NAME` takes: the Snapshot's metadata.name
+  std::string drop;     ///< the backend command that drops it: "lvm lvremove -f vg0/data-before-20261206T220102"
+  bool operator==(const SnapshotFirst&) const = default;
+};
+
+/// What a data-losing change or deletion says besides its loss: how much it
+/// destroys, and the snapshot taken first, or why none can be.
+struct LossDetail {
+  std::optional<Bytes> destroys;               ///< "would destroy N GiB"; nullopt: unknown
+  std::optional<SnapshotFirst> snapshotFirst;  ///< set: apply takes it before the loss
+  /// Set when a snapshot was wanted (snapshotBeforeLoss) and the backend
+  /// cannot take one: why ("a thick snapshot of an active origin blocks lvreduce").
+  std::optional<std::string> noSnapshot;
+  bool operator==(const LossDetail&) const = default;
+};
+
 /// One planned change of one object: what the plan shows, and everything its
 /// provider's apply executes, decided at plan time.
 struct Action {
@@ -77,6 +97,7 @@ struct Action {
   std::vector<FieldChange> changes;     ///< Create/Update/Replace: field by field, as shown
   std::string reason;                   ///< why, for people: "declared, not on the host"
   std::optional<std::string> dataLoss;  ///< what would be lost; set: needs --allow-data-loss
+  LossDetail loss;                      ///< with dataLoss: how much, and the snapshot taken first
   const Resource* desired = nullptr;    ///< Create/Update/Replace: the declared state
   const Observed* live = nullptr;       ///< Update/Replace/Delete/Orphan: the observed state
   /// Update: the object is unowned and becomes this owner's (its mark is written).
@@ -86,6 +107,10 @@ struct Action {
   /// Create/Update: what the provider's plan computed for its apply to carry
   /// out, in the provider's own type (Diff::delta); empty when it needs none.
   std::any delta;
+  /// Replace: what its delete carries out (Deletion::delta); the executor
+  /// hands it to the provider's delete as that action's delta. (A Delete
+  /// carries its Deletion::delta in `delta`.)
+  std::any deleteDelta;
   Provider* provider = nullptr;
   const Snapshot* snapshot = nullptr;   ///< what the provider observed; owned by the plan
   std::vector<std::size_t> after;       ///< indices in Plan::actions that must finish first

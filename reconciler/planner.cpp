@@ -15,12 +15,20 @@ namespace {
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
+/// What a resource's references name, for a message: "references LogicalVolume/vg0/data".
+std::string sourceOf(const Resource& r) {
+  std::string out;
+  for (const Reference& ref : references(r)) out += (out.empty() ? "" : ", ") + ref.field + " " + ref.target.str();
+  return out.empty() ? std::string("spec") : out;
+}
+
 /// The plan's action list before ordering, with lookups the checks need.
 class Builder {
  public:
   Builder(Plan& plan, ProviderSet& providers, const PlanOptions& options)
       : plan_(plan), providers_(providers), options_(options) {
     ctx_.owner = options.owner;
+    ctx_.snapshotBeforeLoss = options.snapshotBeforeLoss;
     for (const Resource& r : plan.desired) ctx_.desired.emplace(r.id, &r);
     for (const Observed& o : plan.observed) ctx_.observed.emplace(o.resource.id, &o);
   }
@@ -76,10 +84,14 @@ class Builder {
   }
 
   void planDeclared(const Resource& r) {
-    Provider* provider = providers_.forKind(r.kind());
+    Provider* provider = providers_.forResource(r);
     if (!provider) {
       plan_.diagnostics.error(r.source, "kind",
-                              "no provider for kind " + std::string(kindName(r.kind())) + " is built into this hostform");
+                              providers_.forKind(r.kind())
+                                  ? "no provider built into this hostform handles this " +
+                                        std::string(kindName(r.kind())) + "'s " + sourceOf(r)
+                                  : "no provider for kind " + std::string(kindName(r.kind())) +
+                                        " is built into this hostform");
       return;
     }
 
@@ -105,6 +117,7 @@ class Builder {
     a.provider = provider;
     a.snapshot = host;
     a.dataLoss = diff.dataLoss;
+    a.loss = std::move(diff.loss);
     a.delta = std::move(diff.delta);
     a.restartsNow = diff.restartsNow;
     if (!live) {
@@ -142,7 +155,11 @@ class Builder {
     for (const Diff::Problem& p : deletion.problems)
       plan_.diagnostics.error(locate(*a.desired, "metadata.name"), "metadata.name", "cannot replace: " + p.message);
     if (!deletion.problems.empty()) return false;
-    if (!a.dataLoss) a.dataLoss = std::move(deletion.dataLoss);
+    if (!a.dataLoss) {
+      a.dataLoss = std::move(deletion.dataLoss);
+      a.loss = std::move(deletion.loss);
+    }
+    a.deleteDelta = std::move(deletion.delta);
     return true;
   }
 
@@ -161,7 +178,7 @@ class Builder {
     // Never change or delete what is not ours (docs/spec.md §4 Ownership), nor
     // what something declared stands on.
     if (o.owner != options_.owner || ctx_.external.contains(o.resource.id)) return;
-    Provider* provider = providers_.forKind(o.resource.kind());
+    Provider* provider = providers_.forResource(o.resource);
     if (!provider) return;
     Action a;
     a.id = o.resource.id;
@@ -178,6 +195,8 @@ class Builder {
       a.op = Op::Delete;
       a.reason = "owned, no longer declared (prune)";
       a.dataLoss = std::move(deletion.dataLoss);
+      a.loss = std::move(deletion.loss);
+      a.delta = std::move(deletion.delta);
     } else {
       a.op = Op::Orphan;
       a.reason = "owned, no longer declared; --prune deletes it";
@@ -249,13 +268,39 @@ std::vector<Kind> kindsToObserve(const std::vector<Resource>& desired, Prune pru
   return {kinds.begin(), kinds.end()};
 }
 
+std::vector<Provider*> providersToObserve(const std::vector<Resource>& desired, Prune prune, ProviderSet& providers) {
+  if (prune == Prune::Yes) return providers.all();
+  std::vector<Provider*> out;
+  auto add = [&](Provider* p) {
+    if (p && std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  };
+  std::set<Kind> referenced;
+  for (const Resource& r : desired) {
+    add(providers.forResource(r));
+    for (const Reference& ref : references(r)) referenced.insert(ref.target.kind);
+  }
+  for (Kind k : referenced)
+    for (Provider* p : providers.allForKind(k)) add(p);
+  return out;
+}
+
 Result<Observations> observe(ProviderSet& providers, const std::vector<Kind>& kinds, const Ledger* ledger,
                              const std::vector<Kind>* needed, std::vector<std::string>* warnings) {
-  std::vector<Provider*> seen;
-  for (Kind kind : kinds) {
-    Provider* p = providers.forKind(kind);
-    if (p && std::find(seen.begin(), seen.end(), p) == seen.end()) seen.push_back(p);
-  }
+  auto of = [&](const std::vector<Kind>& ks) {
+    std::vector<Provider*> out;
+    for (Kind kind : ks)
+      for (Provider* p : providers.allForKind(kind))
+        if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+    return out;
+  };
+  const std::vector<Provider*> seen = of(kinds);
+  if (!needed) return observe(providers, seen, ledger, nullptr, warnings);
+  const std::vector<Provider*> neededProviders = of(*needed);
+  return observe(providers, seen, ledger, &neededProviders, warnings);
+}
+
+Result<Observations> observe(ProviderSet&, const std::vector<Provider*>& seen, const Ledger* ledger,
+                             const std::vector<Provider*>* needed, std::vector<std::string>* warnings) {
   // Providers read different backends (the kernel, lvm2, libvirtd): read them
   // all at once, so an observe costs the slowest, not the sum.
   std::vector<std::future<Result<Observation>>> reads;
@@ -272,9 +317,7 @@ Result<Observations> observe(ProviderSet& providers, const std::vector<Kind>& ki
     Provider* p = seen[i];
     auto live = reads[i].get();
     if (!live) {
-      const bool pruneOnly = needed && warnings && std::none_of(needed->begin(), needed->end(), [&](Kind k) {
-                               return providers.forKind(k) == p;
-                             });
+      const bool pruneOnly = needed && warnings && std::find(needed->begin(), needed->end(), p) == needed->end();
       if (!pruneOnly) return fail(std::string(p->name()) + ": cannot read the host's state: " + live.error().message);
       warnings->push_back(std::string(p->name()) + ": cannot read the host's state (" + live.error().message +
                           "); nothing it manages is pruned this run");

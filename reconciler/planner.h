@@ -20,12 +20,25 @@ struct PlanOptions {
   Prune prune = Prune::No;
   DataLoss dataLoss = DataLoss::Refuse;
   std::string owner = "default";
+  /// Snapshot before loss (docs/spec.md §4); `--no-snapshot` sets it false.
+  bool snapshotBeforeLoss = true;
 };
 
 /// The kinds a plan must observe: those declared or referenced, or all with --prune.
 std::vector<Kind> kindsToObserve(const std::vector<Resource>& desired, Prune prune);
 
-/// Observes each provider serving `kinds` once. Owners of ledger-marked kinds
+/// The providers a plan must observe: for each declared resource the one that
+/// serves it (Provider::serves), every provider of each kind it references;
+/// all of them with --prune. A plan of an LVM snapshot never connects to
+/// libvirt, though kvm serves Snapshot too.
+std::vector<Provider*> providersToObserve(const std::vector<Resource>& desired, Prune prune, ProviderSet& providers);
+
+/// Observes each of `seen` once, as below; `needed` null: all are needed.
+Result<Observations> observe(ProviderSet& providers, const std::vector<Provider*>& seen, const Ledger* ledger,
+                             const std::vector<Provider*>* needed, std::vector<std::string>* warnings);
+
+/// Observes each provider serving `kinds` once (every provider of a kind
+/// served by several). Owners of ledger-marked kinds
 /// come from `ledger` (may be null: then they are unowned).
 ///
 /// A provider none of whose kinds is in `needed` is read only so that --prune

@@ -76,6 +76,10 @@ Result<std::vector<Resource>> Provider::exportResources() {
   return out;
 }
 
+Result<void> Provider::restore(const Observed& snapshot, const RestorePlan&, const Snapshot&, const ApplyContext&) {
+  return fail("the " + std::string(name()) + " provider cannot restore " + snapshot.resource.id.str() + ".");
+}
+
 std::vector<StatusFact> Provider::status(const Resource&, const Observed* live, const Snapshot&) {
   return {wordFact("state", live ? "present" : "absent")};
 }
@@ -147,11 +151,27 @@ ProviderSet::ProviderSet(std::vector<std::unique_ptr<Provider>> providers) : ins
 }
 
 Provider* ProviderSet::forKind(Kind kind) {
+  auto all = allForKind(kind);
+  return all.empty() ? nullptr : all.front();
+}
+
+std::vector<Provider*> ProviderSet::allForKind(Kind kind) {
+  std::vector<Provider*> out;
   for (std::size_t i = 0; i < factories_.size(); ++i) {
     const auto& kinds = factories_[i].kinds;
     if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) continue;
     if (!instances_[i]) instances_[i] = factories_[i].make(options_);
-    return instances_[i].get();
+    out.push_back(instances_[i].get());
+  }
+  return out;
+}
+
+Provider* ProviderSet::forResource(const Resource& r) {
+  for (std::size_t i = 0; i < factories_.size(); ++i) {
+    const auto& kinds = factories_[i].kinds;
+    if (std::find(kinds.begin(), kinds.end(), r.kind()) == kinds.end()) continue;
+    if (!instances_[i]) instances_[i] = factories_[i].make(options_);
+    if (instances_[i]->serves(r)) return instances_[i].get();
   }
   return nullptr;
 }
@@ -159,7 +179,8 @@ Provider* ProviderSet::forKind(Kind kind) {
 std::vector<Provider*> ProviderSet::all() {
   std::vector<Provider*> out;
   for (Kind k : allKinds())
-    if (Provider* p = forKind(k); p && std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+    for (Provider* p : allForKind(k))
+      if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
   return out;
 }
 

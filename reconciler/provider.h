@@ -46,6 +46,11 @@ struct PlanContext {
   /// such objects, without declaring them: never changed, never deleted.
   std::unordered_set<ResourceId> external;
   std::string owner;
+  /// Take a snapshot before a loss the plan allows (docs/spec.md §4 Snapshot
+  /// before loss): a provider that can sets Diff/Deletion::snapshotFirst and
+  /// its apply takes it before the destructive command. `--no-snapshot` turns
+  /// it off.
+  bool snapshotBeforeLoss = true;
 
   const Resource* findDesired(const ResourceId& id) const;
   const Observed* findObserved(const ResourceId& id) const;
@@ -98,6 +103,7 @@ struct Diff {
   };
   std::vector<Problem> problems;
   std::optional<std::string> dataLoss;  ///< set: applying loses data (shrink, disk replace)
+  LossDetail loss;                      ///< with dataLoss: how much, and the snapshot taken first
   /// What apply must do, in the provider's own type (a bridge's attributes to
   /// set, the commands of an LV resize, a domain's definition and live
   /// changes); the action carries it to apply unchanged. A provider that
@@ -116,6 +122,26 @@ struct Deletion {
   /// discovers them; when there are any, dataLoss is not looked at.
   std::vector<Diff::Problem> problems;
   std::optional<std::string> dataLoss;  ///< what it loses; nullopt: nothing
+  LossDetail loss;                      ///< with dataLoss: how much, and the snapshot taken first
+  /// What apply's delete carries out (Action::delta of a Delete), in the
+  /// provider's own type: the snapshot to take first. Empty: a plain delete.
+  std::any delta;
+};
+
+/// What `hostform restore NAME` would do (docs/spec.md §2 restore): a provider's
+/// verdict on restoring one live Snapshot.
+struct RestorePlan {
+  /// The source the snapshot restores: "LogicalVolume/vg0/data".
+  ResourceId source;
+  /// For people, one line: "restore LogicalVolume/vg0/data to snapshot s1 taken 2h ago: discards everything
+  /// written since".
+  std::string description;
+  /// Further consequences, one sentence each ("the snapshot is merged into its origin and disappears").
+  std::vector<std::string> notes;
+  /// Why it cannot be done now (plan-time refusals); non-empty: nothing runs.
+  std::vector<Diff::Problem> problems;
+  /// What restore() carries out, in the provider's own type.
+  std::any delta;
 };
 
 /// What an action may use while it runs.
@@ -158,6 +184,11 @@ class Provider {
 
   virtual std::string_view name() const = 0;
   virtual std::vector<Kind> kinds() const = 0;
+  /// Whether this provider handles `r`, one of its kinds: a kind may be served
+  /// by several providers, each for its own resources (Snapshot: lvm for
+  /// logicalVolume sources, kvm for volume and virtualMachine sources). It
+  /// must hold for every object its observe() returns. Default: all of them.
+  virtual bool serves(const Resource& /*r*/) const { return true; }
   virtual OwnershipMark ownershipMark(Kind) const { return OwnershipMark::InBand; }
 
   /// Reads the whole live state of this provider's kinds in one go (one dump,
@@ -196,6 +227,18 @@ class Provider {
   /// Something that cannot be read is a fact saying so, never an error of the
   /// command. Default: state present or absent.
   virtual std::vector<StatusFact> status(const Resource& desired, const Observed* live, const Snapshot& host);
+
+  /// `hostform restore`: what restoring the live Snapshot `snapshot` (one this
+  /// provider observed) would do, or nullopt when this provider cannot
+  /// restore snapshots at all (the default).
+  virtual std::optional<RestorePlan> planRestore(const Observed& /*snapshot*/, const PlanContext&,
+                                                 const Snapshot& /*host*/) {
+    return std::nullopt;
+  }
+  /// Carries out a RestorePlan without problems that planRestore returned.
+  /// Default: not supported.
+  virtual Result<void> restore(const Observed& snapshot, const RestorePlan& plan, const Snapshot& host,
+                               const ApplyContext& ctx);
 };
 
 /// How the engine gets providers without naming them: each provider registers a
@@ -244,8 +287,13 @@ class ProviderSet {
   /// From explicit instances (tests, benchmarks).
   explicit ProviderSet(std::vector<std::unique_ptr<Provider>> providers);
 
-  /// The provider for `kind`, created on first use; nullptr when none is built in.
+  /// The first provider for `kind`, created on first use; nullptr when none is built in.
   Provider* forKind(Kind kind);
+  /// Every provider for `kind`, in registration order, created on first use.
+  std::vector<Provider*> allForKind(Kind kind);
+  /// The provider that serves `r`: the first for its kind whose serves(r)
+  /// holds; nullptr when none does.
+  Provider* forResource(const Resource& r);
   /// Every provider, created if needed.
   std::vector<Provider*> all();
 

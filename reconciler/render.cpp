@@ -49,6 +49,15 @@ std::string describeChanges(const Action& a) {
   return out;
 }
 
+/// "; would destroy 2GiB; a snapshot is taken first: thin snapshot vg0/data-before-…"
+std::string lossDetail(const LossDetail& loss) {
+  std::string out;
+  if (loss.destroys) out += "; would destroy " + formatSize(*loss.destroys);
+  if (loss.snapshotFirst) out += "; a snapshot is taken first: " + loss.snapshotFirst->what;
+  else if (loss.noSnapshot) out += "; no snapshot is taken: " + *loss.noSnapshot;
+  return out;
+}
+
 std::string describe(const Action& a, bool allowDataLoss) {
   std::string out;
   switch (a.op) {
@@ -58,8 +67,10 @@ std::string describe(const Action& a, bool allowDataLoss) {
     case Op::Delete: out = "delete (prune)"; break;
     case Op::Orphan: out = "orphaned (not declared; --prune deletes it)"; break;
   }
-  if (a.dataLoss && a.op != Op::Orphan)
+  if (a.dataLoss && a.op != Op::Orphan) {
     out += allowDataLoss ? "; loses data: " + *a.dataLoss : "; refused without --allow-data-loss: " + *a.dataLoss;
+    out += lossDetail(a.loss);
+  }
   return out;
 }
 
@@ -117,6 +128,16 @@ std::string renderJson(const Plan& plan) {
                        {"reason", a.reason},
                        {"dataLoss", optional(a.dataLoss)},
                        {"restart", a.needsRestart()}});
+    if (a.dataLoss && a.op != Op::Orphan) {
+      // With a loss: how much it destroys, and the snapshot taken first (or why none is).
+      json& row = actions.back();
+      row["destroys"] = a.loss.destroys ? json(static_cast<std::uint64_t>(*a.loss.destroys)) : json(nullptr);
+      row["snapshotFirst"] = a.loss.snapshotFirst ? json{{"what", a.loss.snapshotFirst->what},
+                                                         {"name", a.loss.snapshotFirst->name},
+                                                         {"drop", a.loss.snapshotFirst->drop}}
+                                                  : json(nullptr);
+      row["noSnapshot"] = optional(a.loss.noSnapshot);
+    }
   }
   json external = json::array();
   for (const ResourceId& id : plan.external) external.push_back(id.str());

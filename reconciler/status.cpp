@@ -52,11 +52,12 @@ int runStatus(const RunOptions& options, ProviderSet& providers, const Console& 
   std::vector<Resource>& desired = loaded.resources;
   std::sort(desired.begin(), desired.end(), [](const Resource& a, const Resource& b) { return a.id < b.id; });
 
-  // Only the declared kinds' providers: a manifest of bridges never connects to libvirt.
-  std::vector<Kind> kinds;
+  // Only the providers of the declared resources: a manifest of bridges never connects to libvirt.
+  std::vector<Provider*> serving;
   for (const Resource& r : desired)
-    if (std::find(kinds.begin(), kinds.end(), r.kind()) == kinds.end()) kinds.push_back(r.kind());
-  auto observed = observe(providers, kinds, /*ledger=*/nullptr);
+    if (Provider* p = providers.forResource(r); p && std::find(serving.begin(), serving.end(), p) == serving.end())
+      serving.push_back(p);
+  auto observed = observe(providers, serving, /*ledger=*/nullptr, nullptr, nullptr);
   if (!observed) {
     console.err << "error: " << observed.error().message << "\n";
     return kExitError;
@@ -66,7 +67,7 @@ int runStatus(const RunOptions& options, ProviderSet& providers, const Console& 
 
   std::vector<ResourceStatus> statuses;
   for (const Resource& r : desired) {
-    Provider* provider = providers.forKind(r.kind());
+    Provider* provider = providers.forResource(r);
     if (!provider) {
       console.err << "error: " << r.id.str() << ": no provider for the kind " << r.kind().name()
                   << " is built in.\n";

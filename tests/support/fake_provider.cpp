@@ -180,7 +180,20 @@ Result<Observation> FakeProvider::observe() {
     ++observeCalls_;
   }
   if (!observeError.empty()) return fail(observeError);
-  return Observation{world_->ofKinds(kinds_)};
+  Observation seen{world_->ofKinds(kinds_)};
+  if (servesOf) std::erase_if(seen.objects, [&](const Observed& o) { return !servesOf(o.resource); });
+  return seen;
+}
+
+Result<void> FakeProvider::restore(const Observed& snapshot, const RestorePlan&, const Snapshot&, const ApplyContext&) {
+  std::lock_guard lock(recordMutex_);
+  restored_.push_back(snapshot.resource.id);
+  return {};
+}
+
+std::vector<ResourceId> FakeProvider::restored() const {
+  std::lock_guard lock(recordMutex_);
+  return restored_;
 }
 
 Diff FakeProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot&) {

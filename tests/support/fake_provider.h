@@ -70,6 +70,13 @@ class FakeProvider : public Provider {
   std::vector<std::string> progressReports;
   std::function<std::string(const Action&)> serialKeyOf;  ///< empty: no serialisation
   std::set<Kind> ledgerKinds;             ///< kinds whose ownership mark is the ledger
+  /// Provider::serves; empty: every resource of its kinds. observe() returns
+  /// only the objects it serves.
+  std::function<bool(const Resource&)> servesOf;
+  /// planRestore's answer; empty: the default (cannot restore).
+  std::function<std::optional<RestorePlan>(const Observed&)> restorePlanOf;
+  /// Snapshots restore() was called for, in order.
+  std::vector<ResourceId> restored() const;
 
   // ---- what happened ----------------------------------------------------------
   std::size_t observeCalls() const;
@@ -84,7 +91,12 @@ class FakeProvider : public Provider {
   std::string_view name() const override { return name_; }
   std::vector<Kind> kinds() const override { return kinds_; }
   OwnershipMark ownershipMark(Kind kind) const override;
+  bool serves(const Resource& r) const override { return !servesOf || servesOf(r); }
   Result<Observation> observe() override;
+  std::optional<RestorePlan> planRestore(const Observed& snapshot, const PlanContext&, const Snapshot&) override {
+    return restorePlanOf ? restorePlanOf(snapshot) : std::nullopt;
+  }
+  Result<void> restore(const Observed& snapshot, const RestorePlan&, const Snapshot&, const ApplyContext&) override;
   /// Field by field with fields(); `live` null (a create) compares nothing and
   /// only runs extraChecks.
   Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) override;
@@ -106,6 +118,7 @@ class FakeProvider : public Provider {
   std::size_t observeCalls_ = 0;
   std::size_t applyCalls_ = 0;
   std::vector<ResourceId> applied_;
+  std::vector<ResourceId> restored_;
   int current_ = 0;
   int max_ = 0;
   std::map<std::string, int> currentPerKey_;

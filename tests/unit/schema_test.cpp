@@ -62,7 +62,7 @@ TEST(EmbeddedSchemas, AllLoadWithOnlySupportedKeywords) {
   std::vector<std::string> names;
   for (const EmbeddedSchema& s : embeddedSchemas()) names.emplace_back(s.fileName);
   EXPECT_THAT(names, ElementsAre("bridge.schema.json", "common.schema.json", "logical-volume.schema.json",
-                                 "manifest.schema.json", "storage-pool.schema.json", "virtual-machine.schema.json",
+                                 "manifest.schema.json", "snapshot.schema.json", "storage-pool.schema.json", "virtual-machine.schema.json",
                                  "volume-group.schema.json", "volume.schema.json"));
 }
 
@@ -183,14 +183,14 @@ TEST(Envelope, WrongApiVersion) {
 TEST(Envelope, UnknownKindSuggestsTheNearestOne) {
   EXPECT_THAT(check("apiVersion: hostform/v1\nkind: Bridg\nmetadata: {name: br0}\nspec: {}\n"),
               ElementsAre("x.yaml:2:7: error: kind: unknown kind \"Bridg\"; expected one of Bridge, VolumeGroup, "
-                          "LogicalVolume, StoragePool, Volume, VirtualMachine (did you mean \"Bridge\"?)"));
+                          "LogicalVolume, StoragePool, Volume, VirtualMachine, Snapshot (did you mean \"Bridge\"?)"));
 }
 
 TEST(Envelope, UnknownKindStillChecksApiVersion) {
   EXPECT_THAT(check("apiVersion: v1\nkind: Pod\n"),
               ElementsAre("x.yaml:1:13: error: apiVersion: expected \"hostform/v1\", found \"v1\"",
                           "x.yaml:2:7: error: kind: unknown kind \"Pod\"; expected one of Bridge, VolumeGroup, "
-                          "LogicalVolume, StoragePool, Volume, VirtualMachine"));
+                          "LogicalVolume, StoragePool, Volume, VirtualMachine, Snapshot"));
   EXPECT_THAT(check("kind: [Bridge]\n"), ElementsAre("x.yaml:1:1: error: missing required field \"apiVersion\"",
                                                      "x.yaml:1:7: error: kind: expected a string, found a list"));
 }
