@@ -1,4 +1,5 @@
 #include "providers/kvm/plan.h"
+#include "reconciler/kinds/snapshot.h"
 
 #include <algorithm>
 #include <array>

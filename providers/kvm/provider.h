@@ -11,6 +11,7 @@
 #include "providers/kvm/capabilities.h"
 #include "providers/kvm/session.h"
 #include "providers/kvm/state.h"
+#include "reconciler/kinds/snapshot.h"
 #include "reconciler/provider.h"
 
 namespace hostform::kvm {
