@@ -42,11 +42,11 @@ std::string snapshotDoc(const std::string& name, const std::string& source, cons
          "}\n---\n";
 }
 
-/// The facts of `name` in `status -o json`.
-json factsOf(const json& status, const std::string& id) {
+/// The facts of Snapshot `name` in `status -o json`.
+json factsOf(const json& status, const std::string& name) {
   for (const json& r : status["resources"])
-    if (r["id"] == id) return r["facts"];
-  ADD_FAILURE() << id << " not in " << status.dump();
+    if (r["kind"] == "Snapshot" && r["name"] == name) return r["facts"];
+  ADD_FAILURE() << "Snapshot/" << name << " not in " << status.dump();
   return json::object();
 }
 
@@ -86,7 +86,7 @@ TEST_F(KvmSnapshots, VolumeSnapshotsTakenShownRestoredAndPruned) {
   Outcome st = box.hostform({"status", "-f", declared, "-o", "json"});
   ASSERT_EQ(st.code, 0) << st.out << st.err;
   json status = json::parse(st.out);
-  json fi = factsOf(status, "Snapshot/" + sInt), fe = factsOf(status, "Snapshot/" + sExt);
+  json fi = factsOf(status, sInt), fe = factsOf(status, sExt);
   EXPECT_EQ(fi["state"], "present");
   ASSERT_TRUE(fi["age"].is_number_integer()) << fi.dump();
   EXPECT_GE(fi["age"].get<int>(), 0);
@@ -178,7 +178,7 @@ TEST_F(KvmSnapshots, RunningVmSnapshotHoldsItsMemoryAndRestoreRunsItAgain) {
 
   Outcome st = box.hostform({"status", "-f", declared, "-o", "json"});
   ASSERT_EQ(st.code, 0) << st.out << st.err;
-  json facts = factsOf(json::parse(st.out), "Snapshot/" + snap);
+  json facts = factsOf(json::parse(st.out), snap);
   EXPECT_EQ(facts["state"], "present");
   EXPECT_EQ(facts["origin"], "virtualMachine " + vm);
   EXPECT_EQ(facts["mode"], "internal");
