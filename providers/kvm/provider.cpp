@@ -112,6 +112,14 @@ Diff KvmProvider::plan(const Resource& desired, const Observed* live, const Plan
 
 bool KvmProvider::serves(const Resource& r) const { return servesResource(r); }
 
+std::string KvmProvider::serialKey(const Action& action) const {
+  if (action.id.kind != kinds::Snapshot) return {};
+  const Resource* r = action.desired ? action.desired : action.live ? &action.live->resource : nullptr;
+  if (!r) return {};
+  const auto& source = r->as<SnapshotSpec>().source;
+  return source.volume ? "kvm volume " + source.volume->pool + "/" + source.volume->name : std::string();
+}
+
 Deletion KvmProvider::deletion(const Observed& live, const PlanContext& ctx, const Snapshot& host) {
   const KvmState& state = static_cast<const KvmSnapshot&>(host).state;
   if (live.resource.kind() == kinds::Snapshot) return snapshotDeletion(live, ctx, state, connection_.local());

@@ -39,6 +39,9 @@ class KvmProvider final : public Provider {
   Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) override;
   Deletion deletion(const Observed& live, const PlanContext& ctx, const Snapshot& host) override;
   Result<void> apply(const Action& action, const ApplyContext& ctx) override;
+  /// Snapshots of one volume one at a time: qemu-img locks the image, and an
+  /// external snapshot renames it.
+  std::string serialKey(const Action& action) const override;
   /// What observe() sees, and each VM's cloud-init user data read back from its seed.
   Result<std::vector<Resource>> exportResources() override;
   /// Pools and volumes from the snapshot; a VM's state, uptime and addresses read now (status.h).

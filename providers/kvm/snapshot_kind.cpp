@@ -161,6 +161,25 @@ void planVolumeSnapshot(const std::string& name, const SnapshotSpec& spec, const
   const SnapshotStorage storage = storageOf(spec.mode);
   const std::string field = "spec.source.volume";
   delta.volume = ref;
+  // A volume's snapshots are all internal or all external: an external one
+  // freezes the file that holds the internal ones (they would leave the
+  // volume), and restoring an external one discards the overlay that holds
+  // internal ones taken since.
+  std::string other;
+  for (const SnapshotInfo& s : in.state.snapshots)
+    if (other.empty() && s.name != name && s.volume == ref && s.external != (storage == SnapshotStorage::External))
+      other = s.name;
+  for (const auto& [id, r] : ctx.desired)
+    if (other.empty() && id.kind == kinds::Snapshot && id.name != name) {
+      const auto& s = r->as<SnapshotSpec>();
+      if (s.source.volume == ref && s.mode != spec.mode) other = id.name;
+    }
+  if (!other.empty())
+    diff.problems.push_back({"spec.mode", "volume " + volumeId(ref) + " also has " +
+                                              (storage == SnapshotStorage::External ? "internal" : "external") +
+                                              " snapshot " + other +
+                                              ": a volume's snapshots are all internal or all external (an external "
+                                              "snapshot freezes the file that holds the internal ones)."});
   if (storage == SnapshotStorage::External && ref.name.size() + 1 + name.size() > kNameMax)
     diff.problems.push_back({"metadata.name", "the frozen file " + frozenVolumeName(ref.name, name) +
                                                   " would be longer than 255 bytes; choose a shorter name."});

@@ -84,6 +84,9 @@ lvm vgcreate -q gloose "$dev/pv2" >/dev/null 2>&1
 sed "s|@TMP@|$tmp|g" "$here/host.xml" > "$tmp/host.xml"
 # The local image of cases/image.yaml: 8MiB of zeros, the same bytes every run.
 truncate -s 8M "$tmp/img/zeros.raw"
+# The file of volume gbase.qcow2 (the test driver's volumes have none): the
+# plan of an internal snapshot of it reads the image's snapshots with qemu-img.
+qemu-img create -q -f qcow2 "$tmp/pool/gbase.qcow2" 1G
 cat > "$tmp/state/ledger.json" <<JSON
 {"version":1,"owners":{"StoragePool/gpool":"golden","Volume/gpool/gvm1.qcow2":"golden","Volume/gpool/gbase.qcow2":"golden","Volume/gpool/old.raw":"golden"}}
 JSON
@@ -148,6 +151,10 @@ step 21-shrink.txt        plan -f shrink.yaml
 step 22-shrink.json       plan -f shrink.yaml -o json
 step 23-image.txt         plan -f image.yaml
 step 24-image.json        plan -f image.yaml -o json
+step 25-snapshot.txt     plan -f snapshot.yaml
+step 26-snapshot.json    plan -f snapshot.yaml -o json
+step 27-snapshot-refused.txt  plan -f snapshot-refused.yaml
+step 28-snapshot-refused.json plan -f snapshot-refused.yaml -o json
 step 19-empty.txt         plan --prune -f ../empty
 step 20-empty-allowed.txt plan --prune --allow-empty -f ../empty
 n=30
