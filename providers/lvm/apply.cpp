@@ -6,6 +6,7 @@
 
 #include "providers/lvm/plan.h"
 #include "providers/lvm/report.h"
+#include "reconciler/kinds/snapshot.h"
 
 namespace hostform::lvm {
 namespace {
@@ -147,6 +148,16 @@ Result<void> createLogicalVolume(const Action& a, const ApplyContext& ctx, Runne
   return run.run(argv);
 }
 
+/// The snapshot the plan decided to take before a loss (a thin snapshot,
+/// marked with the safety tag, never the ownership tag: no prune deletes it).
+Result<void> takeSafetySnapshot(const SafetySnapshot& s, const ApplyContext& ctx, Runner& run) {
+  if (auto ok = run.run({"lvm", "lvcreate", "--yes", "-s", "-n", s.name, "--addtag", safetyTag(ctx.owner),
+                         s.volumeGroup + "/" + s.origin});
+      !ok)
+    return fail("the snapshot to take before the loss could not be made, so nothing was lost: " + ok.error().message);
+  return {};
+}
+
 /// The plan's resize, then the ownership tag when the LV is adopted: the
 /// order in which the plan lists them.
 Result<void> updateLogicalVolume(const Action& a, const ApplyContext& ctx, Runner& run) {
@@ -154,6 +165,8 @@ Result<void> updateLogicalVolume(const Action& a, const ApplyContext& ctx, Runne
   if (!delta) return hostform::unexpected(delta.error());
   const std::string path = a.desired->as<LogicalVolumeSpec>().volumeGroup + "/" + a.id.name;
   if (const LogicalVolumeDelta* d = *delta) {
+    if (d->snapshotFirst)
+      if (auto ok = takeSafetySnapshot(*d->snapshotFirst, ctx, run); !ok) return ok;
     const std::string size = bytesArg(d->size);
     Args argv = d->resize == LogicalVolumeDelta::Resize::Extend
                     ? Args{"lvm", "lvextend", "-L", size, path}
@@ -165,8 +178,10 @@ Result<void> updateLogicalVolume(const Action& a, const ApplyContext& ctx, Runne
   return {};
 }
 
-Result<void> deleteLogicalVolume(const Action& a, Runner& run) {
+Result<void> deleteLogicalVolume(const Action& a, const ApplyContext& ctx, Runner& run) {
   const auto& spec = a.live->resource.as<LogicalVolumeSpec>();
+  auto deletion = deltaOf<LogicalVolumeDeletion>(a);
+  if (!deletion) return hostform::unexpected(deletion.error());
   if (spec.type == LvType::ThinPool) {
     // lvremove of a pool takes its thin volumes with it: never any we were not asked to delete.
     auto lvs = run.currentVolumes(spec.volumeGroup);
@@ -178,8 +193,46 @@ Result<void> deleteLogicalVolume(const Action& a, Runner& run) {
       return fail("thin pool " + spec.volumeGroup + "/" + a.id.name + " still holds thin volumes (" + users +
                   "); hostform deletes a thin pool only once it is empty.");
   }
+  if (*deletion && (*deletion)->snapshotFirst)
+    if (auto ok = takeSafetySnapshot(*(*deletion)->snapshotFirst, ctx, run); !ok) return ok;
   // -f: the data-loss gate has already asked; lvm would prompt for an active LV.
   return run.run({"lvm", "lvremove", "-f", spec.volumeGroup + "/" + a.id.name});
+}
+
+Result<void> createSnapshot(const Action& a, const ApplyContext& ctx, Runner& run) {
+  auto delta = deltaOf<SnapshotDelta>(a);
+  if (!delta) return hostform::unexpected(delta.error());
+  if (!*delta) return lacksState(a);
+  const SnapshotDelta& d = **delta;
+  Args argv{"lvm", "lvcreate", "--yes", "-s", "-n", a.id.name, "--addtag", ownerTag(ctx.owner)};
+  // Thin: no size, so lvm makes a thin snapshot in the origin's pool (with its activation-skip flag).
+  if (!d.thin) argv.insert(argv.end(), {"-L", bytesArg(d.size)});
+  argv.push_back(d.volumeGroup + "/" + d.origin);
+  return run.run(argv);
+}
+
+std::string snapshotPath(const Resource& r) {
+  return r.as<SnapshotSpec>().source.logicalVolume->volumeGroup + "/" + r.id.name;
+}
+
+Result<void> applySnapshot(const Action& a, const ApplyContext& ctx, Runner& run) {
+  switch (a.op) {
+    case Op::Create:
+      if (!a.desired) break;
+      return createSnapshot(a, ctx, run);
+    case Op::Update:  // a snapshot never changes: an update only adopts it
+      if (!a.live) break;
+      if (a.adopt) return run.run({"lvm", "lvchange", "--addtag", ownerTag(ctx.owner), snapshotPath(a.live->resource)});
+      return {};
+    case Op::Delete:
+      if (!a.live) break;
+      return run.run({"lvm", "lvremove", "-f", snapshotPath(a.live->resource)});
+    case Op::Replace:
+      return fail(a.id.str() + " cannot be replaced: a snapshot is never changed.");
+    case Op::Orphan:
+      return {};
+  }
+  return lacksState(a);
 }
 
 }  // namespace
@@ -187,6 +240,7 @@ Result<void> deleteLogicalVolume(const Action& a, Runner& run) {
 Result<void> applyAction(const Action& a, const ApplyContext& ctx, ApplyInputs in) {
   Runner run(ctx, in);
   const bool vg = a.id.kind == kinds::VolumeGroup;
+  if (a.id.kind == kinds::Snapshot) return applySnapshot(a, ctx, run);
   if (a.id.kind != kinds::VolumeGroup && a.id.kind != kinds::LogicalVolume)
     return fail("the lvm provider does not handle " + a.id.str() + ".");
   switch (a.op) {
@@ -198,13 +252,26 @@ Result<void> applyAction(const Action& a, const ApplyContext& ctx, ApplyInputs i
       return vg ? updateVolumeGroup(a, ctx, run) : updateLogicalVolume(a, ctx, run);
     case Op::Delete:
       if (!a.live) break;
-      return vg ? deleteVolumeGroup(a, run) : deleteLogicalVolume(a, run);
+      return vg ? deleteVolumeGroup(a, run) : deleteLogicalVolume(a, ctx, run);
     case Op::Replace:
       return fail(a.id.str() + " cannot be replaced: the lvm provider never plans a replace.");
     case Op::Orphan:
       return {};
   }
   return lacksState(a);
+}
+
+Result<void> restoreSnapshot(const RestorePlan& plan, const ApplyContext& ctx, ApplyInputs in) {
+  const RestoreDelta* d = std::any_cast<RestoreDelta>(&plan.delta);
+  if (!d) return fail("the restore plan carries no lvm snapshot to merge.");
+  Runner run(ctx, in);
+  if (d->renameTo) {
+    const std::string path = d->volumeGroup + "/" + *d->renameTo;
+    if (auto ok = run.run({"lvm", "lvrename", d->volumeGroup + "/" + d->name, path}); !ok) return ok;
+    return run.run({"lvm", "lvchange", "--deltag", d->safetyTag, path});
+  }
+  // --yes: the restore plan was shown and --allow-data-loss given; lvm may ask about an open origin.
+  return run.run({"lvm", "lvconvert", "--yes", "--merge", d->volumeGroup + "/" + d->name});
 }
 
 }  // namespace hostform::lvm

@@ -23,4 +23,7 @@ struct ApplyInputs {
 /// (vgcreate/lvcreate --addtag), so a crash never leaves an unowned object.
 Result<void> applyAction(const Action& action, const ApplyContext& ctx, ApplyInputs in);
 
+/// `hostform restore` of an LVM snapshot: lvconvert --merge of the plan's RestoreDelta.
+Result<void> restoreSnapshot(const RestorePlan& plan, const ApplyContext& ctx, ApplyInputs in);
+
 }  // namespace hostform::lvm

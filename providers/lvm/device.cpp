@@ -31,22 +31,45 @@ std::map<std::string, std::string> exportPairs(const std::string& text) {
 
 }  // namespace
 
-std::optional<std::string> HostDeviceProbe::thinUnsupported() {
-  // lvm creates thin pools only with activation, which needs the kernel's
-  // device-mapper driver ("Driver version" in `lvm version`) and
-  // global/activation on in the lvm.conf it reads.
+namespace {
+
+/// Why lvm cannot activate anything here, for the messages below to end; nullopt when it can.
+struct Blocked {
+  std::string why;
+  bool configured = false;  ///< activation = 0 in lvm.conf (the kernel could)
+  bool unrunnable = false;  ///< lvm itself did not run
+};
+
+std::optional<Blocked> activationBlocked() {
+  // lvm activates only with the kernel's device-mapper driver ("Driver
+  // version" in `lvm version`) and global/activation on in the lvm.conf it reads.
   constexpr std::chrono::seconds kTimeout{30};
   auto version = runCommand({"lvm", "version"}, kTimeout);
   auto activation = runCommand({"lvm", "config", "--typeconfig", "full", "global/activation"}, kTimeout);
   if (!version || !activation)
-    return "lvm cannot be run (" + (version ? activation.error().message : version.error().message) + ")";
+    return Blocked{"lvm cannot be run (" + (version ? activation.error().message : version.error().message) + ")",
+                   false, true};
   if (version->out.find("Driver version:") == std::string::npos)
-    return "the kernel has no device-mapper driver (lvm version reports none), and lvm2 needs it to activate thin "
-           "pools";
+    return Blocked{"the kernel has no device-mapper driver (lvm version reports none)"};
   if (activation->out.find("activation=0") != std::string::npos)
-    return "activation is off in the lvm.conf lvm reads (global/activation = 0), and lvm2 needs it to create thin "
-           "pools";
+    return Blocked{"activation is off in the lvm.conf lvm reads (global/activation = 0)", true};
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> HostDeviceProbe::thinUnsupported() {
+  auto b = activationBlocked();
+  if (!b) return std::nullopt;
+  if (b->unrunnable) return b->why;
+  return b->why + ", and lvm2 needs it to " + (b->configured ? "create" : "activate") + " thin pools";
+}
+
+std::optional<std::string> HostDeviceProbe::snapshotUnsupported() {
+  auto b = activationBlocked();
+  if (!b) return std::nullopt;
+  if (b->unrunnable) return b->why;
+  return b->why + ", and lvm2 needs it to make and merge snapshots";
 }
 
 Result<DeviceInfo> HostDeviceProbe::probe(const std::string& path) {
@@ -86,6 +109,12 @@ Result<DeviceInfo> ProbeMemo::probe(DeviceProbe& backend, const std::string& pat
   auto it = seen_.find(path);
   if (it == seen_.end()) it = seen_.emplace(path, backend.probe(path)).first;
   return it->second;
+}
+
+std::optional<std::string> ProbeMemo::snapshotUnsupported(DeviceProbe& backend) {
+  std::lock_guard guard(mutex_);
+  if (!snapshot_) snapshot_ = backend.snapshotUnsupported();
+  return *snapshot_;
 }
 
 std::optional<std::string> ProbeMemo::thinUnsupported(DeviceProbe& backend) {

@@ -32,6 +32,11 @@ class DeviceProbe {
   /// Why lvm2 cannot create thin pools and thin volumes on this host (no
   /// device-mapper driver, or activation off in lvm.conf); nullopt when it can.
   virtual std::optional<std::string> thinUnsupported() = 0;
+  /// Why lvm2 cannot create (or merge) snapshots on this host; nullopt when it
+  /// can. lvm needs device-mapper and activation for those just as for thin
+  /// pools ("Can't create snapshot without using device-mapper kernel
+  /// driver"), so by default the same answer.
+  virtual std::optional<std::string> snapshotUnsupported() { return thinUnsupported(); }
 };
 
 /// The real host: stat, BLKGETSIZE64 and `blkid -p` (low-level probing, which
@@ -42,6 +47,7 @@ class HostDeviceProbe final : public DeviceProbe {
   /// lvm's own answer: `lvm version` names a device-mapper driver, and
   /// `lvm config` has global/activation on (LVM_SYSTEM_DIR honoured).
   std::optional<std::string> thinUnsupported() override;
+  std::optional<std::string> snapshotUnsupported() override;
 };
 
 /// What a DeviceProbe answered for the plans of one observe, kept in that
@@ -55,11 +61,12 @@ class ProbeMemo {
   Result<DeviceInfo> probe(DeviceProbe& backend, const std::string& path);
   /// `backend`'s answer, asked the first time only.
   std::optional<std::string> thinUnsupported(DeviceProbe& backend);
+  std::optional<std::string> snapshotUnsupported(DeviceProbe& backend);
 
  private:
   std::mutex mutex_;  ///< held while the backend is asked: one blkid per device, even from several plans
   std::map<std::string, Result<DeviceInfo>> seen_;
-  std::optional<std::optional<std::string>> thin_;
+  std::optional<std::optional<std::string>> thin_, snapshot_;
 };
 
 /// The provider's backend remembered in a snapshot's memo: what one plan asks
@@ -69,6 +76,7 @@ class MemoizedProbe final : public DeviceProbe {
   MemoizedProbe(DeviceProbe& backend, ProbeMemo& memo) : backend_(backend), memo_(memo) {}
   Result<DeviceInfo> probe(const std::string& path) override { return memo_.probe(backend_, path); }
   std::optional<std::string> thinUnsupported() override { return memo_.thinUnsupported(backend_); }
+  std::optional<std::string> snapshotUnsupported() override { return memo_.snapshotUnsupported(backend_); }
 
  private:
   DeviceProbe& backend_;

@@ -1,10 +1,13 @@
 #include "providers/lvm/plan.h"
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <memory>
 #include <unordered_map>
 
 #include "providers/lvm/space.h"
+#include "reconciler/kinds/snapshot.h"
 
 namespace hostform::lvm {
 namespace {
@@ -85,7 +88,53 @@ void addDevice(const std::string& device, const Resource& vg, const PlanContext&
   if (checkNewDevice(device, vg, ctx, in, diff)) delta.initialise.push_back(device);
 }
 
+/// Fills `loss` for a loss of `lv` (vg/name, of `type`) and returns the
+/// snapshot to take first: a thin snapshot of a thin LV; none for the others,
+/// with the reason in the plan (docs/decisions.md, Snapshots).
+std::optional<SafetySnapshot> snapshotBeforeLoss(const std::string& vg, const std::string& name, LvType type,
+                                                 bool deleting, const PlanContext& ctx, PlanInputs in,
+                                                 LossDetail& loss) {
+  if (!ctx.snapshotBeforeLoss) return std::nullopt;
+  switch (type) {
+    case LvType::Linear:
+      loss.noSnapshot = deleting ? "lvremove of a linear LV removes its thick snapshots with it"
+                                 : "lvm resizes the origin of a thick snapshot only while it is inactive, and "
+                                   "hostform does not deactivate a volume that may be in use";
+      return std::nullopt;
+    case LvType::ThinPool:
+      loss.noSnapshot = "a snapshot would live in the thin pool being deleted";
+      return std::nullopt;
+    case LvType::Thin: break;
+  }
+  if (auto why = in.devices.snapshotUnsupported()) {
+    loss.noSnapshot = "lvm2 cannot make snapshots on this host: " + *why;
+    return std::nullopt;
+  }
+  SafetySnapshot snap{vg, name, safetySnapshotName(vg, name, in.now, in.state)};
+  loss.snapshotFirst = SnapshotFirst{"thin snapshot " + vg + "/" + snap.name, snap.name,
+                                     "lvm lvremove -f " + vg + "/" + snap.name};
+  return snap;
+}
+
 }  // namespace
+
+std::string safetySnapshotName(const std::string& vg, const std::string& lv, std::int64_t now, const LvmState& state) {
+  const std::time_t t = static_cast<std::time_t>(now);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+  // LVM names have at most 127 characters; the stamp and a counter must fit.
+  const std::string base = lv.substr(0, 127 - 28) + "-before-" + stamp;
+  std::string name = base;
+  for (int n = 2; state.findLogicalVolume(vg, name); ++n) name = base + "-" + std::to_string(n);
+  return name;
+}
+
+std::string ageText(std::optional<std::int64_t> created, std::int64_t now) {
+  if (!created) return "an unknown time";
+  return formatDuration(std::chrono::seconds(std::max<std::int64_t>(0, now - *created)));
+}
 
 Bytes roundToExtents(Bytes size, Bytes extentSize) {
   if (extentSize == 0) return size;
@@ -200,10 +249,13 @@ Diff planLogicalVolume(const Resource& desired, const Observed* live, const Plan
   const bool shrink = size < have.size;
   using enum LogicalVolumeDelta::Resize;
   diff.delta = LogicalVolumeDelta{.size = size, .resize = shrink ? Reduce : Extend};
-  if (shrink)
+  if (shrink) {
     diff.dataLoss = "shrinking " + desired.id.str() + " from " + formatSize(have.size) + " to " + formatSize(size) +
                     " loses the data beyond " + formatSize(size);
-  else if (auto p = checkFreeSpace(desired, live, ctx, in))
+    diff.loss.destroys = have.size - size;
+    std::any_cast<LogicalVolumeDelta&>(diff.delta).snapshotFirst =
+        snapshotBeforeLoss(want.volumeGroup, desired.id.name, want.type, false, ctx, in, diff.loss);
+  } else if (auto p = checkFreeSpace(desired, live, ctx, in))
     diff.problems.push_back(*p);
   return diff;
 }
@@ -212,6 +264,9 @@ namespace {
 
 std::optional<std::string> deletionLoss(const Observed& live, const LvmState& state) {
   const Resource& r = live.resource;
+  if (r.kind() == kinds::Snapshot)
+    return "deleting " + r.id.str() + " drops the state of " + r.as<SnapshotSpec>().source.id().str() +
+           " it holds";
   if (r.kind() == kinds::LogicalVolume)
     return "deleting " + r.id.str() + " destroys its " + formatSize(r.as<LogicalVolumeSpec>().size) + " of data";
   std::string lvs;
@@ -225,9 +280,33 @@ std::optional<std::string> deletionLoss(const Observed& live, const LvmState& st
   return "deleting " + r.id.str() + " destroys its " + std::to_string(count) + " logical volume(s): " + lvs;
 }
 
+/// Whether `lv`, a visible LV of the report, goes in this run: pruned as a
+/// LogicalVolume or as a Snapshot.
+bool pruned(const LogicalVolumeInfo& lv, const PlanContext& ctx) {
+  if (lv.snapshot()) {
+    const ResourceId id{kinds::Snapshot, "", lv.name};
+    const Observed* o = ctx.findObserved(id);
+    return o && ctx.prunable(id) && o->resource.as<SnapshotSpec>().source.logicalVolume ==
+                                        LogicalVolumeRef{lv.volumeGroup, lv.origin};
+  }
+  return ctx.prunable(ResourceId{kinds::LogicalVolume, lv.volumeGroup, lv.name});
+}
+
 std::vector<Diff::Problem> deletionProblems(const Observed& live, const LvmState& state, const PlanContext& ctx) {
   const Resource& r = live.resource;
+  if (r.kind() == kinds::Snapshot) return {};
   const bool vg = r.kind() == kinds::VolumeGroup;
+  if (!vg && r.as<LogicalVolumeSpec>().type == LvType::Linear) {
+    // lvremove of an origin removes its thick snapshots: never any this run keeps.
+    std::string kept;
+    for (const LogicalVolumeInfo& lv : state.logicalVolumes)
+      if (lv.volumeGroup == r.id.scope && lv.snapshot() && !lv.thinSnapshot() && lv.origin == r.id.name &&
+          !pruned(lv, ctx))
+        kept += (kept.empty() ? "" : ", ") + lv.name;
+    if (kept.empty()) return {};
+    return {{"", "logical volume " + r.id.scope + "/" + r.id.name + " is the origin of thick snapshots this run does "
+                 "not delete (" + kept + "), and lvremove would remove them with it"}};
+  }
   if (!vg && r.as<LogicalVolumeSpec>().type != LvType::ThinPool) return {};
   const std::string& vgName = vg ? r.id.name : r.id.scope;
   // The volumes inside: every visible LV of the VG, or the thin LVs of the pool.
@@ -235,8 +314,8 @@ std::vector<Diff::Problem> deletionProblems(const Observed& live, const LvmState
   for (const LogicalVolumeInfo& lv : state.logicalVolumes) {
     if (lv.volumeGroup != vgName || lv.hidden || (!vg && lv.pool != r.id.name)) continue;
     // Pruning deletes only undeclared, unreferenced volumes of this owner; anything else stays.
-    if (!ctx.prunable(ResourceId{kinds::LogicalVolume, vgName, lv.name}))
-      staying += (staying.empty() ? "" : ", ") + lv.name;
+    if (!pruned(lv, ctx))
+      staying += (staying.empty() ? "" : ", ") + lv.name + (lv.safetyOwner.empty() ? "" : " (a snapshot taken before a loss)");
   }
   if (staying.empty()) return {};
   return {{"", std::string(vg ? "volume group " : "thin pool ") + (vg ? vgName : vgName + "/" + r.id.name) +
@@ -246,10 +325,137 @@ std::vector<Diff::Problem> deletionProblems(const Observed& live, const LvmState
 
 }  // namespace
 
-Deletion deletionOf(const Observed& live, const LvmState& state, const PlanContext& ctx) {
+Deletion deletionOf(const Observed& live, const LvmState& state, const PlanContext& ctx, PlanInputs in) {
   Deletion d{deletionProblems(live, state, ctx), std::nullopt};
-  if (d.problems.empty()) d.dataLoss = deletionLoss(live, state);
+  if (!d.problems.empty()) return d;
+  d.dataLoss = deletionLoss(live, state);
+  if (!d.dataLoss) return d;
+  const Resource& r = live.resource;
+  if (r.kind() == kinds::LogicalVolume) {
+    const auto& lv = r.as<LogicalVolumeSpec>();
+    d.loss.destroys = lv.size;
+    d.delta = LogicalVolumeDeletion{snapshotBeforeLoss(lv.volumeGroup, r.id.name, lv.type, true, ctx, in, d.loss)};
+  } else if (r.kind() == kinds::VolumeGroup) {
+    Bytes held = 0;
+    for (const LogicalVolumeInfo& lv : state.logicalVolumes)
+      if (lv.volumeGroup == r.id.name && !lv.hidden && !lv.thinSnapshot() &&
+          lv.layout.find("sparse") == std::string::npos)
+        held += lv.size;
+    if (held > 0) d.loss.destroys = held;
+    if (ctx.snapshotBeforeLoss) d.loss.noSnapshot = "a snapshot would live in the volume group being deleted";
+  } else if (r.kind() == kinds::Snapshot) {
+    if (const auto& src = r.as<SnapshotSpec>().source.logicalVolume)
+      for (const LogicalVolumeInfo& lv : state.logicalVolumes)
+        if (lv.volumeGroup == src->volumeGroup && lv.name == r.id.name && !lv.thinSnapshot()) d.loss.destroys = lv.size;
+  }
   return d;
+}
+
+Diff planSnapshot(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in) {
+  Diff diff;
+  const auto& want = desired.as<SnapshotSpec>();
+  const LogicalVolumeRef& src = *want.source.logicalVolume;
+  const std::string origin = src.volumeGroup + "/" + src.name;
+  const std::string sourceField = "spec.source.logicalVolume";
+  if (live) {
+    const auto& have = live->resource.as<SnapshotSpec>();
+    const Bytes extent = extentSizeOf(src.volumeGroup, ctx, in.state);
+    const bool sameSize = have.size.has_value() == want.size.has_value() &&
+                          (!want.size || roundToExtents(*want.size, extent) == *have.size);
+    if (have.source != want.source)
+      diff.problems.push_back({"spec.source", desired.id.str() + " on the host is a snapshot of " + have.source.shown() +
+                                                  ", not of " + want.source.shown() +
+                                                  "; a snapshot cannot be changed; declare a new name"});
+    else if (!sameSize)
+      diff.problems.push_back({"spec.size", desired.id.str() + " on the host has " +
+                                                (have.size ? formatSize(*have.size) : std::string("no size (thin)")) +
+                                                " of copy-on-write space and " +
+                                                (want.size ? formatSize(*want.size) : std::string("none")) +
+                                                " in the manifest; a snapshot cannot be changed; declare a new name"});
+    return diff;
+  }
+  if (const LogicalVolumeInfo* other = in.state.findLogicalVolume(src.volumeGroup, desired.id.name))
+    diff.problems.push_back({"metadata.name", "volume group " + src.volumeGroup + " already has a logical volume " +
+                                                  desired.id.name + " (layout \"" + other->layout +
+                                                  "\"); a snapshot of " + origin + " is an LV of that name there"});
+  const ResourceId originId{kinds::LogicalVolume, src.volumeGroup, src.name};
+  const Resource* declared = ctx.findDesired(originId);
+  const Observed* observed = ctx.findObserved(originId);
+  const Resource* source = declared ? declared : observed ? &observed->resource : nullptr;
+  if (!source) return diff;  // the planner reports the dangling reference
+  const auto& lv = source->as<LogicalVolumeSpec>();
+  SnapshotDelta delta{src.volumeGroup, src.name, lv.type == LvType::Thin, 0};
+  switch (lv.type) {
+    case LvType::ThinPool:
+      diff.problems.push_back({sourceField, origin + " is a thin pool; hostform snapshots linear and thin volumes, "
+                                                     "not pools"});
+      return diff;
+    case LvType::Thin:
+      if (want.size)
+        diff.problems.push_back({"spec.size", origin + " is a thin volume: its snapshot is thin and takes its space "
+                                                       "from the pool; remove spec.size"});
+      break;
+    case LvType::Linear: {
+      if (!want.size) {
+        diff.problems.push_back({"spec.size", origin + " is a linear volume: its snapshot is thick and needs spec.size, "
+                                                       "the copy-on-write space for what changes in " + origin +
+                                                       " after it is taken"});
+        break;
+      }
+      const Bytes extent = extentSizeOf(src.volumeGroup, ctx, in.state);
+      delta.size = roundToExtents(*want.size, extent);
+      if (delta.size > roundToExtents(lv.size, extent)) {
+        diff.problems.push_back({"spec.size", "a thick snapshot of " + origin + " (" + formatSize(lv.size) +
+                                                  ") never needs more copy-on-write space than its origin, and lvm "
+                                                  "would cut " + formatSize(*want.size) + " down; declare at most " +
+                                                  formatSize(lv.size)});
+        break;
+      }
+      if (auto p = checkSnapshotSpace(src.volumeGroup, delta.size, ctx, in)) diff.problems.push_back(*p);
+      break;
+    }
+  }
+  if (auto why = in.devices.snapshotUnsupported())
+    diff.problems.push_back({sourceField, "lvm2 cannot make a snapshot of " + origin + " on this host: " + *why + "."});
+  diff.delta = delta;
+  return diff;
+}
+
+RestorePlan planSnapshotRestore(const Observed& snapshot, PlanInputs in) {
+  RestorePlan plan;
+  const auto& spec = snapshot.resource.as<SnapshotSpec>();
+  const LogicalVolumeRef& src = *spec.source.logicalVolume;
+  const std::string& name = snapshot.resource.id.name;
+  plan.source = spec.source.id();
+  plan.delta = RestoreDelta{src.volumeGroup, name};
+  const LogicalVolumeInfo* lv = in.state.findLogicalVolume(src.volumeGroup, name);
+  const std::string origin = src.volumeGroup + "/" + src.name;
+  if (lv && lv->origin.empty() && !lv->safetyOwner.empty()) {
+    // Taken before its origin was deleted: it becomes the origin again.
+    plan.delta = RestoreDelta{src.volumeGroup, name, src.name, safetyTag(lv->safetyOwner)};
+    plan.description = "restore " + plan.source.str() + ", deleted since, from snapshot " + name + " taken " +
+                       ageText(lv->created, in.now) + " ago";
+    plan.notes.push_back("the snapshot becomes " + origin + " again (lvm lvrename), no longer marked as a snapshot; "
+                         "declare it to own it again");
+    if (in.state.findLogicalVolume(src.volumeGroup, src.name))
+      plan.problems.push_back({"", origin + " exists again; rename or remove it first"});
+    return plan;
+  }
+  plan.description = "restore " + plan.source.str() + " to snapshot " + name + " taken " +
+                     ageText(lv ? lv->created : std::nullopt, in.now) +
+                     " ago: discards everything written to it since";
+  plan.notes.push_back("lvm merges the snapshot into " + origin + " (lvm lvconvert --merge " + src.volumeGroup + "/" +
+                       name + "), and the snapshot disappears");
+  plan.notes.push_back("if " + origin + " is open (mounted, a running VM's disk), lvm merges at its next "
+                       "activation; until then it reads as before");
+  if (lv && !lv->thinSnapshot() && lv->snapPercent && *lv->snapPercent >= 100.0)
+    plan.problems.push_back({"", "thick snapshot " + src.volumeGroup + "/" + name +
+                                     " overflowed its copy-on-write space and is invalid: it cannot be restored"});
+  if (!in.state.findLogicalVolume(src.volumeGroup, src.name))
+    plan.problems.push_back({"", "its origin " + origin + " is not on the host"});
+  if (auto why = in.devices.snapshotUnsupported())
+    plan.problems.push_back({"", "lvm2 cannot merge snapshots on this host: " + *why});
+  return plan;
 }
 
 }  // namespace hostform::lvm

@@ -17,7 +17,41 @@ namespace hostform::lvm {
 /// What plan checks may consult besides the manifests.
 struct PlanInputs {
   const LvmState& state;
-  DeviceProbe& devices;  ///< also says whether lvm can make thin volumes here
+  DeviceProbe& devices;  ///< also says whether lvm can make thin volumes and snapshots here
+  /// Now, for the names of snapshots taken before a loss
+  /// (<lv>-before-YYYYMMDDTHHMMSS, UTC) and snapshots' ages.
+  std::int64_t now = 0;
+};
+
+/// A snapshot taken before a loss (docs/spec.md §4): a thin snapshot of a thin
+/// LV, tagged hostform_safety_<owner>, never an ownership tag.
+struct SafetySnapshot {
+  std::string volumeGroup;
+  std::string origin;  ///< the LV it is a snapshot of
+  std::string name;    ///< the snapshot LV's name
+};
+
+/// A delete of an LV (Deletion::delta): the snapshot to take first, if any.
+struct LogicalVolumeDeletion {
+  std::optional<SafetySnapshot> snapshotFirst;
+};
+
+/// A Snapshot's create: lvcreate -s of `origin`, thick with `size` or thin.
+struct SnapshotDelta {
+  std::string volumeGroup;
+  std::string origin;
+  bool thin = false;
+  Bytes size = 0;  ///< thick: the copy-on-write size rounded up to extents
+};
+
+/// `hostform restore` of an LVM snapshot: lvconvert --merge of vg/name; or,
+/// for a snapshot taken before its origin was deleted, lvrename to the
+/// origin's name and the safety tag taken off.
+struct RestoreDelta {
+  std::string volumeGroup;
+  std::string name;
+  std::optional<std::string> renameTo;
+  std::string safetyTag;  ///< with renameTo: the tag to take off
 };
 
 /// A VolumeGroup's delta: the devices it gains and loses. Its create and its
@@ -47,6 +81,8 @@ struct LogicalVolumeDelta {
   Bytes size = 0;
   /// Update: lvextend, or lvreduce -f (the data-loss gate has already asked).
   Resize resize = Resize::Extend;
+  /// Reduce: the snapshot taken before lvreduce.
+  std::optional<SafetySnapshot> snapshotFirst;
 };
 
 /// `size` rounded up to whole extents, as lvcreate and lvextend round it.
@@ -70,6 +106,21 @@ Diff planLogicalVolume(const Resource& desired, const Observed* live, const Plan
 /// holds volumes this run will not delete (made by hand, another owner's,
 /// still declared, or of a layout hostform does not manage); otherwise it
 /// loses the LVs the VG holds, or the LV's size.
-Deletion deletionOf(const Observed& live, const LvmState& state, const PlanContext& ctx);
+Deletion deletionOf(const Observed& live, const LvmState& state, const PlanContext& ctx, PlanInputs in);
+
+/// A Snapshot of a logical volume: thick (spec.size, at most the origin's
+/// size, space in the VG) of a linear LV, thin (no size) of a thin LV, never of
+/// a thin pool; lvm must be able to make snapshots here; a live one never
+/// changes. Its delta is a SnapshotDelta.
+Diff planSnapshot(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in);
+
+/// `hostform restore` of a live LVM snapshot: lvconvert --merge.
+RestorePlan planSnapshotRestore(const Observed& snapshot, PlanInputs in);
+
+/// The name of a snapshot of `lv` taken before a loss at `now`, not yet used in `vg`.
+std::string safetySnapshotName(const std::string& vg, const std::string& lv, std::int64_t now, const LvmState& state);
+
+/// "1h2m3s" since `created`, or "an unknown time" when lvm did not say.
+std::string ageText(std::optional<std::int64_t> created, std::int64_t now);
 
 }  // namespace hostform::lvm

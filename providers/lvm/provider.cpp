@@ -3,6 +3,7 @@
 #include "providers/lvm/apply.h"
 #include "providers/lvm/plan.h"
 #include "providers/lvm/status.h"
+#include "reconciler/kinds/snapshot.h"
 
 namespace hostform::lvm {
 
@@ -12,14 +13,27 @@ LvmProvider::LvmProvider(std::unique_ptr<DeviceProbe> devices, std::unique_ptr<C
       commands_(commands ? std::move(commands) : std::make_unique<HostCommands>()),
       timeout_(timeout) {}
 
+namespace {
+
+std::int64_t now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+bool LvmProvider::serves(const Resource& r) const {
+  return r.kind() != kinds::Snapshot || r.as<SnapshotSpec>().source.logicalVolume.has_value();
+}
+
 Result<Observation> LvmProvider::observe() { return observeHost(*commands_, timeout_); }
 
 Diff LvmProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) {
   const auto& snapshot = static_cast<const LvmSnapshot&>(host);
   MemoizedProbe devices(*devices_, snapshot.probes);
-  PlanInputs in{snapshot.state, devices};
+  PlanInputs in{snapshot.state, devices, now()};
   if (desired.kind() == kinds::VolumeGroup) return planVolumeGroup(desired, live, ctx, in);
   if (desired.kind() == kinds::LogicalVolume) return planLogicalVolume(desired, live, ctx, in);
+  if (desired.kind() == kinds::Snapshot && serves(desired)) return planSnapshot(desired, live, ctx, in);
   Diff diff;
   diff.problems.push_back({"kind", "the lvm provider does not handle " + std::string(kindName(desired.kind())) + "."});
   return diff;
@@ -27,11 +41,26 @@ Diff LvmProvider::plan(const Resource& desired, const Observed* live, const Plan
 
 std::vector<StatusFact> LvmProvider::status(const Resource& desired, const Observed* live, const Snapshot& host) {
   if (!live) return Provider::status(desired, live, host);
+  if (desired.kind() == kinds::Snapshot)
+    return snapshotStatusOf(desired, static_cast<const LvmSnapshot&>(host).state, now());
   return statusOf(desired.id, static_cast<const LvmSnapshot&>(host).state);
 }
 
 Deletion LvmProvider::deletion(const Observed& live, const PlanContext& ctx, const Snapshot& host) {
-  return deletionOf(live, static_cast<const LvmSnapshot&>(host).state, ctx);
+  const auto& snapshot = static_cast<const LvmSnapshot&>(host);
+  MemoizedProbe devices(*devices_, snapshot.probes);
+  return deletionOf(live, snapshot.state, ctx, PlanInputs{snapshot.state, devices, now()});
+}
+
+std::optional<RestorePlan> LvmProvider::planRestore(const Observed& snapshot, const PlanContext&, const Snapshot& host) {
+  if (snapshot.resource.kind() != kinds::Snapshot || !serves(snapshot.resource)) return std::nullopt;
+  const auto& lvm = static_cast<const LvmSnapshot&>(host);
+  MemoizedProbe devices(*devices_, lvm.probes);
+  return planSnapshotRestore(snapshot, PlanInputs{lvm.state, devices, now()});
+}
+
+Result<void> LvmProvider::restore(const Observed&, const RestorePlan& plan, const Snapshot&, const ApplyContext& ctx) {
+  return restoreSnapshot(plan, ctx, ApplyInputs{*commands_, timeout_});
 }
 
 Result<void> LvmProvider::apply(const Action& action, const ApplyContext& ctx) {
@@ -39,11 +68,15 @@ Result<void> LvmProvider::apply(const Action& action, const ApplyContext& ctx) {
 }
 
 std::string LvmProvider::serialKey(const Action& action) const {
+  if (action.id.kind == kinds::Snapshot) {
+    const Resource& r = action.desired ? *action.desired : action.live->resource;
+    return r.as<SnapshotSpec>().source.logicalVolume->volumeGroup;
+  }
   return action.id.kind == kinds::LogicalVolume ? action.id.scope : action.id.name;
 }
 
 HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
-    "lvm", {kinds::VolumeGroup, kinds::LogicalVolume},
+    "lvm", {kinds::VolumeGroup, kinds::LogicalVolume, kinds::Snapshot},
     [](const ProviderOptions&) -> std::unique_ptr<Provider> { return std::make_unique<LvmProvider>(); }});
 
 }  // namespace hostform::lvm

@@ -1,5 +1,6 @@
 #pragma once
-/// The LVM provider: VolumeGroup and LogicalVolume through the lvm2 tools.
+/// The LVM provider: VolumeGroup, LogicalVolume and the Snapshots of logical
+/// volumes through the lvm2 tools.
 /// observe() runs one `lvm fullreport` (observe.h); plan() decides from that
 /// report (and blkid for devices about to become PVs) and hands apply a typed
 /// delta (plan.h); apply() runs the delta as lvm commands (apply.h). The
@@ -23,7 +24,9 @@ class LvmProvider final : public Provider {
                        std::chrono::milliseconds timeout = std::chrono::minutes(2));
 
   std::string_view name() const override { return "lvm"; }
-  std::vector<Kind> kinds() const override { return {kinds::VolumeGroup, kinds::LogicalVolume}; }
+  std::vector<Kind> kinds() const override { return {kinds::VolumeGroup, kinds::LogicalVolume, kinds::Snapshot}; }
+  /// Snapshots of logical volumes only (kvm serves those of volumes and VMs).
+  bool serves(const Resource& r) const override;
 
   Result<Observation> observe() override;
   Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) override;
@@ -33,6 +36,10 @@ class LvmProvider final : public Provider {
   std::string serialKey(const Action& action) const override;
   /// Sizes, free space and thin pools' fill (status.h), from the snapshot.
   std::vector<StatusFact> status(const Resource& desired, const Observed* live, const Snapshot& host) override;
+  /// lvconvert --merge (plan.h planSnapshotRestore).
+  std::optional<RestorePlan> planRestore(const Observed& snapshot, const PlanContext& ctx, const Snapshot& host) override;
+  Result<void> restore(const Observed& snapshot, const RestorePlan& plan, const Snapshot& host,
+                       const ApplyContext& ctx) override;
 
  private:
   std::unique_ptr<DeviceProbe> devices_;

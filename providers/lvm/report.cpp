@@ -1,7 +1,11 @@
 #include "providers/lvm/report.h"
 
+#include "reconciler/kinds/snapshot.h"
+
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +16,7 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kOwnerTagPrefix = "hostform_owner_";
+constexpr std::string_view kSafetyTagPrefix = "hostform_safety_";
 
 /// Reads one string field of a report row; lvm writes every value as a string.
 class Row {
@@ -65,6 +70,12 @@ class Row {
     return out;
   }
 
+  /// A text field lvm reports only in some versions or configurations; empty when missing.
+  std::string optionalText(const char* key) const {
+    auto it = row_.find(key);
+    return it != row_.end() && it->is_string() ? it->get<std::string>() : std::string();
+  }
+
   const std::string& error() const { return error_; }
 
  private:
@@ -87,8 +98,14 @@ const json& section(const json& report, const char* name) {
 
 }  // namespace
 
+std::string LogicalVolumeInfo::originName() const {
+  if (!origin.empty() || safetyOwner.empty()) return origin;
+  const auto at = name.rfind("-before-");
+  return at == std::string::npos ? std::string() : name.substr(0, at);
+}
+
 std::optional<LvType> LogicalVolumeInfo::type() const {
-  if (hidden || !origin.empty()) return std::nullopt;
+  if (hidden || snapshot()) return std::nullopt;
   if (layout == "linear") return LvType::Linear;
   if (layout == "thin,pool") return LvType::ThinPool;
   if (layout == "thin,sparse") return LvType::Thin;
@@ -125,7 +142,7 @@ std::vector<std::string> fullReportCommand() {
           "--nosuffix",
           "--configreport", "vg", "-o", "vg_name,vg_tags,vg_extent_size,vg_extent_count,vg_free_count",
           "--configreport", "pv", "-o", "pv_name,dev_size,pe_start,pv_pe_count,pv_pe_alloc_count",
-          "--configreport", "lv", "-o", "lv_name,lv_tags,lv_size,lv_layout,pool_lv,origin,data_percent,metadata_percent",
+          "--configreport", "lv", "-o", "lv_name,lv_tags,lv_size,lv_layout,pool_lv,origin,data_percent,metadata_percent,snap_percent,lv_time",
           "--configreport", "seg", "-o", "lv_uuid",
           "--configreport", "pvseg", "-o", "pv_uuid"};
 }
@@ -175,6 +192,11 @@ Result<LvmState> parseFullReport(std::string_view text) {
       lv.origin = r.text("origin");
       lv.dataPercent = r.percent("data_percent");
       lv.metadataPercent = r.percent("metadata_percent");
+      lv.snapPercent = r.percent("snap_percent");
+      lv.created = parseLvTime(r.optionalText("lv_time"));
+      for (const std::string& t : lv.tags)
+        if (t.starts_with(kSafetyTagPrefix) && t.size() > kSafetyTagPrefix.size())
+          lv.safetyOwner = t.substr(kSafetyTagPrefix.size());
       if (!r.error().empty()) return fail(r.error());
       // lvm shows sub-LVs (pool data and metadata, spares) in brackets.
       if (lv.name.size() >= 2 && lv.name.front() == '[' && lv.name.back() == ']') {
@@ -189,6 +211,28 @@ Result<LvmState> parseFullReport(std::string_view text) {
 }
 
 std::string ownerTag(const std::string& owner) { return std::string(kOwnerTagPrefix) + owner; }
+
+std::string safetyTag(const std::string& owner) { return std::string(kSafetyTagPrefix) + owner; }
+
+std::optional<std::int64_t> parseLvTime(std::string_view text) {
+  // lvm prints "%Y-%m-%d %T %z" by default.
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, off = 0;
+  char sign = '+';
+  const std::string s(text);
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d %2d:%2d:%2d %c%4d", &y, &mo, &d, &h, &mi, &se, &sign, &off) != 8)
+    return std::nullopt;
+  if ((sign != '+' && sign != '-') || mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = se;
+  const std::int64_t utc = static_cast<std::int64_t>(::timegm(&tm));
+  const std::int64_t offset = (off / 100 * 3600 + off % 100 * 60) * (sign == '-' ? -1 : 1);
+  return utc - offset;
+}
 
 std::string ownerFromTags(const std::vector<std::string>& tags) {
   for (const std::string& t : tags)
@@ -218,6 +262,16 @@ std::vector<Observed> toObserved(const LvmState& state) {
     if (*type == LvType::Thin) spec.thinPool = lv.pool;
     Resource r;
     r.id = identityOf(kinds::LogicalVolume, lv.name, spec);
+    r.spec = std::move(spec);
+    out.push_back({std::move(r), ownerFromTags(lv.tags)});
+  }
+  for (const LogicalVolumeInfo& lv : state.logicalVolumes) {
+    if (!lv.snapshot()) continue;
+    SnapshotSpec spec;
+    spec.source.logicalVolume = LogicalVolumeRef{lv.volumeGroup, lv.originName()};
+    if (!lv.thinSnapshot()) spec.size = lv.size;  // a thick snapshot's lv_size is its copy-on-write space
+    Resource r;
+    r.id = identityOf(kinds::Snapshot, lv.name, spec);
     r.spec = std::move(spec);
     out.push_back({std::move(r), ownerFromTags(lv.tags)});
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "reconciler/kinds/logical_volume.h"
+#include "reconciler/kinds/snapshot.h"
 #include "reconciler/kinds/storage_pool.h"
 #include "reconciler/plan.h"
 #include "reconciler/result.h"
@@ -47,6 +48,25 @@ struct LogicalVolumeInfo {
   /// LV): nullopt when lvm reports none, as without device-mapper (the pool
   /// is not active) or in reports that lack the fields.
   std::optional<double> dataPercent, metadataPercent;
+  /// snap_percent of a thick snapshot: how full its copy-on-write space is
+  /// (100: it overflowed and is invalid); nullopt when lvm reports none.
+  std::optional<double> snapPercent;
+  /// lv_time: when lvm created it, in seconds since the epoch; nullopt when
+  /// the report lacks it or it does not parse.
+  std::optional<std::int64_t> created;
+  /// The hostform_safety_<owner> tag's owner: a snapshot hostform took before
+  /// a loss (docs/spec.md §4), which no --prune deletes; empty otherwise.
+  std::string safetyOwner;
+
+  /// A snapshot: an LV with an origin, thick (a copy-on-write LV) or thin, or
+  /// a snapshot taken before a loss whose origin was deleted since (lvm then
+  /// reports no origin: it is a thin LV of its own).
+  bool snapshot() const { return !hidden && (!origin.empty() || !safetyOwner.empty()); }
+  /// The LV it is a snapshot of: `origin`, else for a snapshot taken before
+  /// a loss the name it was taken of (its name without -before-<time>[-N]).
+  std::string originName() const;
+  /// A thin snapshot (in the origin's thin pool).
+  bool thinSnapshot() const { return snapshot() && layout.starts_with("thin"); }
 
   /// The manifest type of this LV; nullopt for layouts hostform does not manage
   /// (raid, mirror, cache, vdo, snapshots, striped over several PVs).
@@ -78,9 +98,17 @@ Result<LvmState> parseFullReport(std::string_view json);
 std::string ownerTag(const std::string& owner);
 /// The owner named by the first ownership tag in `tags`; empty when none.
 std::string ownerFromTags(const std::vector<std::string>& tags);
+/// The tag of a snapshot taken before a loss (docs/spec.md §4 Snapshot before
+/// loss): "hostform_safety_<owner>". It is not an ownership tag, so the
+/// snapshot is never pruned, and `hostform restore` finds it by name.
+std::string safetyTag(const std::string& owner);
 
-/// VGs and the LVs hostform can manage, in the manifest model with their
-/// owners. Hidden sub-LVs and unmanaged layouts are left out.
+/// "2026-12-06 21:55:48 +0000" (lv_time) in seconds since the epoch.
+std::optional<std::int64_t> parseLvTime(std::string_view text);
+
+/// VGs, the LVs hostform can manage and the snapshots (as Snapshot
+/// resources), in the manifest model with their owners. Hidden sub-LVs and
+/// unmanaged layouts are left out.
 std::vector<Observed> toObserved(const LvmState& state);
 
 /// A device path with symlinks resolved ("/dev/disk/by-id/x" -> "/dev/sdb");

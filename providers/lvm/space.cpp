@@ -117,4 +117,21 @@ std::optional<Diff::Problem> checkFreeSpace(const Resource& lv, const Observed* 
           "), " + std::to_string(own) + " of them (" + formatSize(own * extent) + ") for this one."};
 }
 
+std::optional<Diff::Problem> checkSnapshotSpace(const std::string& vg, Bytes size, const PlanContext& ctx,
+                                                PlanInputs in) {
+  const Bytes extent = extentSizeOf(vg, ctx, in.state);
+  const std::uint64_t own = extentsOf(size, extent);
+  // After every declared LV of the VG has grown: snapshots are made last (rank).
+  const auto growth = declaredGrowth(ctx, in.state);
+  const auto it = growth->find(vg);
+  const std::uint64_t others = it == growth->end() || it->second.empty() ? 0 : it->second.back().extents;
+  const std::uint64_t free = freeExtentsOf(vg, extent, ctx, in);
+  if (others + own <= free) return std::nullopt;
+  return Diff::Problem{"spec.size", "volume group " + vg + " has " + std::to_string(free) + " free extents of " +
+                                        formatSize(extent) + " (" + formatSize(free * extent) + "); the declared " +
+                                        "logical volumes take " + std::to_string(others) + " and this thick "
+                                        "snapshot needs " + std::to_string(own) + " (" + formatSize(own * extent) +
+                                        ")."};
+}
+
 }  // namespace hostform::lvm

@@ -26,4 +26,9 @@ std::uint64_t freeExtentsOf(const std::string& vg, Bytes extentSize, const PlanC
 std::optional<Diff::Problem> checkFreeSpace(const Resource& lv, const Observed* live, const PlanContext& ctx,
                                             PlanInputs in);
 
+/// A problem when a thick snapshot of `size` does not fit in `vg` once every
+/// declared LV of `vg` has grown.
+std::optional<Diff::Problem> checkSnapshotSpace(const std::string& vg, Bytes size, const PlanContext& ctx,
+                                                PlanInputs in);
+
 }  // namespace hostform::lvm

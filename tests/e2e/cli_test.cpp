@@ -92,7 +92,7 @@ TEST(Cli, UsageErrorsExitOneAndHelpExitsZero) {
   EXPECT_EQ(noCommand.code, 0);
   EXPECT_NE(noCommand.out.find("Usage"), std::string::npos) << noCommand.out;
   EXPECT_NE(noCommand.out.find("plan"), std::string::npos) << noCommand.out;
-  for (const char* cmd : {"validate", "plan", "apply", "export", "watch", "version"}) {
+  for (const char* cmd : {"validate", "plan", "apply", "export", "watch", "restore", "version"}) {
     Outcome help = hostform({cmd, "--help"});
     EXPECT_EQ(help.code, 0) << cmd;
     EXPECT_NE(help.out.find("Usage"), std::string::npos) << cmd << ": " << help.out;
@@ -101,6 +101,26 @@ TEST(Cli, UsageErrorsExitOneAndHelpExitsZero) {
   EXPECT_EQ(top.code, 0);
   EXPECT_NE(top.out.find("--libvirt-uri"), std::string::npos);
   EXPECT_NE(top.out.find("--log-format"), std::string::npos);
+}
+
+TEST(Cli, RestoreNeedsASnapshotNameAndReadsManifestsAsPlanDoes) {
+  Outcome noName = hostform({"restore", "--allow-data-loss"});
+  EXPECT_EQ(noName.code, 1);
+  EXPECT_NE(noName.err.find("NAME is required"), std::string::npos) << noName.err;
+  testing::TempDir dir;
+  const std::string file = dir.write("bad.yaml", "apiVersion: hostform/v1\nkind: Snapshot\nmetadata: {name: s1}\n"
+                                                 "spec:\n  source: {logicalVolume: {volumeGroup: vg0, name: d}}\n"
+                                                 "  mode: internal\n");
+  Outcome bad = hostform({"restore", "s1", "-f", file, "--state-dir", dir.path() + "/state"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_EQ(bad.err, file + ":6:9: error: spec.mode: field \"mode\" is not allowed for a logicalVolume source (an LVM "
+                            "snapshot has no mode)\n1 error(s); nothing was changed.\n");
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/state"));  // bad input never takes the lock
+  Outcome help = hostform({"restore", "--help"});
+  for (const char* flag : {"--allow-data-loss", "--dry-run", "-f,--filename", "--lock-timeout"})
+    EXPECT_NE(help.out.find(flag), std::string::npos) << flag << ": " << help.out;
+  for (const char* cmd : {"plan", "apply", "watch"})
+    EXPECT_NE(hostform({cmd, "--help"}).out.find("--no-snapshot"), std::string::npos) << cmd;
 }
 
 TEST(Cli, DashDashVersionPrintsTheVersion) {

@@ -20,8 +20,9 @@
 # The run applies cases/host.yaml (bridges, a VG, LVs) for real, then plans.
 # Output is normalised only where the machine shows through: the scratch
 # directory (@TMP@), the device directory (@DEV@), loop device names
-# (/dev/LOOPn) and lvm2's reason for refusing thin pools (@NO-THIN@: it names
-# device-mapper on kernels without it and activation on those with it).
+# (/dev/LOOPn) and lvm2's reason for refusing thin pools and snapshots
+# (@NO-THIN@, @NO-SNAPSHOT@: it names device-mapper on kernels without it and
+# activation on those with it).
 # Requires root.
 set -euo pipefail
 hf=$(realpath "$1")
@@ -103,6 +104,7 @@ normalise() {
   for i in "${!loops[@]}"; do args+=(-e "s|${loops[$i]}\\b|/dev/LOOP$i|g"); done
   args+=(-e 's|thin-pool volume on this host: [^"]*needs it to [a-z ]*pools|thin-pool volume on this host: @NO-THIN@|g')
   args+=(-e 's|thin volume on this host: [^"]*needs it to [a-z ]*pools|thin volume on this host: @NO-THIN@|g')
+  args+=(-e 's|on this host: [^"]*needs it to make and merge snapshots|on this host: @NO-SNAPSHOT@|g')
   sed "${args[@]}"
 }
 
@@ -149,12 +151,16 @@ step 17-refused.txt       plan -f refused.yaml
 step 18-refused.json      plan -f refused.yaml -o json
 step 21-shrink.txt        plan -f shrink.yaml
 step 22-shrink.json       plan -f shrink.yaml -o json
+step 25-shrink-loss.txt   plan --allow-data-loss -f shrink.yaml
+step 26-shrink-loss.json  plan --allow-data-loss -f shrink.yaml -o json
+step 27-snapshot.txt      plan -f host.yaml -f snapshot.yaml
+step 28-restore.txt       restore data-snap --allow-data-loss
 step 23-image.txt         plan -f image.yaml
 step 24-image.json        plan -f image.yaml -o json
-step 25-snapshot.txt     plan -f snapshot.yaml
-step 26-snapshot.json    plan -f snapshot.yaml -o json
-step 27-snapshot-refused.txt  plan -f snapshot-refused.yaml
-step 28-snapshot-refused.json plan -f snapshot-refused.yaml -o json
+step 29-kvm-snapshot.txt  plan -f kvm-snapshot.yaml
+step 29-kvm-snapshot.json plan -f kvm-snapshot.yaml -o json
+step 29-kvm-snapshot-refused.txt  plan -f kvm-snapshot-refused.yaml
+step 29-kvm-snapshot-refused.json plan -f kvm-snapshot-refused.yaml -o json
 step 19-empty.txt         plan --prune -f ../empty
 step 20-empty-allowed.txt plan --prune --allow-empty -f ../empty
 n=30

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <string_view>
 #include <stdexcept>
 
 #include "providers/lvm/session.h"
@@ -44,12 +45,16 @@ Sandbox::Sandbox(int devices, int sizeMiB) {
   }
   std::string filter;
   for (const auto& d : devices_) filter += "\"a|^" + d + "$|\", ";
+  // HOSTFORM_LVM_ACTIVATION=1 (inside the test VM, which has device-mapper):
+  // activation on, so LVs get device nodes, and thin pools and snapshots can be made.
+  const char* activation = std::getenv("HOSTFORM_LVM_ACTIVATION");
+  activation_ = activation && std::string_view(activation) == "1";
   std::ofstream conf(dir_.path() + "/lvm.conf");
-  // No device-mapper here: metadata only. Only this test's loop devices are
+  // Without activation: metadata only (no device-mapper on the host). Only this test's loop devices are
   // visible, no udev, no devices file, no backups under /etc/lvm.
   conf << "devices {\n  filter = [ " << filter << "\"r|.*|\" ]\n  global_filter = [ " << filter
        << "\"r|.*|\" ]\n  obtain_device_list_from_udev = 0\n  use_devicesfile = 0\n}\n"
-       << "global { activation = 0 }\n"
+       << "global { activation = " << (activation_ ? 1 : 0) << " }\n"
        << "activation { udev_sync = 0\n udev_rules = 0\n monitoring = 0 }\n"
        << "backup { backup = 0\n archive = 0 }\n";
   conf.close();
@@ -63,6 +68,8 @@ Sandbox::Sandbox(int devices, int sizeMiB) {
 Sandbox::~Sandbox() {
   // Metadata lives on the devices; detaching them and deleting the files
   // removes every VG, LV and PV the test made (no device-mapper tables exist).
+  // Active LVs hold the loop devices: deactivate them first (the filter shows only this sandbox's devices).
+  if (activation_) run({"lvm", "vgchange", "-an"});
   for (const auto& d : devices_) run({"losetup", "-d", d});
   if (hadSystemDir_) ::setenv("LVM_SYSTEM_DIR", oldSystemDir_.c_str(), 1);
   else ::unsetenv("LVM_SYSTEM_DIR");

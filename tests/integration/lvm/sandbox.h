@@ -62,6 +62,11 @@ class Sandbox {
   testing::TempDir dir_;
   std::string prefix_, owner_, stateDir_, oldSystemDir_;
   bool hadSystemDir_ = false;
+  bool activation_ = false;  ///< HOSTFORM_LVM_ACTIVATION=1: activation = 1 in lvm.conf
+ public:
+  bool activation() const { return activation_; }
+
+ private:
   std::vector<std::string> devices_;
 };
 
