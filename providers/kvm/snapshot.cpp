@@ -8,10 +8,9 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
+#include <sstream>
 
 #include "providers/kvm/session.h"
 #include "providers/kvm/xml_util.h"
@@ -118,22 +117,19 @@ Result<void> revertImageSnapshot(const fs::path& image, const std::string& name)
 
 // ---- qcow2 external snapshots of a volume --------------------------------------
 
-std::string frozenVolumeName(const std::string& volume, const std::string& snapshot) {
-  return volume + "@" + snapshot;
-}
+std::string frozenVolumeName(const std::string& volume, const std::string& snapshot) { return volume + "@" + snapshot; }
 
 namespace {
 
 /// A new empty qcow2 at `path` backed by `backing` (a qcow2 file), with the
 /// virtual size of the backing file, owned and moded like `like`.
 Result<void> makeOverlay(const fs::path& path, const fs::path& backing, const struct stat& like) {
-  if (auto r = runTool({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", backing.string(),
-                        path.string()});
+  if (auto r =
+          runTool({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", backing.string(), path.string()});
       !r)
     return hostform::unexpected(r.error());
   if (::chown(path.c_str(), like.st_uid, like.st_gid) != 0 || ::chmod(path.c_str(), like.st_mode & 07777) != 0)
-    return fail("cannot give " + path.string() + " the owner and mode of the volume it replaces: " + errnoText() +
-                ".");
+    return fail("cannot give " + path.string() + " the owner and mode of the volume it replaces: " + errnoText() + ".");
   return {};
 }
 
@@ -203,8 +199,7 @@ Result<void> deleteExternalVolumeSnapshot(const fs::path& image, const std::stri
     auto info = readImageSnapshots(child);
     if (!info) return hostform::unexpected(info.error());
     if (info->backingFile.empty() || depth > 64)
-      return fail(frozen.string() + " is not in the backing chain of " + image.string() +
-                  "; nothing was changed.");
+      return fail(frozen.string() + " is not in the backing chain of " + image.string() + "; nothing was changed.");
     if (fs::path(info->backingFile) == frozen) break;
     child = info->backingFile;
   }
@@ -293,12 +288,17 @@ Result<void> writeVolumeSnapshotRecord(const fs::path& stateDir, const std::stri
   const fs::path file = stateDir / "kvm" / "snapshots.json";
   auto records = readRecordsLocked(file);
   if (!records) return hostform::unexpected(records.error());
-  if (record) (*records)[name] = *record;
-  else if (records->erase(name) == 0) return {};
+  if (record)
+    (*records)[name] = *record;
+  else if (records->erase(name) == 0)
+    return {};
   nlohmann::json snapshots = nlohmann::json::object();
   for (const auto& [n, r] : *records)
-    snapshots[n] = {{"pool", r.pool},   {"volume", r.volume},   {"mode", r.external ? "external" : "internal"},
-                    {"owner", r.owner}, {"created", r.created}};
+    snapshots[n] = {{"pool", r.pool},
+                    {"volume", r.volume},
+                    {"mode", r.external ? "external" : "internal"},
+                    {"owner", r.owner},
+                    {"created", r.created}};
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
   if (ec) return fail("cannot create " + file.parent_path().string() + ": " + ec.message() + ".");
@@ -463,12 +463,13 @@ std::optional<std::string> volumeSnapshotRefusal(const VolumeInfo& volume, const
   const PoolInfo* pool = state.findPool(volume.pool);
   const auto type = pool ? pool->type() : std::nullopt;
   if (!type || (*type != PoolType::Dir && *type != PoolType::Netfs))
-    return "volume " + id + " is not in a dir or netfs pool: snapshots of a volume are qcow2 snapshots, and only "
+    return "volume " + id +
+           " is not in a dir or netfs pool: snapshots of a volume are qcow2 snapshots, and only "
            "those pools hold qcow2 files.";
   if (volume.config.format != "qcow2")
-    return "volume " + id + " is " + (volume.config.format.empty() ? std::string("raw") : volume.config.format) +
-           ": " + (storage == SnapshotStorage::Internal ? "internal snapshots live inside a qcow2 image"
-                                                        : "an external snapshot would turn it into a qcow2 overlay") +
+    return "volume " + id + " is " + (volume.config.format.empty() ? std::string("raw") : volume.config.format) + ": " +
+           (storage == SnapshotStorage::Internal ? "internal snapshots live inside a qcow2 image"
+                                                 : "an external snapshot would turn it into a qcow2 overlay") +
            "; declare the volume with format: qcow2.";
   if (!local)
     return "libvirt runs on another host: hostform takes volume snapshots with qemu-img on the volume's file, "
@@ -495,7 +496,8 @@ std::optional<std::string> domainSnapshotRefusal(const DomainInfo& domain, const
            "and libvirt before 9.7 cannot revert to an external snapshot; use mode: internal, or snapshot its volumes "
            "with mode: external.";
   if (domain.config.firmware == Firmware::Uefi)
-    return "VM " + name + " boots UEFI firmware from pflash, and libvirt takes no internal snapshot of such a VM; "
+    return "VM " + name +
+           " boots UEFI firmware from pflash, and libvirt takes no internal snapshot of such a VM; "
            "snapshot its volumes instead.";
   for (const DomainDisk& disk : domain.config.disks) {
     if (disk.readOnly || disk.device == "cdrom") continue;  // not snapshotted

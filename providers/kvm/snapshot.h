@@ -109,12 +109,12 @@ using DomainSnapshotHandle = Handle<virDomainSnapshot, virDomainSnapshotFree>;
 struct DomainSnapshotInfo {
   std::string domain;
   std::string name;
-  std::int64_t creationTime = 0;  ///< seconds since the epoch
-  std::string state;              ///< the domain's state when taken: running, shutoff, paused, disk-snapshot
-  bool memory = false;            ///< holds the memory (<memory snapshot='internal'|'external'/>)
-  bool external = false;          ///< a disk is snapshotted externally
-  std::string owner;              ///< from "hostform owner=<owner>" in <description>; empty: not hostform's
-  std::vector<std::string> disks; ///< the targets snapshotted (vda, ...)
+  std::int64_t creationTime = 0;   ///< seconds since the epoch
+  std::string state;               ///< the domain's state when taken: running, shutoff, paused, disk-snapshot
+  bool memory = false;             ///< holds the memory (<memory snapshot='internal'|'external'/>)
+  bool external = false;           ///< a disk is snapshotted externally
+  std::string owner;               ///< from "hostform owner=<owner>" in <description>; empty: not hostform's
+  std::vector<std::string> disks;  ///< the targets snapshotted (vda, ...)
   bool operator==(const DomainSnapshotInfo&) const = default;
 };
 

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "providers/kvm/session.h"
+#include "reconciler/units.h"
 
 namespace hostform::kvm {
 namespace {
@@ -22,13 +23,9 @@ SnapshotStorage storageOf(SnapshotMode m) {
   return m == SnapshotMode::External ? SnapshotStorage::External : SnapshotStorage::Internal;
 }
 
-/// "2h", "3m", "12s": how long ago, as a person says it, from the largest unit.
+/// How long ago, as restore plans say it everywhere: "1h2m3s".
 std::string ago(std::int64_t seconds) {
-  if (seconds < 0) seconds = 0;
-  if (seconds >= 86400) return std::to_string(seconds / 86400) + "d";
-  if (seconds >= 3600) return std::to_string(seconds / 3600) + "h";
-  if (seconds >= 60) return std::to_string(seconds / 60) + "m";
-  return std::to_string(seconds) + "s";
+  return formatDuration(std::chrono::seconds(std::max<std::int64_t>(0, seconds)));
 }
 
 /// The names a frozen file may have: "<volume>@<snapshot>" within NAME_MAX.
@@ -115,8 +112,10 @@ std::vector<Observed> snapshotObjects(const KvmState& state) {
   std::vector<Observed> out;
   for (const SnapshotInfo& s : state.snapshots) {
     SnapshotSpec spec;
-    if (s.volume) spec.source.volume = *s.volume;
-    else spec.source.virtualMachine = s.domain;
+    if (s.volume)
+      spec.source.volume = *s.volume;
+    else
+      spec.source.virtualMachine = s.domain;
     spec.mode = s.external ? SnapshotMode::External : SnapshotMode::Internal;
     out.push_back({Resource{ResourceId{kinds::Snapshot, "", s.name}, {}, spec, {}, {}}, s.owner});
   }
@@ -131,7 +130,8 @@ namespace {
 std::optional<std::string> declaredDomainRefusal(const std::string& name, const VirtualMachineSpec& vm,
                                                  const PlanContext& ctx, const KvmState& state) {
   if (vm.firmware == Firmware::Uefi)
-    return "VM " + name + " boots UEFI firmware from pflash, and libvirt takes no internal snapshot of such a VM; "
+    return "VM " + name +
+           " boots UEFI firmware from pflash, and libvirt takes no internal snapshot of such a VM; "
            "snapshot its volumes instead.";
   for (std::size_t i = 0; i < vm.disks.size(); ++i) {
     const DiskSpec& disk = vm.disks[i];
@@ -155,8 +155,8 @@ std::optional<std::string> declaredDomainRefusal(const std::string& name, const 
   return std::nullopt;
 }
 
-void planVolumeSnapshot(const std::string& name, const SnapshotSpec& spec, const PlanContext& ctx,
-                        const PlanInputs& in, Diff& diff, SnapshotDelta& delta) {
+void planVolumeSnapshot(const std::string& name, const SnapshotSpec& spec, const PlanContext& ctx, const PlanInputs& in,
+                        Diff& diff, SnapshotDelta& delta) {
   const VolumeRef& ref = *spec.source.volume;
   const SnapshotStorage storage = storageOf(spec.mode);
   const std::string field = "spec.source.volume";
@@ -197,9 +197,10 @@ void planVolumeSnapshot(const std::string& name, const SnapshotSpec& spec, const
       diff.problems.push_back({field, image.error().message});
     } else if (std::ranges::find(image->snapshots, name, &ImageSnapshot::name) != image->snapshots.end()) {
       diff.problems.push_back({"metadata.name", "volume " + volumeId(ref) + " already holds an internal snapshot " +
-                                                    name + " that hostform did not take; choose another name, or "
-                                                    "delete it (qemu-img snapshot -d " + name + " " +
-                                                    v->config.path + ")."});
+                                                    name +
+                                                    " that hostform did not take; choose another name, or "
+                                                    "delete it (qemu-img snapshot -d " +
+                                                    name + " " + v->config.path + ")."});
     }
     return;
   }
@@ -214,14 +215,13 @@ void planVolumeSnapshot(const std::string& name, const SnapshotSpec& spec, const
                                                           : "an external snapshot would turn it into a qcow2 overlay") +
                     "; declare the volume with format: qcow2."});
   else if (storage == SnapshotStorage::External && vol.backingVolume)
-    diff.problems.push_back({field, "volume " + volumeId(ref) + " is an overlay on " +
-                                        volumeId(*vol.backingVolume) +
+    diff.problems.push_back({field, "volume " + volumeId(ref) + " is an overlay on " + volumeId(*vol.backingVolume) +
                                         ": an external snapshot would change its backing volume; take an internal "
                                         "snapshot."});
 }
 
-void planDomainSnapshot(const std::string& name, const SnapshotSpec& spec, const PlanContext& ctx,
-                        const PlanInputs& in, Diff& diff, SnapshotDelta& delta) {
+void planDomainSnapshot(const std::string& name, const SnapshotSpec& spec, const PlanContext& ctx, const PlanInputs& in,
+                        Diff& diff, SnapshotDelta& delta) {
   const std::string& vm = *spec.source.virtualMachine;
   const std::string field = "spec.source.virtualMachine";
   delta.domain = vm;
@@ -235,7 +235,8 @@ void planDomainSnapshot(const std::string& name, const SnapshotSpec& spec, const
         names != in.state.domainSnapshotNames.end() && names->second.contains(name))
       diff.problems.push_back({"metadata.name", "VM " + vm + " already has a snapshot " + name +
                                                     " that hostform did not take; choose another name, or delete it "
-                                                    "(virsh snapshot-delete " + vm + " " + name + ")."});
+                                                    "(virsh snapshot-delete " +
+                                                    vm + " " + name + ")."});
     return;
   }
   if (storage == SnapshotStorage::External) {
@@ -272,8 +273,10 @@ Diff planSnapshot(const Resource& desired, const Observed* live, const PlanConte
   SnapshotDelta delta;
   delta.name = name;
   delta.external = spec.mode == SnapshotMode::External;
-  if (spec.source.volume) planVolumeSnapshot(name, spec, ctx, in, diff, delta);
-  else if (spec.source.virtualMachine) planDomainSnapshot(name, spec, ctx, in, diff, delta);
+  if (spec.source.volume)
+    planVolumeSnapshot(name, spec, ctx, in, diff, delta);
+  else if (spec.source.virtualMachine)
+    planDomainSnapshot(name, spec, ctx, in, diff, delta);
   diff.delta = delta;
   return diff;
 }
@@ -295,11 +298,10 @@ Deletion snapshotDeletion(const Observed& live, const PlanContext&, const KvmSta
     // Deleting changes the image as taking did: the same refusals (a running
     // VM holds the image's lock); an overlay is fine to delete from.
     if (auto why = volumeSnapshotRefusal(*v, state, SnapshotStorage::Internal, local)) d.problems.push_back({"", *why});
-    d.dataLoss = "deleting snapshot " + s->name + " of volume " + volumeId(*s->volume) +
-                 " drops the point in time it keeps" +
-                 (s->external ? " (its frozen file " + frozenVolumeName(s->volume->name, s->name) +
-                                    " is merged into the volume)"
-                              : std::string());
+    d.dataLoss =
+        "deleting snapshot " + s->name + " of volume " + volumeId(*s->volume) + " drops the point in time it keeps" +
+        (s->external ? " (its frozen file " + frozenVolumeName(s->volume->name, s->name) + " is merged into the volume)"
+                     : std::string());
   } else {
     d.dataLoss = "deleting snapshot " + s->name + " of VM " + s->domain + " drops the point in time it keeps";
   }
@@ -378,8 +380,8 @@ std::vector<StatusFact> snapshotStatus(const SnapshotInfo& s, const KvmState& st
     if (d && local) {
       memory = 0;
       for (const DomainDisk& disk : d->config.disks) {
-        const VolumeInfo* v = disk.type == "volume" ? state.findVolume(disk.pool, disk.volume)
-                                                    : state.volumeByPath(disk.source);
+        const VolumeInfo* v =
+            disk.type == "volume" ? state.findVolume(disk.pool, disk.volume) : state.volumeByPath(disk.source);
         const std::string path = v ? v->config.path : disk.source;
         if (disk.readOnly || path.empty()) continue;
         auto image = readImageSnapshots(path);
@@ -430,8 +432,7 @@ RestorePlan planSnapshotRestore(const Observed& live, const PlanContext&, const 
       const std::string frozen = frozenVolumeName(s->volume->name, s->name);
       const VolumeInfo* f = state.findVolume(s->volume->pool, frozen);
       if (f && v->config.backingPath != f->config.path)
-        plan.problems.push_back({"", "volume " + volumeId(*s->volume) +
-                                         " is not backed by " + frozen +
+        plan.problems.push_back({"", "volume " + volumeId(*s->volume) + " is not backed by " + frozen +
                                          ": a newer external snapshot lies between them. Delete the newer snapshots "
                                          "first, or restore the newest."});
       plan.notes.push_back("the volume becomes a new empty overlay on " + frozen + "; the snapshot stays");
@@ -447,8 +448,9 @@ RestorePlan planSnapshotRestore(const Observed& live, const PlanContext&, const 
       return plan;
     }
     if (s->external)
-      plan.problems.push_back({"", "libvirt 9.0 cannot revert to an external snapshot (revert to external snapshot "
-                                   "not supported yet)."});
+      plan.problems.push_back({"",
+                               "libvirt 9.0 cannot revert to an external snapshot (revert to external snapshot "
+                               "not supported yet)."});
     if (s->memory)
       plan.notes.push_back("the VM runs again from the moment of the snapshot, with the memory it had then");
     else

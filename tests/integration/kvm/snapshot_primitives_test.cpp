@@ -4,12 +4,11 @@
 // of a running tiny TCG guest, with its memory; and what is refused, with the
 // exact words.
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "providers/kvm/observe.h"
 #include "providers/kvm/snapshot.h"
@@ -82,9 +81,10 @@ TEST(KvmSnapshotPrimitives, Qcow2InternalSnapshotTakenListedRestoredDeleted) {
 
   auto missing = deleteImageSnapshot(image, "s1");
   ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().message, "qemu-img snapshot --image-opts -d s1 driver=qcow2,file.driver=file,file.filename=" + image.string() +
-                                         " failed with exit code 1: qemu-img: Could not delete snapshot 's1': "
-                                         "snapshot not found");
+  EXPECT_EQ(missing.error().message,
+            "qemu-img snapshot --image-opts -d s1 driver=qcow2,file.driver=file,file.filename=" + image.string() +
+                " failed with exit code 1: qemu-img: Could not delete snapshot 's1': "
+                "snapshot not found");
 }
 
 TEST(KvmSnapshotPrimitives, RawImageHasNoInternalSnapshot) {
@@ -167,8 +167,8 @@ class KvmDomainSnapshot : public ::testing::Test {
     const std::string declared =
         box.poolDoc(pool) + box.volumeDoc(pool, "vm.qcow2", "capacity: 64MiB") +
         box.volumeDoc(pool, "data.raw", "capacity: 8MiB, format: raw") +
-        box.vmDoc(vm, "  memory: 64MiB\n  shutdownTimeout: 1s\n  disks: [{volume: {pool: " + pool +
-                          ", name: vm.qcow2}}]\n");
+        box.vmDoc(
+            vm, "  memory: 64MiB\n  shutdownTimeout: 1s\n  disks: [{volume: {pool: " + pool + ", name: vm.qcow2}}]\n");
     Outcome a = box.hostform({"apply", "-f", box.manifest(declared)});
     ASSERT_EQ(a.code, 0) << a.out << a.err;
     ASSERT_GE(box.domainId(vm), 0);
@@ -230,11 +230,13 @@ TEST_F(KvmDomainSnapshot, PlanTimeRefusalsSayWhatToDo) {
                 ": qemu-img cannot change an image QEMU has open. Snapshot the VM instead (source: {virtualMachine: " +
                 vm + "}), or stop it first.");
   EXPECT_EQ(volumeSnapshotRefusal(*raw, s, SnapshotStorage::Internal, true),
-            "volume " + pool + "/data.raw is raw: internal snapshots live inside a qcow2 image; declare the volume "
-                                 "with format: qcow2.");
+            "volume " + pool +
+                "/data.raw is raw: internal snapshots live inside a qcow2 image; declare the volume "
+                "with format: qcow2.");
   EXPECT_EQ(volumeSnapshotRefusal(*raw, s, SnapshotStorage::External, true),
-            "volume " + pool + "/data.raw is raw: an external snapshot would turn it into a qcow2 overlay; declare "
-                                 "the volume with format: qcow2.");
+            "volume " + pool +
+                "/data.raw is raw: an external snapshot would turn it into a qcow2 overlay; declare "
+                "the volume with format: qcow2.");
   EXPECT_EQ(volumeSnapshotRefusal(*used, s, SnapshotStorage::Internal, false),
             "libvirt runs on another host: hostform takes volume snapshots with qemu-img on the volume's file, which "
             "it can reach only on this host.");
@@ -246,13 +248,14 @@ TEST_F(KvmDomainSnapshot, PlanTimeRefusalsSayWhatToDo) {
                 "its volumes with mode: external.");
 
   // A VM with a raw disk: no internal snapshot; libvirt agrees.
-  Outcome a = box.hostform({"apply", "-f",
-                            box.manifest(box.poolDoc(pool) + box.volumeDoc(pool, "vm.qcow2", "capacity: 64MiB") +
-                                         box.volumeDoc(pool, "data.raw", "capacity: 8MiB, format: raw") +
-                                         box.vmDoc(vm, "  memory: 64MiB\n  shutdownTimeout: 1s\n  state: stopped\n"
-                                                       "  disks: [{volume: {pool: " + pool +
-                                                       ", name: vm.qcow2}}, {volume: {pool: " + pool +
-                                                       ", name: data.raw}}]\n"))});
+  Outcome a = box.hostform(
+      {"apply", "-f",
+       box.manifest(box.poolDoc(pool) + box.volumeDoc(pool, "vm.qcow2", "capacity: 64MiB") +
+                    box.volumeDoc(pool, "data.raw", "capacity: 8MiB, format: raw") +
+                    box.vmDoc(vm,
+                              "  memory: 64MiB\n  shutdownTimeout: 1s\n  state: stopped\n"
+                              "  disks: [{volume: {pool: " +
+                                  pool + ", name: vm.qcow2}}, {volume: {pool: " + pool + ", name: data.raw}}]\n"))});
   ASSERT_EQ(a.code, 0) << a.out << a.err;
   const KvmState after = state();
   EXPECT_EQ(domainSnapshotRefusal(*after.findDomain(vm), after, SnapshotStorage::Internal),
@@ -260,7 +263,8 @@ TEST_F(KvmDomainSnapshot, PlanTimeRefusalsSayWhatToDo) {
                 "/data.raw) is raw: internal snapshots of a VM need every writable disk in qcow2.");
   auto tried = createDomainSnapshot(box.conn(), vm, "s1", box.owner());
   ASSERT_FALSE(tried);
-  EXPECT_TRUE(contains(tried.error().message, "cannot take snapshot s1 of domain " + vm + ": ")) << tried.error().message;
+  EXPECT_TRUE(contains(tried.error().message, "cannot take snapshot s1 of domain " + vm + ": "))
+      << tried.error().message;
   // Stopped: its qcow2 volume may be snapshotted on its own now.
   EXPECT_EQ(volumeSnapshotRefusal(*after.findVolume(pool, "vm.qcow2"), after, SnapshotStorage::Internal, true),
             std::nullopt);

@@ -8,9 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tests/integration/kvm/kvm_box.h"
 
@@ -66,9 +65,9 @@ TEST_F(KvmSnapshots, VolumeSnapshotsTakenShownRestoredAndPruned) {
   write(file("a.qcow2"), "0xab");
   write(file("b.qcow2"), "0xab");
 
-  const std::string declared = box.manifest(volumes + snapshotDoc(sInt, "{volume: {pool: " + pool + ", name: a.qcow2}}") +
-                                            snapshotDoc(sExt, "{volume: {pool: " + pool + ", name: b.qcow2}}",
-                                                        ", mode: external"));
+  const std::string declared =
+      box.manifest(volumes + snapshotDoc(sInt, "{volume: {pool: " + pool + ", name: a.qcow2}}") +
+                   snapshotDoc(sExt, "{volume: {pool: " + pool + ", name: b.qcow2}}", ", mode: external"));
   a = box.hostform({"apply", "-f", declared});
   ASSERT_EQ(a.code, 0) << a.out << a.err;
   EXPECT_TRUE(contains(a.out, "+ Snapshot/" + sInt)) << a.out;
@@ -106,12 +105,13 @@ TEST_F(KvmSnapshots, VolumeSnapshotsTakenShownRestoredAndPruned) {
   write(file("b.qcow2"), "0xcd");
   Outcome r = box.hostform({"restore", sInt});
   EXPECT_EQ(r.code, 3) << r.out << r.err;
-  EXPECT_TRUE(contains(r.out, "< Snapshot/" + sInt + "  restore Volume/" + pool + "/a.qcow2 to snapshot " + sInt +
-                                  " taken "))
+  EXPECT_TRUE(
+      contains(r.out, "< Snapshot/" + sInt + "  restore Volume/" + pool + "/a.qcow2 to snapshot " + sInt + " taken "))
       << r.out;
   EXPECT_TRUE(contains(r.out, " ago: discards everything written since\n")) << r.out;
-  EXPECT_TRUE(contains(r.out, "  qemu-img snapshot -a: the image's content becomes the snapshot's; the snapshot "
-                              "stays\n"))
+  EXPECT_TRUE(contains(r.out,
+                       "  qemu-img snapshot -a: the image's content becomes the snapshot's; the snapshot "
+                       "stays\n"))
       << r.out;
   EXPECT_EQ(r.err, "error: Snapshot/" + sInt + ": refused: restoring discards everything written to Volume/" + pool +
                        "/a.qcow2 since the snapshot; pass --allow-data-loss to accept the loss\n");
@@ -134,8 +134,8 @@ TEST_F(KvmSnapshots, VolumeSnapshotsTakenShownRestoredAndPruned) {
   const std::string only = box.manifest(volumes);
   Outcome p = box.hostform({"apply", "-f", only, "--prune"});
   EXPECT_EQ(p.code, 3) << p.out << p.err;
-  EXPECT_TRUE(contains(p.out, "deleting snapshot " + sInt + " of volume " + pool +
-                                  "/a.qcow2 drops the point in time it keeps"))
+  EXPECT_TRUE(
+      contains(p.out, "deleting snapshot " + sInt + " of volume " + pool + "/a.qcow2 drops the point in time it keeps"))
       << p.out;
   p = box.hostform({"apply", "-f", only, "--prune", "--allow-data-loss"});
   ASSERT_EQ(p.code, 0) << p.out << p.err;
@@ -194,21 +194,23 @@ TEST_F(KvmSnapshots, RunningVmSnapshotHoldsItsMemoryAndRestoreRunsItAgain) {
   virDomainFree(dom);
   Outcome r = box.hostform({"restore", snap, "--allow-data-loss"});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_TRUE(contains(r.out, "< Snapshot/" + snap + "  restore VirtualMachine/" + vm + " to snapshot " + snap)) << r.out;
+  EXPECT_TRUE(contains(r.out, "< Snapshot/" + snap + "  restore VirtualMachine/" + vm + " to snapshot " + snap))
+      << r.out;
   EXPECT_TRUE(contains(r.out, "  the VM runs again from the moment of the snapshot, with the memory it had then\n"))
       << r.out;
   EXPECT_GE(box.domainId(vm), 0);
   box.expectConverged(declared);
 
   // Its disk cannot be snapshotted on its own while it runs; an external VM snapshot is refused.
-  const std::string refused = box.manifest(
-      base + snapshotDoc(box.name("disk"), "{volume: {pool: " + pool + ", name: vm.qcow2}}") +
-      snapshotDoc(box.name("ext"), "{virtualMachine: " + vm + "}", ", mode: external"));
+  const std::string refused =
+      box.manifest(base + snapshotDoc(box.name("disk"), "{volume: {pool: " + pool + ", name: vm.qcow2}}") +
+                   snapshotDoc(box.name("ext"), "{virtualMachine: " + vm + "}", ", mode: external"));
   Outcome p = box.hostform({"plan", "-f", refused});
   EXPECT_EQ(p.code, 1) << p.out << p.err;
   EXPECT_TRUE(contains(p.err, "error: spec.source.volume: volume " + pool + "/vm.qcow2 is in use by running VM " + vm +
                                   ": qemu-img cannot change an image QEMU has open. Snapshot the VM instead (source: "
-                                  "{virtualMachine: " + vm + "}), or stop it first.\n"))
+                                  "{virtualMachine: " +
+                                  vm + "}), or stop it first.\n"))
       << p.err;
   EXPECT_TRUE(contains(p.err, "error: spec.mode: external snapshots of VM " + vm +
                                   " are not offered: libvirt moves the VM's disks onto new overlay files that its "
@@ -217,7 +219,8 @@ TEST_F(KvmSnapshots, RunningVmSnapshotHoldsItsMemoryAndRestoreRunsItAgain) {
       << p.err;
 
   // A snapshot is never changed: the same name of another source is an error.
-  const std::string changed = box.manifest(base + snapshotDoc(snap, "{virtualMachine: " + vm + "}", ", mode: external"));
+  const std::string changed =
+      box.manifest(base + snapshotDoc(snap, "{virtualMachine: " + vm + "}", ", mode: external"));
   p = box.hostform({"plan", "-f", changed});
   EXPECT_EQ(p.code, 1) << p.out << p.err;
   EXPECT_TRUE(contains(p.err, "error: spec.mode: Snapshot/" + snap +
@@ -249,14 +252,18 @@ TEST_F(KvmSnapshots, RawVolumeAndRawVmDiskAreRefusedAtPlanTime) {
                                   "/d.raw) is raw: internal snapshots of a VM need every writable disk in qcow2.\n"))
       << p.err;
   // Once they exist, the same refusals come from the host's state.
-  Outcome a = box.hostform({"apply", "-f", box.manifest(box.poolDoc(pool) +
-                                                        box.volumeDoc(pool, "d.raw", "capacity: 8MiB, format: raw") +
-                                                        box.vmDoc(vm, "  memory: 64MiB\n  state: stopped\n  disks: "
-                                                                      "[{volume: {pool: " + pool + ", name: d.raw}}]\n"))});
+  Outcome a =
+      box.hostform({"apply", "-f",
+                    box.manifest(box.poolDoc(pool) + box.volumeDoc(pool, "d.raw", "capacity: 8MiB, format: raw") +
+                                 box.vmDoc(vm,
+                                           "  memory: 64MiB\n  state: stopped\n  disks: "
+                                           "[{volume: {pool: " +
+                                               pool + ", name: d.raw}}]\n"))});
   ASSERT_EQ(a.code, 0) << a.out << a.err;
   p = box.hostform({"plan", "-f", declared});
   EXPECT_EQ(p.code, 1) << p.out << p.err;
-  EXPECT_TRUE(contains(p.err, "error: spec.source.volume: volume " + pool + "/d.raw is raw: internal snapshots live "
+  EXPECT_TRUE(contains(p.err, "error: spec.source.volume: volume " + pool +
+                                  "/d.raw is raw: internal snapshots live "
                                   "inside a qcow2 image; declare the volume with format: qcow2.\n"))
       << p.err;
   EXPECT_TRUE(contains(p.err, "error: spec.source.virtualMachine: disk vda of VM " + vm + " (volume " + pool +
