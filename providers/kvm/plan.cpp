@@ -1,4 +1,5 @@
 #include "providers/kvm/plan.h"
+#include "providers/kvm/snapshot_kind.h"
 #include "reconciler/kinds/snapshot.h"
 
 #include <algorithm>
@@ -391,9 +392,14 @@ Diff planVolume(const Resource& desired, const Observed* live, const PlanContext
                         " replaces its content (image sha256:" + had.source.sha256.substr(0, 12) +
                         " and whatever was written since)";
         diff.loss.destroys = have.capacity;
-        if (ctx.snapshotBeforeLoss)
-          diff.loss.noSnapshot = "the volume is deleted and made anew from the image, and a qcow2 snapshot lives "
-                                 "inside the file that is deleted";
+        // It is deleted and made anew: the deletion keeps the old file (deletionOf).
+        std::string whyNot;
+        if (ctx.snapshotBeforeLoss && v) {
+          if (auto keep = keepVolumePlan(*v, in.state, in.localHost, whyNot))
+            diff.loss.snapshotFirst = keepVolumeShown(*keep);
+          else
+            diff.loss.noSnapshot = whyNot;
+        }
         diff.delta = delta;
         return diff;
       }
@@ -969,17 +975,24 @@ std::vector<Diff::Problem> deletionProblems(const Observed& live, const PlanCont
 
 }  // namespace
 
-Deletion deletionOf(const Observed& live, const PlanContext& ctx, const KvmState& state) {
+Deletion deletionOf(const Observed& live, const PlanContext& ctx, const KvmState& state, bool local) {
   Deletion d;
   d.problems = deletionProblems(live, ctx, state);
   if (d.problems.empty()) d.dataLoss = deletionLoss(live, state);
   if (d.dataLoss && live.resource.kind() == kinds::Volume) {
     d.loss.destroys = live.resource.as<VolumeSpec>().capacity;
-    // A qcow2 snapshot is inside the file the delete removes; keeping the file
-    // aside instead would free nothing, which is not what the delete asked for.
-    if (ctx.snapshotBeforeLoss)
-      d.loss.noSnapshot = "a qcow2 snapshot lives inside the file the delete removes, and keeping the file aside "
-                          "would free nothing";
+    // A qcow2 snapshot would be inside the file the delete removes: the
+    // snapshot is the whole file, kept under another name instead.
+    const VolumeInfo* v = state.findVolume(live.resource.id.scope, live.resource.id.name);
+    std::string whyNot;
+    if (ctx.snapshotBeforeLoss && v) {
+      if (auto keep = keepVolumePlan(*v, state, local, whyNot)) {
+        d.loss.snapshotFirst = keepVolumeShown(*keep);
+        d.delta = *keep;
+      } else {
+        d.loss.noSnapshot = whyNot;
+      }
+    }
   }
   return d;
 }

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "providers/kvm/apply.h"
 #include "providers/kvm/image.h"
 #include "providers/kvm/observe.h"
@@ -22,6 +24,9 @@ Result<KvmState> KvmProvider::readHost() {
   auto records = readSourceRecords(stateDir_);
   if (!records) return hostform::unexpected(records.error());
   state->sources = std::move(*records);
+  state->observedAt = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
   if (auto snaps = readSnapshots(*conn, connection_.local(), stateDir_, *state); !snaps)
     return fail(snaps.error().message + " (libvirt at " + connection_.uri() + ")");
   return state;
@@ -123,7 +128,7 @@ std::string KvmProvider::serialKey(const Action& action) const {
 Deletion KvmProvider::deletion(const Observed& live, const PlanContext& ctx, const Snapshot& host) {
   const KvmState& state = static_cast<const KvmSnapshot&>(host).state;
   if (live.resource.kind() == kinds::Snapshot) return snapshotDeletion(live, ctx, state, connection_.local());
-  return deletionOf(live, ctx, state);
+  return deletionOf(live, ctx, state, connection_.local());
 }
 
 std::optional<RestorePlan> KvmProvider::planRestore(const Observed& snapshot, const PlanContext& ctx,
@@ -134,7 +139,7 @@ std::optional<RestorePlan> KvmProvider::planRestore(const Observed& snapshot, co
 Result<void> KvmProvider::restore(const Observed&, const RestorePlan& plan, const Snapshot&, const ApplyContext&) {
   auto conn = connection_.get();
   if (!conn) return hostform::unexpected(conn.error());
-  return restoreSnapshot(plan, *conn);
+  return restoreSnapshot(plan, *conn, stateDir_);
 }
 
 Result<void> KvmProvider::apply(const Action& action, const ApplyContext& ctx) {

@@ -263,6 +263,7 @@ Result<VolumeSnapshotRecords> readRecordsLocked(const fs::path& file) {
       record.external = storage == "external";
       record.owner = r.at("owner").get<std::string>();
       record.created = r.at("created").get<std::int64_t>();
+      record.safety = r.value("safety", "");
       out.emplace(name, std::move(record));
     }
   } catch (const std::exception& e) {
@@ -293,12 +294,11 @@ Result<void> writeVolumeSnapshotRecord(const fs::path& stateDir, const std::stri
   else if (records->erase(name) == 0)
     return {};
   nlohmann::json snapshots = nlohmann::json::object();
-  for (const auto& [n, r] : *records)
-    snapshots[n] = {{"pool", r.pool},
-                    {"volume", r.volume},
-                    {"mode", r.external ? "external" : "internal"},
-                    {"owner", r.owner},
-                    {"created", r.created}};
+  for (const auto& [n, r] : *records) {
+    snapshots[n] = {{"pool", r.pool},   {"volume", r.volume},   {"mode", r.external ? "external" : "internal"},
+                    {"owner", r.owner}, {"created", r.created}};
+    if (!r.safety.empty()) snapshots[n]["safety"] = r.safety;
+  }
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
   if (ec) return fail("cannot create " + file.parent_path().string() + ": " + ec.message() + ".");

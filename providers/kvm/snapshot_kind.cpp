@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <any>
 #include <chrono>
+#include <cstring>
+#include <ctime>
 #include <map>
 
 #include "providers/kvm/session.h"
@@ -39,6 +41,56 @@ bool servesResource(const Resource& r) {
   return s.volume.has_value() || s.virtualMachine.has_value();
 }
 
+// ---- before a loss ----------------------------------------------------------------
+
+std::optional<KeepVolume> keepVolumePlan(const VolumeInfo& volume, const KvmState& state, bool local,
+                                         std::string& whyNot) {
+  const PoolInfo* pool = state.findPool(volume.pool);
+  const auto type = pool ? pool->type() : std::nullopt;
+  if (!type || (*type != PoolType::Dir && *type != PoolType::Netfs)) {
+    whyNot = "a volume of a logical pool is an LV libvirt removes; declare it as a LogicalVolume for LVM's snapshots";
+    return std::nullopt;
+  }
+  if (!local || volume.config.path.empty()) {
+    whyNot = "libvirt runs on another host, and hostform keeps a volume's file only on this host";
+    return std::nullopt;
+  }
+  // <volume>-before-<UTC time>, a valid Snapshot name, its frozen file within NAME_MAX.
+  const std::time_t t = static_cast<std::time_t>(state.observedAt);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "-before-%Y%m%dT%H%M%S", &utc);
+  const std::size_t room = std::min<std::size_t>(127, (kNameMax - 1) / 2) - std::strlen(stamp);
+  const std::string name = volume.config.name.substr(0, room) + stamp;
+  return KeepVolume{volume.pool, volume.config.name, volume.config.path, name};
+}
+
+SnapshotFirst keepVolumeShown(const KeepVolume& k) {
+  const std::string frozen = frozenVolumeName(k.volume, k.snapshot);
+  return {"the volume's file, kept whole as " + k.pool + "/" + frozen, k.snapshot,
+          "virsh vol-delete --pool " + k.pool + " " + frozen};
+}
+
+namespace {
+Result<void> refreshPool(virConnectPtr conn, const std::string& name);
+}
+
+Result<void> keepVolume(const KeepVolume& k, virConnectPtr conn, const std::filesystem::path& stateDir,
+                        const std::string& owner) {
+  const fs::path frozen = fs::path(k.path).parent_path() / frozenVolumeName(k.volume, k.snapshot);
+  std::error_code ec;
+  if (fs::exists(frozen, ec)) return fail(frozen.string() + " already exists; hostform never overwrites a file.");
+  const VolumeSnapshotRecord record{k.pool, k.volume, true, "", nowSeconds(), owner};
+  if (auto ok = writeVolumeSnapshotRecord(stateDir, k.snapshot, record); !ok) return ok;
+  fs::rename(k.path, frozen, ec);
+  if (ec) {
+    (void)writeVolumeSnapshotRecord(stateDir, k.snapshot, std::nullopt);
+    return fail("cannot keep " + k.path + " as " + frozen.string() + ": " + ec.message() + ".");
+  }
+  return refreshPool(conn, k.pool);
+}
+
 // ---- observe -------------------------------------------------------------------------
 
 Result<void> readSnapshots(virConnectPtr conn, bool local, const std::filesystem::path& stateDir, KvmState& state) {
@@ -66,18 +118,21 @@ Result<void> readSnapshots(virConnectPtr conn, bool local, const std::filesystem
   std::map<std::string, std::optional<ImageSnapshots>> images;
   for (const auto& [name, r] : state.volumeSnapshotRecords) {
     const VolumeInfo* v = state.findVolume(r.pool, r.volume);
-    if (!v || !local) continue;
+    // A kept file outlives its volume; every other snapshot lives in or under it.
+    if ((!v && r.safety.empty()) || !local) continue;
     SnapshotInfo s;
     s.name = name;
     s.volume = VolumeRef{r.pool, r.volume};
     s.external = r.external;
     s.owner = r.owner;
     s.created = r.created;
+    s.kept = !r.safety.empty();
     if (r.external) {
       const VolumeInfo* frozen = state.findVolume(r.pool, frozenVolumeName(r.volume, name));
       if (!frozen) continue;  // merged or removed since
       s.used = frozen->config.allocation;
     } else {
+      if (!v) continue;
       auto it = images.find(v->config.path);
       if (it == images.end()) {
         auto read = readImageSnapshots(v->config.path);
@@ -405,6 +460,7 @@ std::vector<StatusFact> snapshotStatus(const SnapshotInfo& s, const KvmState& st
 namespace {
 struct RestoreDelta {
   SnapshotDelta snapshot;
+  std::string keptFile;  ///< a kept file: renamed back to snapshot.path
 };
 }  // namespace
 
@@ -419,8 +475,26 @@ RestorePlan planSnapshotRestore(const Observed& live, const PlanContext&, const 
   const std::string taken = " taken " + ago(nowSeconds() - s->created) + " ago: discards everything written since";
   if (s->volume) {
     plan.source = ResourceId{kinds::Volume, s->volume->pool, s->volume->name};
-    plan.description = "restore " + plan.source.str() + " to snapshot " + s->name + taken;
     const VolumeInfo* v = state.findVolume(s->volume->pool, s->volume->name);
+    if (s->kept) {
+      const VolumeInfo* f = state.findVolume(s->volume->pool, frozenVolumeName(s->volume->name, s->name));
+      plan.description = "restore " + plan.source.str() + ", deleted or refilled since, from snapshot " + s->name +
+                         " taken " + ago(nowSeconds() - s->created) + " ago";
+      if (v)
+        plan.problems.push_back({"", "volume " + volumeId(*s->volume) +
+                                         " exists again; delete it first (hostform apply --prune, or virsh vol-delete "
+                                         "--pool " + s->volume->pool + " " + s->volume->name + ")."});
+      if (!f) {
+        plan.problems.push_back({"", "its kept file is gone."});
+        return plan;
+      }
+      delta.path = (std::filesystem::path(f->config.path).parent_path() / s->volume->name).string();
+      plan.notes.push_back("the kept file " + frozenVolumeName(s->volume->name, s->name) + " becomes volume " +
+                           volumeId(*s->volume) + " again (renamed back); declare it to own it again");
+      plan.delta = RestoreDelta{delta, f->config.path};
+      return plan;
+    }
+    plan.description = "restore " + plan.source.str() + " to snapshot " + s->name + taken;
     if (!v) {
       plan.problems.push_back({"", "volume " + volumeId(*s->volume) + " is gone."});
       return plan;
@@ -462,10 +536,18 @@ RestorePlan planSnapshotRestore(const Observed& live, const PlanContext&, const 
   return plan;
 }
 
-Result<void> restoreSnapshot(const RestorePlan& plan, virConnectPtr conn) {
+Result<void> restoreSnapshot(const RestorePlan& plan, virConnectPtr conn, const std::filesystem::path& stateDir) {
   const auto* restore = std::any_cast<RestoreDelta>(&plan.delta);
   if (!restore) return fail("internal error: the restore plan carries no snapshot delta");
   const SnapshotDelta& d = restore->snapshot;
+  if (!restore->keptFile.empty()) {
+    std::error_code ec;
+    if (fs::exists(d.path, ec)) return fail(d.path + " exists again; nothing was changed.");
+    fs::rename(restore->keptFile, d.path, ec);
+    if (ec) return fail("cannot rename " + restore->keptFile + " to " + d.path + ": " + ec.message() + ".");
+    if (auto ok = writeVolumeSnapshotRecord(stateDir, d.name, std::nullopt); !ok) return ok;
+    return refreshPool(conn, d.volume->pool);
+  }
   if (!d.volume) return revertDomainSnapshot(conn, d.domain, d.name);
   if (d.external) return revertExternalVolumeSnapshot(d.path, d.name);
   return revertImageSnapshot(d.path, d.name);

@@ -37,12 +37,27 @@ struct SnapshotDelta {
   bool external = false;
 };
 
+/// A volume's snapshot before a loss (docs/spec.md §4): its file kept, whole,
+/// as the frozen file <volume>@<snapshot> of a before-loss snapshot, instead
+/// of deleted. Deletion::delta (and Action::delta of the delete).
+struct KeepVolume {
+  std::string pool, volume, path, snapshot;
+};
+/// The keep a deletion of `volume` gets, or why none can be had (in `whyNot`).
+std::optional<KeepVolume> keepVolumePlan(const VolumeInfo& volume, const KvmState& state, bool local,
+                                         std::string& whyNot);
+/// What the plan says of it.
+SnapshotFirst keepVolumeShown(const KeepVolume& keep);
+/// Renames the file, records the snapshot (owner `owner` as its safety mark) and refreshes the pool.
+Result<void> keepVolume(const KeepVolume& keep, virConnectPtr conn, const std::filesystem::path& stateDir,
+                        const std::string& owner);
+
 Diff planSnapshot(const Resource& desired, const Observed* live, const PlanContext& ctx, const PlanInputs& in);
 Deletion snapshotDeletion(const Observed& live, const PlanContext& ctx, const KvmState& state, bool local);
 Result<void> applySnapshot(const Action& a, const ApplyContext& ctx, virConnectPtr conn, const KvmState& state,
                            const std::filesystem::path& stateDir);
 std::vector<StatusFact> snapshotStatus(const SnapshotInfo& snapshot, const KvmState& state, bool local);
 RestorePlan planSnapshotRestore(const Observed& live, const PlanContext& ctx, const KvmState& state, bool local);
-Result<void> restoreSnapshot(const RestorePlan& plan, virConnectPtr conn);
+Result<void> restoreSnapshot(const RestorePlan& plan, virConnectPtr conn, const std::filesystem::path& stateDir);
 
 }  // namespace hostform::kvm

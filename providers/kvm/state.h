@@ -58,6 +58,10 @@ struct VolumeSnapshotRecord {
   bool external = false;
   std::string owner;
   std::int64_t created = 0;  ///< seconds since the epoch
+  /// A snapshot taken before a loss (the file of a deleted or refilled volume
+  /// kept as its frozen file): the owner whose apply took it; `owner` is then
+  /// empty, so no prune deletes it.
+  std::string safety;
   bool operator==(const VolumeSnapshotRecord&) const = default;
 };
 /// By snapshot name.
@@ -77,6 +81,7 @@ struct SnapshotInfo {
   /// by status, not by every observe.
   Bytes used = 0;
   bool memory = false;      ///< domain: holds the memory (taken running)
+  bool kept = false;        ///< volume: the whole file of a volume deleted or refilled since (before-loss)
   std::string domainState;  ///< domain: the state it was taken in (running, shutoff)
 };
 
@@ -90,6 +95,7 @@ struct KvmState {
   /// Every libvirt snapshot name of every domain (hostform's or not), by domain: a new one must not clash.
   std::map<std::string, std::set<std::string>> domainSnapshotNames;
   VolumeSnapshotRecords volumeSnapshotRecords;  ///< as recorded, found on the host or not
+  std::int64_t observedAt = 0;  ///< when it was read (seconds since the epoch): names snapshots taken before a loss
 
   /// Sorts the lists as the find functions need them; call after filling them.
   void sort();

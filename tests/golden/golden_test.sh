@@ -20,7 +20,8 @@
 # The run applies cases/host.yaml (bridges, a VG, LVs) for real, then plans.
 # Output is normalised only where the machine shows through: the scratch
 # directory (@TMP@), the device directory (@DEV@), loop device names
-# (/dev/LOOPn) and lvm2's reason for refusing thin pools and snapshots
+# (/dev/LOOPn), the time in the names of snapshots taken before a loss
+# (-before-@TIME@) and lvm2's reason for refusing thin pools and snapshots
 # (@NO-THIN@, @NO-SNAPSHOT@: it names device-mapper on kernels without it and
 # activation on those with it).
 # Requires root.
@@ -105,6 +106,8 @@ normalise() {
   args+=(-e 's|thin-pool volume on this host: [^"]*needs it to [a-z ]*pools|thin-pool volume on this host: @NO-THIN@|g')
   args+=(-e 's|thin volume on this host: [^"]*needs it to [a-z ]*pools|thin volume on this host: @NO-THIN@|g')
   args+=(-e 's|on this host: [^"]*needs it to make and merge snapshots|on this host: @NO-SNAPSHOT@|g')
+  # Snapshots taken before a loss are named after the time of the plan.
+  args+=(-e 's|-before-[0-9]\{8\}T[0-9]\{6\}|-before-@TIME@|g')
   sed "${args[@]}"
 }
 

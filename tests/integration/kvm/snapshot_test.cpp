@@ -271,5 +271,53 @@ TEST_F(KvmSnapshots, RawVolumeAndRawVmDiskAreRefusedAtPlanTime) {
       << p.err;
 }
 
+TEST_F(KvmSnapshots, DeletedVolumeIsKeptFirstAndRestoredByName) {
+  const std::string volumes = box.poolDoc(pool) + box.volumeDoc(pool, "v.qcow2", "capacity: 64MiB") +
+                              box.volumeDoc(pool, "w.qcow2", "capacity: 64MiB");
+  Outcome a = box.hostform({"apply", "-f", box.manifest(volumes)});
+  ASSERT_EQ(a.code, 0) << a.out << a.err;
+  write(file("v.qcow2"), "0xab");
+
+  // Pruned with --allow-data-loss: the file is kept whole, as the snapshot the plan names.
+  const std::string onlyW = box.manifest(box.poolDoc(pool) + box.volumeDoc(pool, "w.qcow2", "capacity: 64MiB"));
+  Outcome p = box.hostform({"apply", "-f", onlyW, "--prune", "--allow-data-loss"});
+  ASSERT_EQ(p.code, 0) << p.out << p.err;
+  EXPECT_TRUE(contains(p.out, "; a snapshot is taken first: the volume's file, kept whole as " + pool +
+                                  "/v.qcow2@v.qcow2-before-"))
+      << p.out;
+  EXPECT_FALSE(fs::exists(file("v.qcow2")));
+  std::string kept;
+  for (const auto& e : fs::directory_iterator(fs::path(box.dir().path()) / pool))
+    if (e.path().filename().string().starts_with("v.qcow2@")) kept = e.path().filename().string();
+  ASSERT_FALSE(kept.empty());
+  const std::string name = kept.substr(std::string("v.qcow2@").size());
+  EXPECT_TRUE(contains(p.out, "hostform restore " + name)) << p.out;
+  EXPECT_TRUE(contains(p.out, "virsh vol-delete --pool " + pool + " " + kept)) << p.out;
+  EXPECT_TRUE(holds(file(kept), "0xab"));
+  // Not owned: no later prune deletes it, and the plan does not list it.
+  box.expectConverged(onlyW);
+
+  Outcome r = box.hostform({"restore", name, "--allow-data-loss"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "< Snapshot/" + name + "  restore Volume/" + pool + "/v.qcow2, deleted or refilled "
+                                  "since, from snapshot " + name + " taken "))
+      << r.out;
+  EXPECT_TRUE(contains(r.out, "  the kept file " + kept + " becomes volume " + pool +
+                                  "/v.qcow2 again (renamed back); declare it to own it again\n"))
+      << r.out;
+  EXPECT_FALSE(fs::exists(file(kept)));
+  EXPECT_TRUE(holds(file("v.qcow2"), "0xab"));
+  EXPECT_EQ(box.volumeCapacity(pool, "v.qcow2"), 64u << 20);
+
+  // --no-snapshot: deleted, nothing kept.
+  const std::string onlyV = box.manifest(box.poolDoc(pool) + box.volumeDoc(pool, "v.qcow2", "capacity: 64MiB"));
+  p = box.hostform({"apply", "-f", onlyV, "--prune", "--allow-data-loss", "--no-snapshot"});
+  ASSERT_EQ(p.code, 0) << p.out << p.err;
+  EXPECT_FALSE(contains(p.out, "a snapshot is taken first")) << p.out;
+  EXPECT_FALSE(fs::exists(file("w.qcow2")));
+  for (const auto& e : fs::directory_iterator(fs::path(box.dir().path()) / pool))
+    EXPECT_FALSE(e.path().filename().string().starts_with("w.qcow2@")) << e.path();
+}
+
 }  // namespace
 }  // namespace hostform::kvmtest
