@@ -985,7 +985,9 @@ Deletion deletionOf(const Observed& live, const PlanContext& ctx, const KvmState
     // snapshot is the whole file, kept under another name instead.
     const VolumeInfo* v = state.findVolume(live.resource.id.scope, live.resource.id.name);
     std::string whyNot;
-    if (ctx.snapshotBeforeLoss && v) {
+    if (ctx.snapshotBeforeLoss && v && ctx.prunable(ResourceId{kinds::StoragePool, "", v->pool})) {
+      d.loss.noSnapshot = "storage pool " + v->pool + " is deleted in the same run, and a kept file would outlive it";
+    } else if (ctx.snapshotBeforeLoss && v) {
       if (auto keep = keepVolumePlan(*v, state, local, whyNot)) {
         d.loss.snapshotFirst = keepVolumeShown(*keep);
         d.delta = *keep;
