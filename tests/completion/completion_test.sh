@@ -51,7 +51,7 @@ mkdir sub
 touch a.yaml b.yml notes.txt
 
 # ---- subcommands and flags
-expect "apply console export plan status validate version watch" hostform ""
+expect "apply console export plan restore status validate version watch" hostform ""
 expect "plan" hostform pl
 expect "status" hostform st
 expect "json text" hostform status -f a.yaml -o ""
@@ -73,7 +73,7 @@ expect "json" hostform plan --output j
 expect "LogicalVolume" hostform export --kind L
 expect "VirtualMachine Volume VolumeGroup" hostform export --kind V
 expect "VolumeGroup" hostform export --kind = VolumeG
-expect "Bridge LogicalVolume StoragePool VirtualMachine Volume VolumeGroup" hostform export --kind =
+expect "Bridge LogicalVolume Snapshot StoragePool VirtualMachine Volume VolumeGroup" hostform export --kind =
 expect "warn" hostform --log-level w
 expect "json text" hostform plan --log-format ""
 expect "always" hostform plan --color al

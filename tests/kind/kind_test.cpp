@@ -57,7 +57,7 @@ TEST(NewKind, IsRegisteredAfterTheBuiltInKinds) {
   std::vector<std::string> names;
   for (Kind k : allKinds()) names.emplace_back(k.name());
   EXPECT_EQ(names, (std::vector<std::string>{"Bridge", "VolumeGroup", "LogicalVolume", "StoragePool", "Volume",
-                                             "VirtualMachine", "Route"}));
+                                             "VirtualMachine", "Snapshot", "Route"}));
   EXPECT_EQ(parseKind("Route"), Route);
 }
 
@@ -88,7 +88,7 @@ TEST(NewKind, AnUnknownKindNamesItAmongTheOthers) {
   LoadResult bad = loadYaml("apiVersion: hostform/v1\nkind: Rout\nmetadata: {name: r}\nspec: {}\n");
   EXPECT_EQ(messages(bad), (std::vector<std::string>{
                                "test.yaml:2:7: error: kind: unknown kind \"Rout\"; expected one of Bridge, VolumeGroup, "
-                               "LogicalVolume, StoragePool, Volume, VirtualMachine, Route (did you mean \"Route\"?)"}));
+                               "LogicalVolume, StoragePool, Volume, VirtualMachine, Snapshot, Route (did you mean \"Route\"?)"}));
 }
 
 TEST(NewKind, ItsReferenceIsResolvedAndOrdered) {

@@ -33,7 +33,7 @@ TEST(LvmSnapshot, APlanRefusesSnapshotsWhereLvmCannotMakeThemAndRestoreFindsNone
     const std::string why = box.lvm({"version"}).out.find("Driver version:") == std::string::npos
                                 ? "the kernel has no device-mapper driver (lvm version reports none)"
                                 : "activation is off in the lvm.conf lvm reads (global/activation = 0)";
-    EXPECT_EQ(plan.err, box.dir().path() + "/m1.yaml:15:27: error: spec.source.logicalVolume: lvm2 cannot make a "
+    EXPECT_EQ(plan.err, m + ":15:27: error: spec.source.logicalVolume: lvm2 cannot make a "
                         "snapshot of " + vg + "/data on this host: " + why +
                         ", and lvm2 needs it to make and merge snapshots.\n1 error(s); nothing was changed.\n");
   }
