@@ -16,6 +16,7 @@
 #include "providers/kvm/upload.h"
 #include "providers/kvm/observe.h"
 #include "providers/kvm/plan.h"
+#include "providers/kvm/snapshot_kind.h"
 
 namespace hostform::kvm {
 namespace {
@@ -227,6 +228,11 @@ Result<void> applyVolume(const Action& a, const ApplyContext& ctx, ApplyInputs i
   const std::string& name = a.id.name;
   const std::string label = pool + "/" + name;
   if (a.op == Op::Delete) {
+    if (const auto* keep = std::any_cast<KeepVolume>(&a.delta)) {
+      // The snapshot before the loss: the file is kept whole, under its snapshot's name.
+      if (auto kept = keepVolume(*keep, in.conn, in.stateDir, ctx.owner); !kept) return kept;
+      return writeSourceRecord(in.stateDir, recordKey(pool, name), std::nullopt);
+    }
     auto vol = lookupVolume(in.conn, pool, name);
     if (!vol) return hostform::unexpected(vol.error());
     if (virStorageVolDelete(vol->get(), 0) < 0) return libvirtFailure("cannot delete volume " + label);

@@ -8,6 +8,7 @@
 
 #include "providers/kvm/cloud_init.h"
 #include "providers/kvm/session.h"
+#include "providers/kvm/snapshot_kind.h"
 
 namespace hostform::kvm {
 namespace {
@@ -283,6 +284,17 @@ const VolumeInfo* KvmState::volumeByPath(std::string_view path) const {
   return nullptr;
 }
 
+const SnapshotInfo* KvmState::findSnapshot(std::string_view name) const {
+  auto it = std::ranges::lower_bound(snapshots, name, {}, [](const SnapshotInfo& s) { return std::string_view(s.name); });
+  return it != snapshots.end() && it->name == name ? &*it : nullptr;
+}
+
+bool KvmState::isFrozenFile(std::string_view pool, std::string_view name) const {
+  for (const auto& [snapshot, r] : volumeSnapshotRecords)
+    if (r.external && r.pool == pool && r.volume + "@" + snapshot == name) return true;
+  return false;
+}
+
 const DomainInfo* KvmState::findDomain(std::string_view name) const {
   auto it = std::ranges::lower_bound(domains, name, {}, [](const DomainInfo& d) { return std::string_view(d.config.name); });
   return it != domains.end() && it->config.name == name ? &*it : nullptr;
@@ -401,9 +413,11 @@ std::vector<Observed> KvmState::toObserved() const {
   for (const DomainInfo& d : domains)
     if (d.config.meta.seed) seeds.emplace(d.config.meta.seed->pool, d.config.meta.seed->volume);
   for (const VolumeInfo& v : volumes)
-    if (modelled.contains(v.pool) && !seeds.contains({v.pool, v.config.name}))
+    if (modelled.contains(v.pool) && !seeds.contains({v.pool, v.config.name}) && !isFrozenFile(v.pool, v.config.name))
       out.push_back({volumeResource(v, *this), {}});
   for (const DomainInfo& d : domains) out.push_back({domainResource(d, *this), d.config.meta.owner});
+  // A volume's external snapshot is its frozen file: a Snapshot, never a Volume object.
+  for (Observed& o : snapshotObjects(*this)) out.push_back(std::move(o));
   return out;
 }
 

@@ -1,4 +1,6 @@
 #include "providers/kvm/plan.h"
+#include "providers/kvm/snapshot_kind.h"
+#include "reconciler/kinds/snapshot.h"
 
 #include <algorithm>
 #include <array>
@@ -389,6 +391,15 @@ Diff planVolume(const Resource& desired, const Observed* live, const PlanContext
         diff.dataLoss = "filling " + id + " from image sha256:" + want.source->sha256.substr(0, 12) +
                         " replaces its content (image sha256:" + had.source.sha256.substr(0, 12) +
                         " and whatever was written since)";
+        diff.loss.destroys = have.capacity;
+        // It is deleted and made anew: the deletion keeps the old file (deletionOf).
+        std::string whyNot;
+        if (ctx.snapshotBeforeLoss && v) {
+          if (auto keep = keepVolumePlan(*v, in.state, in.localHost, whyNot))
+            diff.loss.snapshotFirst = keepVolumeShown(*keep);
+          else
+            diff.loss.noSnapshot = whyNot;
+        }
         diff.delta = delta;
         return diff;
       }
@@ -422,10 +433,18 @@ Diff planVolume(const Resource& desired, const Observed* live, const PlanContext
       diff.changes.push_back({"capacity", formatSize(have.capacity), formatSize(capacity), ChangeClass::Live});
       delta.resize = true;
       delta.shrink = capacity < have.capacity;
-      if (delta.shrink)
+      if (delta.shrink) {
         diff.dataLoss = "shrinking " + id + " from " + formatSize(have.capacity) + " to " + formatSize(capacity) +
                         " discards everything stored beyond " + formatSize(capacity);
-      else if (want.allocation == Allocation::Full && pool.available > 0 && capacity - have.capacity > pool.available)
+        diff.loss.destroys = have.capacity - capacity;
+        if (ctx.snapshotBeforeLoss)
+          diff.loss.noSnapshot = "qemu-img cannot shrink a qcow2 image that holds a snapshot, and a raw file holds none";
+        for (const SnapshotInfo& snap : in.state.snapshots)
+          if (snap.volume && !snap.external && snap.volume->pool == want.pool && snap.volume->name == desired.id.name)
+            diff.problems.push_back({"spec.capacity", id + " holds internal snapshot " + snap.name +
+                                                          ", and qemu-img cannot shrink a qcow2 image that holds "
+                                                          "snapshots; delete them first."});
+      } else if (want.allocation == Allocation::Full && pool.available > 0 && capacity - have.capacity > pool.available)
         diff.problems.push_back({"spec.capacity", "storage pool " + want.pool + " has " + formatSize(pool.available) +
                                                       " free; growing " + id + " needs " +
                                                       formatSize(capacity - have.capacity) + "."});
@@ -934,9 +953,15 @@ std::vector<Diff::Problem> deletionProblems(const Observed& live, const PlanCont
       if (d.config.meta.seed && d.config.meta.seed->pool == id.name &&
           ctx.prunable(ResourceId{kinds::VirtualMachine, "", d.config.name}))
         seedsGoing.insert(d.config.meta.seed->volume);
+    // An external volume snapshot's frozen file goes with its Snapshot.
+    std::set<std::string> frozenGoing;
+    for (const auto& [snapshot, r] : state.volumeSnapshotRecords)
+      if (r.external && r.pool == id.name && ctx.prunable(ResourceId{kinds::Snapshot, "", snapshot}))
+        frozenGoing.insert(r.volume + "@" + snapshot);
     for (const VolumeInfo& v : state.volumes)
-      if (v.pool == id.name && !seedsGoing.contains(v.config.name) &&
-          !ctx.prunable(ResourceId{kinds::Volume, v.pool, v.config.name}))
+      if (v.pool == id.name && !seedsGoing.contains(v.config.name) && !frozenGoing.contains(v.config.name) &&
+          (state.isFrozenFile(v.pool, v.config.name) ||
+           !ctx.prunable(ResourceId{kinds::Volume, v.pool, v.config.name})))
         kept.push_back(v.config.name);
     if (!kept.empty()) {
       std::string names;
@@ -950,9 +975,27 @@ std::vector<Diff::Problem> deletionProblems(const Observed& live, const PlanCont
 
 }  // namespace
 
-Deletion deletionOf(const Observed& live, const PlanContext& ctx, const KvmState& state) {
-  Deletion d{deletionProblems(live, ctx, state), std::nullopt};
+Deletion deletionOf(const Observed& live, const PlanContext& ctx, const KvmState& state, bool local) {
+  Deletion d;
+  d.problems = deletionProblems(live, ctx, state);
   if (d.problems.empty()) d.dataLoss = deletionLoss(live, state);
+  if (d.dataLoss && live.resource.kind() == kinds::Volume) {
+    d.loss.destroys = live.resource.as<VolumeSpec>().capacity;
+    // A qcow2 snapshot would be inside the file the delete removes: the
+    // snapshot is the whole file, kept under another name instead.
+    const VolumeInfo* v = state.findVolume(live.resource.id.scope, live.resource.id.name);
+    std::string whyNot;
+    if (ctx.snapshotBeforeLoss && v && ctx.prunable(ResourceId{kinds::StoragePool, "", v->pool})) {
+      d.loss.noSnapshot = "storage pool " + v->pool + " is deleted in the same run, and a kept file would outlive it";
+    } else if (ctx.snapshotBeforeLoss && v) {
+      if (auto keep = keepVolumePlan(*v, state, local, whyNot)) {
+        d.loss.snapshotFirst = keepVolumeShown(*keep);
+        d.delta = *keep;
+      } else {
+        d.loss.noSnapshot = whyNot;
+      }
+    }
+  }
   return d;
 }
 

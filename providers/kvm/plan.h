@@ -33,7 +33,8 @@ Diff planPool(const Resource& desired, const Observed* live, const PlanContext& 
 Diff planVolume(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in);
 Diff planDomain(const Resource& desired, const Observed* live, const PlanContext& ctx, PlanInputs in);
 
-Deletion deletionOf(const Observed& live, const PlanContext& ctx, const KvmState& state);
+/// `local`: libvirt runs on this host (a deleted volume's file can be kept as its snapshot before the loss).
+Deletion deletionOf(const Observed& live, const PlanContext& ctx, const KvmState& state, bool local = true);
 
 /// The capacity libvirt will report for a declared volume: logical volumes are
 /// whole extents, files whole 512-byte sectors.

@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "providers/kvm/apply.h"
 #include "providers/kvm/image.h"
 #include "providers/kvm/observe.h"
 #include "providers/kvm/plan.h"
+#include "providers/kvm/snapshot_kind.h"
 #include "providers/kvm/status.h"
 
 namespace hostform::kvm {
@@ -21,6 +24,11 @@ Result<KvmState> KvmProvider::readHost() {
   auto records = readSourceRecords(stateDir_);
   if (!records) return hostform::unexpected(records.error());
   state->sources = std::move(*records);
+  state->observedAt = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  if (auto snaps = readSnapshots(*conn, connection_.local(), stateDir_, *state); !snaps)
+    return fail(snaps.error().message + " (libvirt at " + connection_.uri() + ")");
   return state;
 }
 
@@ -101,13 +109,37 @@ Diff KvmProvider::plan(const Resource& desired, const Observed* live, const Plan
   if (desired.kind() == kinds::StoragePool) return planPool(desired, live, ctx, in);
   if (desired.kind() == kinds::Volume) return planVolume(desired, live, ctx, in);
   if (desired.kind() == kinds::VirtualMachine) return planDomain(desired, live, ctx, in);
+  if (desired.kind() == kinds::Snapshot) return planSnapshot(desired, live, ctx, in);
   Diff diff;
   diff.problems.push_back({"kind", "the kvm provider does not handle " + std::string(kindName(desired.kind())) + "."});
   return diff;
 }
 
+bool KvmProvider::serves(const Resource& r) const { return servesResource(r); }
+
+std::string KvmProvider::serialKey(const Action& action) const {
+  if (action.id.kind != kinds::Snapshot) return {};
+  const Resource* r = action.desired ? action.desired : action.live ? &action.live->resource : nullptr;
+  if (!r) return {};
+  const auto& source = r->as<SnapshotSpec>().source;
+  return source.volume ? "kvm volume " + source.volume->pool + "/" + source.volume->name : std::string();
+}
+
 Deletion KvmProvider::deletion(const Observed& live, const PlanContext& ctx, const Snapshot& host) {
-  return deletionOf(live, ctx, static_cast<const KvmSnapshot&>(host).state);
+  const KvmState& state = static_cast<const KvmSnapshot&>(host).state;
+  if (live.resource.kind() == kinds::Snapshot) return snapshotDeletion(live, ctx, state, connection_.local());
+  return deletionOf(live, ctx, state, connection_.local());
+}
+
+std::optional<RestorePlan> KvmProvider::planRestore(const Observed& snapshot, const PlanContext& ctx,
+                                                    const Snapshot& host) {
+  return planSnapshotRestore(snapshot, ctx, static_cast<const KvmSnapshot&>(host).state, connection_.local());
+}
+
+Result<void> KvmProvider::restore(const Observed&, const RestorePlan& plan, const Snapshot&, const ApplyContext&) {
+  auto conn = connection_.get();
+  if (!conn) return hostform::unexpected(conn.error());
+  return restoreSnapshot(plan, *conn, stateDir_);
 }
 
 Result<void> KvmProvider::apply(const Action& action, const ApplyContext& ctx) {
@@ -119,11 +151,12 @@ Result<void> KvmProvider::apply(const Action& action, const ApplyContext& ctx) {
   if (action.id.kind == kinds::StoragePool) return applyPool(action, ctx, in);
   if (action.id.kind == kinds::Volume) return applyVolume(action, ctx, in);
   if (action.id.kind == kinds::VirtualMachine) return applyDomain(action, ctx, in);
+  if (action.id.kind == kinds::Snapshot) return applySnapshot(action, ctx, *conn, in.state, stateDir_);
   return fail("the kvm provider does not handle " + std::string(kindName(action.id.kind)));
 }
 
 HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
-    "kvm", {kinds::StoragePool, kinds::Volume, kinds::VirtualMachine},
+    "kvm", {kinds::StoragePool, kinds::Volume, kinds::VirtualMachine, kinds::Snapshot},
     [](const ProviderOptions& options) -> std::unique_ptr<Provider> {
       return std::make_unique<KvmProvider>(options.libvirtUri, options.stateDir);
     }});
@@ -141,6 +174,8 @@ std::vector<StatusFact> KvmProvider::status(const Resource& desired, const Obser
     auto conn = connection_.get();
     if (domain && conn) return domainStatus(*conn, connection_.uri(), connection_.local(), *domain);
     if (!conn) return {wordFact("state", "unknown"), wordFact("error", conn.error().message)};
+  } else if (id.kind == kinds::Snapshot) {
+    if (const SnapshotInfo* s = state.findSnapshot(id.name)) return snapshotStatus(*s, state, connection_.local());
   }
   return {wordFact("state", "absent")};
 }

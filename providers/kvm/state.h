@@ -4,6 +4,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,12 +51,51 @@ inline std::string recordKey(std::string_view pool, std::string_view name) {
   return std::string(pool) + "/" + std::string(name);
 }
 
+/// A volume snapshot hostform took, as recorded in <stateDir>/kvm/snapshots.json
+/// (providers/kvm/snapshot.h): qcow2 has no place for an owner.
+struct VolumeSnapshotRecord {
+  std::string pool, volume;
+  bool external = false;
+  std::string owner;
+  std::int64_t created = 0;  ///< seconds since the epoch
+  /// A snapshot taken before a loss (the file of a deleted or refilled volume
+  /// kept as its frozen file): the owner whose apply took it; `owner` is then
+  /// empty, so no prune deletes it.
+  std::string safety;
+  bool operator==(const VolumeSnapshotRecord&) const = default;
+};
+/// By snapshot name.
+using VolumeSnapshotRecords = std::map<std::string, VolumeSnapshotRecord>;
+
+/// One snapshot hostform took and found on the host: a qcow2 snapshot of a
+/// volume (volume set) or a libvirt snapshot of a domain (domain set).
+struct SnapshotInfo {
+  std::string name;
+  std::optional<VolumeRef> volume;
+  std::string domain;
+  bool external = false;
+  std::string owner;
+  std::int64_t created = 0;  ///< seconds since the epoch
+  /// Space it holds: an internal volume snapshot's saved memory (0), an
+  /// external one's frozen file's allocation. A domain snapshot's memory is read
+  /// by status, not by every observe.
+  Bytes used = 0;
+  bool memory = false;      ///< domain: holds the memory (taken running)
+  bool kept = false;        ///< volume: the whole file of a volume deleted or refilled since (before-loss)
+  std::string domainState;  ///< domain: the state it was taken in (running, shutoff)
+};
+
 struct KvmState {
   std::vector<PoolInfo> pools;      ///< sorted by name
   std::vector<VolumeInfo> volumes;  ///< sorted by pool, name
   std::vector<DomainInfo> domains;  ///< sorted by name
   Bytes hostMemory = 0;             ///< the host's RAM (virNodeGetInfo)
   SourceRecords sources;            ///< the images volumes were filled from, as recorded under the state directory
+  std::vector<SnapshotInfo> snapshots;  ///< hostform's snapshots found on the host, sorted by name, names unique
+  /// Every libvirt snapshot name of every domain (hostform's or not), by domain: a new one must not clash.
+  std::map<std::string, std::set<std::string>> domainSnapshotNames;
+  VolumeSnapshotRecords volumeSnapshotRecords;  ///< as recorded, found on the host or not
+  std::int64_t observedAt = 0;  ///< when it was read (seconds since the epoch): names snapshots taken before a loss
 
   /// Sorts the lists as the find functions need them; call after filling them.
   void sort();
@@ -63,6 +103,9 @@ struct KvmState {
   const VolumeInfo* findVolume(std::string_view pool, std::string_view name) const;
   const VolumeInfo* volumeByPath(std::string_view path) const;
   const DomainInfo* findDomain(std::string_view name) const;
+  const SnapshotInfo* findSnapshot(std::string_view name) const;
+  /// Whether pool/name is the frozen file of a recorded external volume snapshot.
+  bool isFrozenFile(std::string_view pool, std::string_view name) const;
 
   /// The state in the manifest model, with owners of domains (pools and
   /// volumes are owned through the ledger).

@@ -20,7 +20,8 @@
 # The run applies cases/host.yaml (bridges, a VG, LVs) for real, then plans.
 # Output is normalised only where the machine shows through: the scratch
 # directory (@TMP@), the device directory (@DEV@), loop device names
-# (/dev/LOOPn) and lvm2's reason for refusing thin pools and snapshots
+# (/dev/LOOPn), the time in the names of snapshots taken before a loss
+# (-before-@TIME@) and lvm2's reason for refusing thin pools and snapshots
 # (@NO-THIN@, @NO-SNAPSHOT@: it names device-mapper on kernels without it and
 # activation on those with it).
 # Requires root.
@@ -85,6 +86,9 @@ lvm vgcreate -q gloose "$dev/pv2" >/dev/null 2>&1
 sed "s|@TMP@|$tmp|g" "$here/host.xml" > "$tmp/host.xml"
 # The local image of cases/image.yaml: 8MiB of zeros, the same bytes every run.
 truncate -s 8M "$tmp/img/zeros.raw"
+# The file of volume gbase.qcow2 (the test driver's volumes have none): the
+# plan of an internal snapshot of it reads the image's snapshots with qemu-img.
+qemu-img create -q -f qcow2 "$tmp/pool/gbase.qcow2" 1G
 cat > "$tmp/state/ledger.json" <<JSON
 {"version":1,"owners":{"StoragePool/gpool":"golden","Volume/gpool/gvm1.qcow2":"golden","Volume/gpool/gbase.qcow2":"golden","Volume/gpool/old.raw":"golden"}}
 JSON
@@ -102,6 +106,8 @@ normalise() {
   args+=(-e 's|thin-pool volume on this host: [^"]*needs it to [a-z ]*pools|thin-pool volume on this host: @NO-THIN@|g')
   args+=(-e 's|thin volume on this host: [^"]*needs it to [a-z ]*pools|thin volume on this host: @NO-THIN@|g')
   args+=(-e 's|on this host: [^"]*needs it to make and merge snapshots|on this host: @NO-SNAPSHOT@|g')
+  # Snapshots taken before a loss are named after the time of the plan.
+  args+=(-e 's|-before-[0-9]\{8\}T[0-9]\{6\}|-before-@TIME@|g')
   sed "${args[@]}"
 }
 
@@ -154,6 +160,10 @@ step 27-snapshot.txt      plan -f host.yaml -f snapshot.yaml
 step 28-restore.txt       restore data-snap --allow-data-loss
 step 23-image.txt         plan -f image.yaml
 step 24-image.json        plan -f image.yaml -o json
+step 29-kvm-snapshot.txt  plan -f kvm-snapshot.yaml
+step 29-kvm-snapshot.json plan -f kvm-snapshot.yaml -o json
+step 29-kvm-snapshot-refused.txt  plan -f kvm-snapshot-refused.yaml
+step 29-kvm-snapshot-refused.json plan -f kvm-snapshot-refused.yaml -o json
 step 19-empty.txt         plan --prune -f ../empty
 step 20-empty-allowed.txt plan --prune --allow-empty -f ../empty
 n=30

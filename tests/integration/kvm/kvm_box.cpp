@@ -82,7 +82,8 @@ KvmBox::~KvmBox() {
   for (int i = 0; i < n; ++i) {
     if (std::string(virDomainGetName(doms[i])).starts_with(prefix_)) {
       virDomainDestroy(doms[i]);
-      virDomainUndefineFlags(doms[i], VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE);
+      virDomainUndefineFlags(doms[i], VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+                                          VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
     }
     virDomainFree(doms[i]);
   }
