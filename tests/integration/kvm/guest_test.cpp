@@ -197,7 +197,14 @@ TEST(Guest, BootsFromImportedImagesWithCloudInitAConsoleAndAnAddressOnItsBridge)
     return nlohmann::json::parse(R"([{"address":")" + guestAddress + R"(","mac":")" + mac + R"(","source":")" + source +
                                  R"("}])");
   };
+  // The agent starts with the guest but may answer its first request late on
+  // a loaded host (TCG): status then falls back to the neighbour table, so
+  // ask again for a few seconds until the agent has answered.
   nlohmann::json facts = vmFacts();
+  for (int i = 0; i < 20 && facts.value("addresses", nlohmann::json()) != addressFrom("agent"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    facts = vmFacts();
+  }
   EXPECT_EQ(facts.value("state", ""), "running") << facts;
   EXPECT_EQ(facts.value("addresses", nlohmann::json()), addressFrom("agent")) << facts;
   Outcome text = box.hostform({"status", "-f", file});
