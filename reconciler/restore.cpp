@@ -1,5 +1,6 @@
 #include "reconciler/restore.h"
 
+#include <optional>
 #include <algorithm>
 #include <ostream>
 
@@ -56,9 +57,22 @@ int runRestore(const RestoreOptions& options, ProviderSet& providers, const Cons
     lock.emplace(std::move(*taken));
   }
 
-  auto observed = observe(providers, asked, /*ledger=*/nullptr, nullptr, nullptr);
-  if (!observed) {
-    console.err << "error: " << observed.error().message << "\n";
+  // Each provider on its own: a backend that cannot be read (no libvirtd on
+  // an LVM-only host) does not stop the restore of a snapshot found in
+  // another; it is named, and it is the error when the snapshot is found nowhere.
+  std::optional<Observations> observed{Observations{}};
+  std::vector<std::string> unread;
+  for (Provider* p : asked) {
+    auto one = observe(providers, std::vector<Provider*>{p}, /*ledger=*/nullptr, nullptr, nullptr);
+    if (!one) {
+      unread.push_back(one.error().message);
+      continue;
+    }
+    for (Observed& o : one->objects) observed->objects.push_back(std::move(o));
+    observed->snapshots.merge(one->snapshots);
+  }
+  if (unread.size() == asked.size()) {
+    for (const std::string& u : unread) console.err << "error: " << u << "\n";
     return kExitError;
   }
   PlanContext ctx;
@@ -74,6 +88,12 @@ int runRestore(const RestoreOptions& options, ProviderSet& providers, const Cons
     if (!p || snap == observed->snapshots.end()) continue;
     found.push_back({p, &o, snap->second.get()});
   }
+  if (found.empty() && !unread.empty()) {
+    console.err << "error: there is no snapshot " << options.name << " in what hostform could read; not read:\n";
+    for (const std::string& u : unread) console.err << "  " << u << "\n";
+    return kExitError;
+  }
+  for (const std::string& u : unread) console.err << "warning: " << u << "; its snapshots were not searched\n";
   if (found.empty()) {
     console.err << "error: there is no snapshot " << options.name << " on this host"
                 << (declared != desired.end() ? " (it is declared, but not taken yet: apply takes it)" : "") << ".\n";

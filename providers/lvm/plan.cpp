@@ -106,6 +106,18 @@ std::optional<SafetySnapshot> snapshotBeforeLoss(const std::string& vg, const st
       return std::nullopt;
     case LvType::Thin: break;
   }
+  // The snapshot lives in the thin LV's pool: none when this run deletes the
+  // pool or its volume group (pruned: owned and no longer declared).
+  if (const LogicalVolumeInfo* lv = in.state.findLogicalVolume(vg, name); deleting && lv && !lv->pool.empty()) {
+    if (ctx.prunable(ResourceId{kinds::VolumeGroup, "", vg})) {
+      loss.noSnapshot = "a snapshot would live in the volume group being deleted";
+      return std::nullopt;
+    }
+    if (ctx.prunable(ResourceId{kinds::LogicalVolume, vg, lv->pool})) {
+      loss.noSnapshot = "a snapshot would live in thin pool " + vg + "/" + lv->pool + ", which is deleted in the same run";
+      return std::nullopt;
+    }
+  }
   if (auto why = in.devices.snapshotUnsupported()) {
     loss.noSnapshot = "lvm2 cannot make snapshots on this host: " + *why;
     return std::nullopt;
