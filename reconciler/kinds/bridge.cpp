@@ -1,5 +1,7 @@
 #include "reconciler/kinds/bridge.h"
 
+#include "reconciler/kinds/link_refs.h"
+
 namespace hostform {
 
 /// A timer with the kernel's bounds.
@@ -63,12 +65,19 @@ static void list(const BridgeSpec& s, FieldList& f) {
   f.add("addresses", showList(s.addresses));
 }
 
+/// A port that is a declared Bond, VlanInterface or VxlanInterface is made
+/// before the bridge and removed after it (soft: a NIC port is no resource).
+static void referPorts(const BridgeSpec& s, std::vector<Reference>& out) {
+  for (std::size_t i = 0; i < s.ports.size(); ++i)
+    referToLinks(s.ports[i], "spec.ports[" + std::to_string(i) + "]", out);
+}
+
 // The words of its enums in manifests.
 constexpr EnumNames<AdminState, 2> kAdminState{{{AdminState::Up, "up"}, {AdminState::Down, "down"}}};
 
 HOSTFORM_DEFINE_ENUM_NAMES(AdminState, kAdminState)
 
 HOSTFORM_KIND(kBridgeKind, BridgeSpec, "Bridge", 10, "bridge.schema.json",
-              {.read = read, .write = write, .list = list});
+              {.read = read, .write = write, .list = list, .refer = referPorts});
 
 }  // namespace hostform
