@@ -97,6 +97,58 @@ void parseTunData(nlattr* data, Link& link) {
   link.tun = tun;
 }
 
+std::string attrIp(const nlattr* a, int family) {
+  char shown[INET6_ADDRSTRLEN];
+  const int want = family == AF_INET ? 4 : 16;
+  if (nla_len(a) < want || !inet_ntop(family, nla_data(a), shown, sizeof shown)) return {};
+  return shown;
+}
+
+void parseBondData(nlattr* data, Link& link) {
+  nlattr* tb[IFLA_BOND_MAX + 1] = {};
+  BondAttrs b;
+  if (data && nla_parse_nested(tb, IFLA_BOND_MAX, data, nullptr) == 0) {
+    if (tb[IFLA_BOND_MODE] && nla_len(tb[IFLA_BOND_MODE]) >= 1) b.mode = nla_get_u8(tb[IFLA_BOND_MODE]);
+    if (tb[IFLA_BOND_MIIMON]) b.miimon = attrU32(tb[IFLA_BOND_MIIMON]);
+    if (tb[IFLA_BOND_AD_LACP_RATE] && nla_len(tb[IFLA_BOND_AD_LACP_RATE]) >= 1)
+      b.lacpRate = nla_get_u8(tb[IFLA_BOND_AD_LACP_RATE]);
+    if (tb[IFLA_BOND_XMIT_HASH_POLICY] && nla_len(tb[IFLA_BOND_XMIT_HASH_POLICY]) >= 1)
+      b.xmitHashPolicy = nla_get_u8(tb[IFLA_BOND_XMIT_HASH_POLICY]);
+  }
+  link.bond = b;
+}
+
+void parseVlanData(nlattr* data, Link& link) {
+  nlattr* tb[IFLA_VLAN_MAX + 1] = {};
+  VlanAttrs v;
+  if (data && nla_parse_nested(tb, IFLA_VLAN_MAX, data, nullptr) == 0) {
+    if (tb[IFLA_VLAN_ID] && nla_len(tb[IFLA_VLAN_ID]) >= 2) v.id = nla_get_u16(tb[IFLA_VLAN_ID]);
+    if (tb[IFLA_VLAN_PROTOCOL] && nla_len(tb[IFLA_VLAN_PROTOCOL]) >= 2)
+      v.protocol = ntohs(nla_get_u16(tb[IFLA_VLAN_PROTOCOL]));
+  }
+  link.vlan = v;
+}
+
+void parseVxlanData(nlattr* data, Link& link) {
+  nlattr* tb[IFLA_VXLAN_MAX + 1] = {};
+  VxlanAttrs v;
+  if (data && nla_parse_nested(tb, IFLA_VXLAN_MAX, data, nullptr) == 0) {
+    if (tb[IFLA_VXLAN_ID]) v.vni = attrU32(tb[IFLA_VXLAN_ID]);
+    if (tb[IFLA_VXLAN_LOCAL]) v.local = attrIp(tb[IFLA_VXLAN_LOCAL], AF_INET);
+    if (tb[IFLA_VXLAN_LOCAL6]) v.local = attrIp(tb[IFLA_VXLAN_LOCAL6], AF_INET6);
+    if (tb[IFLA_VXLAN_GROUP]) v.group = attrIp(tb[IFLA_VXLAN_GROUP], AF_INET);
+    if (tb[IFLA_VXLAN_GROUP6]) v.group = attrIp(tb[IFLA_VXLAN_GROUP6], AF_INET6);
+    // The kernel reports unset addresses as all zeroes.
+    if (v.local == "0.0.0.0" || v.local == "::") v.local.clear();
+    if (v.group == "0.0.0.0" || v.group == "::") v.group.clear();
+    if (tb[IFLA_VXLAN_LINK]) v.device = static_cast<int>(attrU32(tb[IFLA_VXLAN_LINK]));
+    if (tb[IFLA_VXLAN_PORT] && nla_len(tb[IFLA_VXLAN_PORT]) >= 2) v.port = ntohs(nla_get_u16(tb[IFLA_VXLAN_PORT]));
+    if (tb[IFLA_VXLAN_LEARNING] && nla_len(tb[IFLA_VXLAN_LEARNING]) >= 1)
+      v.learning = nla_get_u8(tb[IFLA_VXLAN_LEARNING]) != 0;
+  }
+  link.vxlan = v;
+}
+
 /// One RTM_NEWLINK answer; nullopt for messages that are not links.
 std::optional<Link> parseLink(nlmsghdr* nlh) {
   if (nlh->nlmsg_type != RTM_NEWLINK || !nlmsg_valid_hdr(nlh, sizeof(ifinfomsg))) return std::nullopt;
@@ -109,6 +161,7 @@ std::optional<Link> parseLink(nlmsghdr* nlh) {
   link.name = attrString(tb[IFLA_IFNAME]);
   if (tb[IFLA_MTU]) link.mtu = attrU32(tb[IFLA_MTU]);
   if (tb[IFLA_MAX_MTU]) link.maxMtu = attrU32(tb[IFLA_MAX_MTU]);
+  if (tb[IFLA_LINK]) link.link = static_cast<int>(attrU32(tb[IFLA_LINK]));
   if (tb[IFLA_MASTER]) link.master = static_cast<int>(attrU32(tb[IFLA_MASTER]));
   if (tb[IFLA_IFALIAS]) link.alias = attrString(tb[IFLA_IFALIAS]);
   if (tb[IFLA_ADDRESS])
@@ -116,10 +169,16 @@ std::optional<Link> parseLink(nlmsghdr* nlh) {
                          static_cast<std::size_t>(nla_len(tb[IFLA_ADDRESS])));
   if (tb[IFLA_LINKINFO]) {
     nlattr* info[IFLA_INFO_MAX + 1] = {};
-    if (nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) == 0 && info[IFLA_INFO_KIND]) {
-      link.kind = attrString(info[IFLA_INFO_KIND]);
-      if (link.kind == "bridge") parseBridgeData(info[IFLA_INFO_DATA], link);
-      if (link.kind == "tun") parseTunData(info[IFLA_INFO_DATA], link);
+    if (nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) == 0) {
+      if (info[IFLA_INFO_SLAVE_KIND]) link.slaveKind = attrString(info[IFLA_INFO_SLAVE_KIND]);
+      if (info[IFLA_INFO_KIND]) {
+        link.kind = attrString(info[IFLA_INFO_KIND]);
+        if (link.kind == "bridge") parseBridgeData(info[IFLA_INFO_DATA], link);
+        if (link.kind == "tun") parseTunData(info[IFLA_INFO_DATA], link);
+        if (link.kind == "bond") parseBondData(info[IFLA_INFO_DATA], link);
+        if (link.kind == "vlan") parseVlanData(info[IFLA_INFO_DATA], link);
+        if (link.kind == "vxlan") parseVxlanData(info[IFLA_INFO_DATA], link);
+      }
     }
   }
   return link;

@@ -33,6 +33,31 @@ struct TunAttrs {
   bool tap = false;  ///< IFF_TAP, as opposed to IFF_TUN
 };
 
+/// IFLA_BOND_* of a bond, in the kernel's numbering (BOND_MODE_*,
+/// BOND_XMIT_POLICY_*; lacp rate 0 slow, 1 fast; miimon in ms).
+struct BondAttrs {
+  std::uint8_t mode = 0;
+  std::uint32_t miimon = 0;
+  std::uint8_t lacpRate = 0;
+  std::uint8_t xmitHashPolicy = 0;
+};
+
+/// IFLA_VLAN_* of a VLAN device; the parent is Link::link.
+struct VlanAttrs {
+  std::uint16_t id = 0;
+  std::uint16_t protocol = 0x8100;  ///< host order: ETH_P_8021Q or ETH_P_8021AD
+};
+
+/// IFLA_VXLAN_* of a VXLAN device; addresses canonical, empty when unset.
+struct VxlanAttrs {
+  std::uint32_t vni = 0;
+  std::string local;
+  std::string group;   ///< IFLA_VXLAN_GROUP{,6}: the remote, or a multicast group
+  int device = 0;      ///< IFLA_VXLAN_LINK; 0: none
+  std::uint16_t port = 0;  ///< host order
+  bool learning = true;
+};
+
 struct Link {
   int index = 0;
   std::string name;
@@ -45,6 +70,11 @@ struct Link {
   std::string alias;            ///< IFLA_IFALIAS
   std::optional<BridgeAttrs> bridge;  ///< set for kind "bridge"
   std::optional<TunAttrs> tun;        ///< set for kind "tun"
+  std::optional<BondAttrs> bond;      ///< set for kind "bond"
+  std::optional<VlanAttrs> vlan;      ///< set for kind "vlan"
+  std::optional<VxlanAttrs> vxlan;    ///< set for kind "vxlan"
+  int link = 0;                 ///< IFLA_LINK: the lower device (a VLAN's parent); 0: none
+  std::string slaveKind;        ///< IFLA_INFO_SLAVE_KIND: "bond", "bridge" for a member; empty otherwise
 
   bool isBridge() const { return kind == "bridge"; }
 };

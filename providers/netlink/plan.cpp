@@ -8,6 +8,9 @@
 
 #include "providers/netlink/normalize.h"
 #include "providers/netlink/observe.h"
+#include "reconciler/kinds/bond.h"
+#include "reconciler/kinds/vlan_interface.h"
+#include "reconciler/kinds/vxlan_interface.h"
 
 namespace hostform::netlink {
 
@@ -76,6 +79,13 @@ void checkName(const Resource& desired, const Observed* live, const HostState& h
                                                 kind + ", not a bridge; hostform will not replace it."});
 }
 
+/// A Bond, VlanInterface or VxlanInterface declared under this name.
+bool declaredLinkPort(const std::string& name, const PlanContext& ctx) {
+  for (Kind k : {kinds::Bond, kinds::VlanInterface, kinds::VxlanInterface})
+    if (ctx.findDesired(ResourceId{k, {}, name})) return true;
+  return false;
+}
+
 void checkPorts(const Resource& desired, const HostState& host, const PlanContext& ctx, Diff& diff) {
   const auto& spec = desired.as<BridgeSpec>();
   const Link* self = host.byName(desired.id.name);
@@ -97,6 +107,7 @@ void checkPorts(const Resource& desired, const HostState& host, const PlanContex
       continue;
     }
     if (!link) {
+      if (declaredLinkPort(port, ctx)) continue;  // made before the bridge (a soft reference orders it)
       problem("Interface " + port + " does not exist on the host; create it first or remove it from the ports.");
       continue;
     }

@@ -6,6 +6,8 @@
 #include <optional>
 
 #include "providers/netlink/apply.h"
+#include "providers/netlink/links.h"
+#include "providers/netlink/links_apply.h"
 #include "providers/netlink/observe.h"
 #include "providers/netlink/plan.h"
 #include "providers/netlink/session.h"
@@ -20,7 +22,9 @@ Result<Observation> NetlinkProvider::observe() {
     auto state = readHostState(sock->get());
     if (!state) return hostform::unexpected(state.error());
     auto snapshot = std::make_shared<const NetlinkSnapshot>(std::move(*state));
-    return Observation{observedBridges(snapshot->host), snapshot};
+    auto objects = observedBridges(snapshot->host);
+    for (Observed& o : observedLinks(snapshot->host)) objects.push_back(std::move(o));
+    return Observation{std::move(objects), snapshot};
   } catch (const std::exception& e) {
     return fail(std::string("cannot read the network interfaces: ") + e.what() + ".");
   }
@@ -49,18 +53,55 @@ bool ipv6KeptWhenDown(const std::string& bridge) {
 
 Diff NetlinkProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx,
                            const Snapshot& host) {
+  const HostState& state = static_cast<const NetlinkSnapshot&>(host).host;
+  const Kind kind = desired.kind();
+  if (kind == kinds::Bond) return planBond(desired, live, state, ctx, probeKernel());
+  if (kind == kinds::VlanInterface) return planVlan(desired, live, state, ctx, probeKernel());
+  if (kind == kinds::VxlanInterface) return planVxlan(desired, live, state, ctx, probeKernel());
   PlanOptions options;
   // Read only when it matters: a bridge declared down with addresses.
   const auto& spec = desired.as<BridgeSpec>();
   if (spec.state == AdminState::Down && !spec.addresses.empty())
     options.ipv6KeptWhenDown = ipv6KeptWhenDown(desired.id.name);
-  return planBridge(desired, live, static_cast<const NetlinkSnapshot&>(host).host, ctx, options);
+  Diff diff = planBridge(desired, live, state, ctx, options);
+  checkNameUnique(desired, ctx, diff);
+  return diff;
+}
+
+/// An action on a Bond, VlanInterface or VxlanInterface (links_apply.h).
+Result<void> NetlinkProvider::applyLink(nl_sock* sock, const Action& action, const ApplyContext& ctx) {
+  const Mark mark = action.adopt ? Mark::Write : Mark::Keep;
+  const bool bond = action.id.kind == kinds::Bond;
+  const auto* bondDelta = std::any_cast<BondDelta>(&action.delta);
+  const auto* tunnelDelta = std::any_cast<TunnelDelta>(&action.delta);
+  switch (action.op) {
+    case Op::Create:
+      if (!action.desired) break;
+      if (bond && bondDelta) return createBond(sock, *action.desired, *bondDelta, ctx.owner);
+      if (!bond && tunnelDelta) return createTunnel(sock, *action.desired, *tunnelDelta, ctx.owner);
+      break;
+    case Op::Update:
+      if (!action.desired) break;
+      if (bond && bondDelta) return updateBond(sock, *action.desired, *bondDelta, mark, ctx.owner);
+      if (!bond && tunnelDelta) return updateTunnel(sock, *action.desired, *tunnelDelta, mark, ctx.owner);
+      break;
+    case Op::Delete:
+      if (bond) return deleteBond(sock, action.id.name);
+      return deleteLink(sock, action.id.name,
+                        action.id.kind == kinds::VlanInterface ? "VLAN interface" : "VXLAN interface");
+    case Op::Replace:
+    case Op::Orphan:
+      return fail("cannot " + std::string(toString(action.op)) + " " + action.id.str() +
+                  ": the netlink provider is never asked to.");
+  }
+  return fail("cannot " + std::string(toString(action.op)) + " " + action.id.str() + ": the plan lacks its state.");
 }
 
 Result<void> NetlinkProvider::apply(const Action& action, const ApplyContext& ctx) {
   try {
     auto sock = connectRoute();
     if (!sock) return hostform::unexpected(sock.error());
+    if (action.id.kind != kinds::Bridge) return applyLink(sock->get(), action, ctx);
     // What plan() decided; apply never reads the plan's rows (action.changes).
     const auto* delta = std::any_cast<BridgeDelta>(&action.delta);
     switch (action.op) {
@@ -92,6 +133,6 @@ std::vector<StatusFact> NetlinkProvider::status(const Resource& desired, const O
 }
 
 HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
-    "netlink", {kinds::Bridge}, [](const ProviderOptions&) { return std::make_unique<NetlinkProvider>(); }});
+    "netlink", {kinds::Bond, kinds::VlanInterface, kinds::VxlanInterface, kinds::Bridge}, [](const ProviderOptions&) { return std::make_unique<NetlinkProvider>(); }});
 
 }  // namespace hostform::netlink

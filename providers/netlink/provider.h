@@ -1,22 +1,31 @@
 #pragma once
-/// The netlink provider: the Bridge kind, through libnl-3 / libnl-route-3.
+/// The netlink provider: the Bridge, Bond, VlanInterface and VxlanInterface
+/// kinds, through libnl-3 / libnl-route-3.
 
 #include <memory>
 
+#include "reconciler/kinds/bond.h"
 #include "reconciler/kinds/bridge.h"
+#include "reconciler/kinds/vlan_interface.h"
+#include "reconciler/kinds/vxlan_interface.h"
 #include "reconciler/provider.h"
+
+struct nl_sock;
 
 namespace hostform::netlink {
 
 class NetlinkProvider : public Provider {
  public:
   std::string_view name() const override { return "netlink"; }
-  std::vector<Kind> kinds() const override { return {kinds::Bridge}; }
+  std::vector<Kind> kinds() const override {
+    return {kinds::Bond, kinds::VlanInterface, kinds::VxlanInterface, kinds::Bridge};
+  }
 
   /// One link dump and one address dump: the bridges, and as the snapshot
   /// every link and address, which plan() checks ports and addresses against.
   Result<Observation> observe() override;
-  /// planBridge() against the host as that observe() saw it.
+  /// planBridge(), planBond(), planVlan() or planVxlan() against the host as
+  /// that observe() saw it, and the kernel's features read now (links.h).
   Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) override;
   /// Opens its own socket: libnl sockets must not be shared between threads.
   Result<void> apply(const Action& action, const ApplyContext& ctx) override;
@@ -26,6 +35,9 @@ class NetlinkProvider : public Provider {
   std::string serialKey(const Action&) const override { return "netlink"; }
   /// Operational state, carrier and ports with their carrier (status.h), read now.
   std::vector<StatusFact> status(const Resource& desired, const Observed* live, const Snapshot& host) override;
+
+ private:
+  Result<void> applyLink(nl_sock* sock, const Action& action, const ApplyContext& ctx);
 };
 
 }  // namespace hostform::netlink

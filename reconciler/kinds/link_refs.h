@@ -13,7 +13,9 @@ namespace hostform {
 
 /// A soft reference from `field` to each of Bond/`name`, VlanInterface/`name`
 /// and VxlanInterface/`name`: whichever is declared (or observed) orders and
-/// protects; none is no error.
-void referToLinks(const std::string& name, const std::string& field, std::vector<Reference>& out);
+/// protects; none is no error. `withBridge`: Bridge/`name` too (a VLAN on a
+/// bridge, a VXLAN whose underlay is a bridge's address).
+void referToLinks(const std::string& name, const std::string& field, std::vector<Reference>& out,
+                  bool withBridge = false);
 
 }  // namespace hostform

@@ -35,7 +35,7 @@ static void list(const VlanInterfaceSpec& s, FieldList& f) {
 }
 
 static void refer(const VlanInterfaceSpec& s, std::vector<Reference>& out) {
-  referToLinks(s.parent, "spec.parent", out);
+  referToLinks(s.parent, "spec.parent", out, true);
 }
 
 constexpr EnumNames<VlanProtocol, 2> kVlanProtocol{

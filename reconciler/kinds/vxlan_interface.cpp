@@ -107,7 +107,7 @@ static void list(const VxlanInterfaceSpec& s, FieldList& f) {
 }
 
 static void refer(const VxlanInterfaceSpec& s, std::vector<Reference>& out) {
-  if (s.device) referToLinks(*s.device, "spec.device", out);
+  if (s.device) referToLinks(*s.device, "spec.device", out, true);
 }
 
 HOSTFORM_KIND(kVxlanInterfaceKind, VxlanInterfaceSpec, "VxlanInterface", 8, "vxlan-interface.schema.json",
