@@ -129,7 +129,16 @@ std::vector<StatusFact> NetlinkProvider::status(const Resource& desired, const O
   if (!live) return Provider::status(desired, live, host);
   auto links = readLinkStatus();
   if (!links) return {wordFact("state", "unknown"), wordFact("error", links.error().message)};
-  return bridgeStatus(desired.id.name, *links);
+  auto facts = bridgeStatus(desired.id.name, *links);
+  if (desired.kind() == kinds::Bridge) return facts;
+  // The same facts of the link; a bond's lower links are its members, the others have none.
+  for (auto it = facts.begin(); it != facts.end(); ++it)
+    if (it->name == "ports") {
+      if (desired.kind() == kinds::Bond) it->name = "members";
+      else facts.erase(it);
+      break;
+    }
+  return facts;
 }
 
 HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
