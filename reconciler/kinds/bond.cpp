@@ -30,7 +30,8 @@ static BondSpec read(SpecReader& in) {
     if (!usesXmitHash(b.mode))
       in.error(n, "spec.xmitHashPolicy",
                "xmitHashPolicy does not apply to mode " + std::string(toString(b.mode)) +
-                   ", which sends on one member (active-backup) or on all (broadcast)");
+                   (b.mode == BondMode::ActiveBackup ? ", which sends on one member at a time"
+                                                     : ", which sends every frame on every member"));
   }
   b.members = in.texts(s["members"]);
   for (std::size_t i = 0; i < b.members.size(); ++i)

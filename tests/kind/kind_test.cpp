@@ -87,8 +87,8 @@ spec: {destination: 10.3.0.0/16, via: 10.3.0.0, bridge: br0}
 TEST(NewKind, AnUnknownKindNamesItAmongTheOthers) {
   LoadResult bad = loadYaml("apiVersion: hostform/v1\nkind: Rout\nmetadata: {name: r}\nspec: {}\n");
   EXPECT_EQ(messages(bad), (std::vector<std::string>{
-                               "test.yaml:2:7: error: kind: unknown kind \"Rout\"; expected one of Bridge, VolumeGroup, "
-                               "LogicalVolume, StoragePool, Volume, VirtualMachine, Snapshot, Route (did you mean \"Route\"?)"}));
+                               "test.yaml:2:7: error: kind: unknown kind \"Rout\"; expected one of Bond, VlanInterface, "
+                               "VxlanInterface, Bridge, VolumeGroup, LogicalVolume, StoragePool, Volume, VirtualMachine, Snapshot, Route (did you mean \"Route\"?)"}));
 }
 
 TEST(NewKind, ItsReferenceIsResolvedAndOrdered) {

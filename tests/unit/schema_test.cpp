@@ -182,15 +182,15 @@ TEST(Envelope, WrongApiVersion) {
 
 TEST(Envelope, UnknownKindSuggestsTheNearestOne) {
   EXPECT_THAT(check("apiVersion: hostform/v1\nkind: Bridg\nmetadata: {name: br0}\nspec: {}\n"),
-              ElementsAre("x.yaml:2:7: error: kind: unknown kind \"Bridg\"; expected one of Bridge, VolumeGroup, "
-                          "LogicalVolume, StoragePool, Volume, VirtualMachine, Snapshot (did you mean \"Bridge\"?)"));
+              ElementsAre("x.yaml:2:7: error: kind: unknown kind \"Bridg\"; expected one of Bond, VlanInterface, "
+                          "VxlanInterface, Bridge, VolumeGroup, LogicalVolume, StoragePool, Volume, VirtualMachine, Snapshot (did you mean \"Bridge\"?)"));
 }
 
 TEST(Envelope, UnknownKindStillChecksApiVersion) {
   EXPECT_THAT(check("apiVersion: v1\nkind: Pod\n"),
               ElementsAre("x.yaml:1:13: error: apiVersion: expected \"hostform/v1\", found \"v1\"",
-                          "x.yaml:2:7: error: kind: unknown kind \"Pod\"; expected one of Bridge, VolumeGroup, "
-                          "LogicalVolume, StoragePool, Volume, VirtualMachine, Snapshot"));
+                          "x.yaml:2:7: error: kind: unknown kind \"Pod\"; expected one of Bond, VlanInterface, "
+                          "VxlanInterface, Bridge, VolumeGroup, LogicalVolume, StoragePool, Volume, VirtualMachine, Snapshot"));
   EXPECT_THAT(check("kind: [Bridge]\n"), ElementsAre("x.yaml:1:1: error: missing required field \"apiVersion\"",
                                                      "x.yaml:1:7: error: kind: expected a string, found a list"));
 }

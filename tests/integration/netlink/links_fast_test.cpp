@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "providers/netlink/links.h"
+#include "providers/netlink/observe.h"
 #include "providers/netlink/plan.h"
 #include "tests/support/manifests.h"
 
