@@ -56,8 +56,9 @@ struct Host {
 TEST(NewKind, IsRegisteredAfterTheBuiltInKinds) {
   std::vector<std::string> names;
   for (Kind k : allKinds()) names.emplace_back(k.name());
-  EXPECT_EQ(names, (std::vector<std::string>{"Bridge", "VolumeGroup", "LogicalVolume", "StoragePool", "Volume",
-                                             "VirtualMachine", "Snapshot", "Route"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"Bond", "VlanInterface", "VxlanInterface", "Bridge", "VolumeGroup",
+                                             "LogicalVolume", "StoragePool", "Volume", "VirtualMachine", "Snapshot",
+                                             "Route"}));
   EXPECT_EQ(parseKind("Route"), Route);
 }
 

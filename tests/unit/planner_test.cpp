@@ -358,7 +358,7 @@ TEST(Planner, ObservesOnlyDeclaredAndReferencedKindsUnlessPruning) {
   LoadResult loaded = loadYaml(kStorage);
   EXPECT_EQ(kindsToObserve(loaded.resources, Prune::No),
             (std::vector<Kind>{kinds::VolumeGroup, kinds::LogicalVolume}));
-  EXPECT_EQ(kindsToObserve(loaded.resources, Prune::Yes).size(), 7u);
+  EXPECT_EQ(kindsToObserve(loaded.resources, Prune::Yes).size(), 10u);
 
   Host host;
   host.plan(R"(apiVersion: hostform/v1

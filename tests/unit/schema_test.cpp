@@ -61,9 +61,10 @@ TEST(EmbeddedSchemas, AllLoadWithOnlySupportedKeywords) {
   EXPECT_THAT(embeddedSchemaProblems(), IsEmpty());
   std::vector<std::string> names;
   for (const EmbeddedSchema& s : embeddedSchemas()) names.emplace_back(s.fileName);
-  EXPECT_THAT(names, ElementsAre("bridge.schema.json", "common.schema.json", "logical-volume.schema.json",
-                                 "manifest.schema.json", "snapshot.schema.json", "storage-pool.schema.json", "virtual-machine.schema.json",
-                                 "volume-group.schema.json", "volume.schema.json"));
+  EXPECT_THAT(names, ElementsAre("bond.schema.json", "bridge.schema.json", "common.schema.json",
+                                 "logical-volume.schema.json", "manifest.schema.json", "snapshot.schema.json",
+                                 "storage-pool.schema.json", "virtual-machine.schema.json", "vlan-interface.schema.json",
+                                 "volume-group.schema.json", "volume.schema.json", "vxlan-interface.schema.json"));
 }
 
 TEST(EmbeddedSchemas, MinimalDocumentOfEveryKindIsValid) {
@@ -187,9 +188,9 @@ TEST(Envelope, UnknownKindSuggestsTheNearestOne) {
 }
 
 TEST(Envelope, UnknownKindStillChecksApiVersion) {
-  EXPECT_THAT(check("apiVersion: v1\nkind: Pod\n"),
+  EXPECT_THAT(check("apiVersion: v1\nkind: Deployment\n"),
               ElementsAre("x.yaml:1:13: error: apiVersion: expected \"hostform/v1\", found \"v1\"",
-                          "x.yaml:2:7: error: kind: unknown kind \"Pod\"; expected one of Bond, VlanInterface, "
+                          "x.yaml:2:7: error: kind: unknown kind \"Deployment\"; expected one of Bond, VlanInterface, "
                           "VxlanInterface, Bridge, VolumeGroup, LogicalVolume, StoragePool, Volume, VirtualMachine, Snapshot"));
   EXPECT_THAT(check("kind: [Bridge]\n"), ElementsAre("x.yaml:1:1: error: missing required field \"apiVersion\"",
                                                      "x.yaml:1:7: error: kind: expected a string, found a list"));
