@@ -6,6 +6,7 @@
 // namespace) and then asserts either the real result or hostform's exact
 // plan-time refusal. Nothing is skipped.
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ bool kernelMakes(const std::vector<std::string>& typeArgs) {
   args.insert(args.end(), typeArgs.begin(), typeArgs.end());
   const bool made = run(IP_BINARY, args).code == 0;
   if (made) run(IP_BINARY, {"link", "del", "hfprobe0"});
+  // In the log, so a run shows which of its two outcomes each test asserted.
+  std::printf("  kernel %s ip link add … %s\n", made ? "makes" : "refuses", typeArgs.back().c_str());
+  std::fflush(stdout);  // before the next fork, or each child prints it again
   return made;
 }
 
@@ -166,6 +170,32 @@ TEST_F(Links, ABridgeWithAVxlanPortIsMadeAfterItAndRemovedBeforeIt) {
             (std::vector<std::string>{"Bridge/brvx: deleted", "VxlanInterface/vx7: deleted"}));
   EXPECT_FALSE(link("vx7"));
   EXPECT_FALSE(link("brvx"));
+}
+
+TEST_F(Links, AnUnownedVxlanIsAdoptedAndDriftIsCorrected) {
+  if (!kernelMakes({"type", "vxlan", "id", "1", "dstport", "4789"})) {
+    EXPECT_TRUE(contains(plan({doc("VxlanInterface", "vxh", {{"vni", "5"}})}).err, "so VxlanInterface cannot be made"));
+    return;
+  }
+  ip({"link", "add", "vxh", "type", "vxlan", "id", "5", "dstport", "4789"});
+  ip({"link", "set", "vxh", "up"});
+  const std::vector<std::string> docs{doc("VxlanInterface", "vxh", {{"vni", "5"}})};
+  Outcome p = plan(docs);
+  EXPECT_EQ(p.out, "~ VxlanInterface/vxh            owner (none) -> " + owner_ +
+                       "\nPlan: 0 to create, 1 to change, 0 to delete.\n");
+  ASSERT_EQ(apply(docs).code, 0);
+  EXPECT_EQ((*link("vxh"))["ifalias"], "hostform:owner=" + owner_);
+  EXPECT_EQ(plan(docs, {"--detailed-exitcode"}).code, 0);
+
+  // Changed behind hostform's back: planned and put back in place.
+  ip({"link", "set", "vxh", "type", "vxlan", "nolearning"});
+  ip({"link", "set", "vxh", "down"});
+  p = plan(docs);
+  EXPECT_TRUE(contains(p.out, "~ VxlanInterface/vxh            state down -> up, learning false -> true\n"))
+      << p.out;
+  ASSERT_EQ(apply(docs).code, 0);
+  EXPECT_EQ(data(*link("vxh"))["learning"], true);
+  EXPECT_EQ(plan(docs, {"--detailed-exitcode"}).code, 0);
 }
 
 TEST_F(Links, ANameTakenByAnotherKindIsAPlanError) {
