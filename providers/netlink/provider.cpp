@@ -55,9 +55,13 @@ Diff NetlinkProvider::plan(const Resource& desired, const Observed* live, const 
                            const Snapshot& host) {
   const HostState& state = static_cast<const NetlinkSnapshot&>(host).host;
   const Kind kind = desired.kind();
-  if (kind == kinds::Bond) return planBond(desired, live, state, ctx, probeKernel());
-  if (kind == kinds::VlanInterface) return planVlan(desired, live, state, ctx, probeKernel());
-  if (kind == kinds::VxlanInterface) return planVxlan(desired, live, state, ctx, probeKernel());
+  if (kind == kinds::Bond || kind == kinds::VlanInterface || kind == kinds::VxlanInterface) {
+    // Read once per plan: a few stat() and reads of modules lists.
+    const KernelFeatures kernel = *ctx.memo<KernelFeatures>("netlink.kernel", probeKernel);
+    if (kind == kinds::Bond) return planBond(desired, live, state, ctx, kernel);
+    if (kind == kinds::VlanInterface) return planVlan(desired, live, state, ctx, kernel);
+    return planVxlan(desired, live, state, ctx, kernel);
+  }
   PlanOptions options;
   // Read only when it matters: a bridge declared down with addresses.
   const auto& spec = desired.as<BridgeSpec>();
@@ -142,6 +146,7 @@ std::vector<StatusFact> NetlinkProvider::status(const Resource& desired, const O
 }
 
 HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
-    "netlink", {kinds::Bond, kinds::VlanInterface, kinds::VxlanInterface, kinds::Bridge}, [](const ProviderOptions&) { return std::make_unique<NetlinkProvider>(); }});
+    "netlink", {kinds::Bond, kinds::VlanInterface, kinds::VxlanInterface, kinds::Bridge},
+    [](const ProviderOptions&) { return std::make_unique<NetlinkProvider>(); }});
 
 }  // namespace hostform::netlink

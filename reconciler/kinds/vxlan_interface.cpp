@@ -33,7 +33,8 @@ std::optional<Ip> parseIp(const std::string& s) {
 bool multicast(const Ip& ip) { return ip.family == AF_INET ? (ip.bytes[0] & 0xf0) == 0xe0 : ip.bytes[0] == 0xff; }
 
 /// One address field: canonical text, and its parse for the checks across fields.
-std::optional<Ip> address(SpecReader& in, const yaml::Node& n, const std::string& path, std::optional<std::string>& out) {
+std::optional<Ip> address(SpecReader& in, const yaml::Node& n, const std::string& path,
+                          std::optional<std::string>& out) {
   if (!n) return std::nullopt;
   auto ip = parseIp(n.scalar());
   if (!ip) {

@@ -100,7 +100,8 @@ TEST_F(Links, VxlanIsCreatedChangedLiveReplacedExportedAndPruned) {
   const int index = (*l)["ifindex"];
 
   // learning and mtu change in place: the same device.
-  const std::vector<std::string> live{doc("VxlanInterface", "vx42", with(with(kVx, "learning", "false"), "mtu", "1300"))};
+  const std::vector<std::string> live{
+      doc("VxlanInterface", "vx42", with(with(kVx, "learning", "false"), "mtu", "1300"))};
   Outcome p = plan(live);
   EXPECT_TRUE(contains(p.out, "~ VxlanInterface/vx42")) << p.out;
   EXPECT_TRUE(contains(p.out, "mtu 1400 -> 1300, learning true -> false")) << p.out;
@@ -244,7 +245,8 @@ TEST_F(Links, BondVlanAndBridgeAreMadeChangedAndPrunedInOrder) {
   Outcome r = apply({bridge, vlan, bond});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_EQ(linesStarting(r.out, {"Bond/", "VlanInterface/", "Bridge/"}),
-            (std::vector<std::string>{"Bond/bond0: created", "VlanInterface/bond0.100: created", "Bridge/br100: created"}));
+            (std::vector<std::string>{"Bond/bond0: created", "VlanInterface/bond0.100: created",
+                                      "Bridge/br100: created"}));
   auto b = link("bond0");
   ASSERT_TRUE(b);
   EXPECT_EQ((*b)["linkinfo"]["info_kind"], "bond");
