@@ -322,5 +322,34 @@ TEST_F(Links, BondVlanAndBridgeAreMadeChangedAndPrunedInOrder) {
   EXPECT_EQ(masterOf("m3a"), "");
 }
 
+TEST_F(Links, ABridgeOnABondIsMadeAfterItAndRemovedBeforeIt) {
+  addVeth("m4");
+  const std::vector<std::string> docs{bridgeDoc("brb", {{"ports", "[bond1]"}}),
+                                      doc("Bond", "bond1", {{"members", "[m4a]"}})};
+  if (!kernelMakes({"type", "bond"})) {
+    Outcome p = plan(docs);
+    EXPECT_EQ(p.code, 1);
+    // The only problem: the bridge's port is declared, so it is no error of the bridge.
+    EXPECT_EQ(p.err, dir_.path() + "/m.yaml:7:1: error: kind: The running kernel lacks bonding (bond devices): "
+                                   "module bonding is neither loaded, built in, nor installed, so Bond cannot be made "
+                                   "on this host.\n1 error(s); nothing was changed.\n");
+    EXPECT_FALSE(link("bond1"));
+    return;
+  }
+  Outcome r = apply(docs);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(linesStarting(r.out, {"Bond/", "Bridge/"}),
+            (std::vector<std::string>{"Bond/bond1: created", "Bridge/brb: created"}));
+  EXPECT_EQ(masterOf("bond1"), "brb");
+  EXPECT_EQ(masterOf("m4a"), "bond1");
+  EXPECT_EQ(plan(docs, {"--detailed-exitcode"}).code, 0);
+  r = apply({keep_}, {"--prune"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(linesStarting(r.out, {"Bond/", "Bridge/brb"}),
+            (std::vector<std::string>{"Bridge/brb: deleted", "Bond/bond1: deleted"}));
+  EXPECT_FALSE(link("bond1"));
+  EXPECT_EQ(masterOf("m4a"), "");
+}
+
 }  // namespace
 }  // namespace hostform::nltest
