@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "reconciler/atomic_file.h"
+#include "reconciler/record_file.h"
 #include "reconciler/digest.h"
 #include "reconciler/handle.h"
 #include "reconciler/process.h"
@@ -326,72 +327,36 @@ Result<fs::path> fetchImage(const ImageSource& source, const fs::path& stateDir,
 
 namespace {
 
-std::mutex& recordsMutex() {
-  static std::mutex m;
-  return m;
+RecordFile sourceRecords(const fs::path& stateDir) {
+  return RecordFile(stateDir / "kvm" / "sources.json", "the volume source records", "volumes");
 }
 
-constexpr int kRecordsVersion = 1;
-
-Result<SourceRecords> readRecordsLocked(const fs::path& file) {
-  std::ifstream in(file);
-  std::error_code ec;
-  if (!in) {
-    if (!fs::exists(file, ec)) return SourceRecords{};
-    return fail("cannot read the volume source records " + file.string() + ": " + errnoText() + ".");
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  SourceRecords out;
-  try {
-    const nlohmann::json doc = nlohmann::json::parse(text.str());
-    if (doc.value("version", 0) != kRecordsVersion)
-      return fail("the volume source records " + file.string() + " are not version " +
-                  std::to_string(kRecordsVersion) + "; move the file away to start over.");
-    for (const auto& [key, r] : doc.at("volumes").items()) {
-      SourceRecord record;
-      record.source.url = r.value("url", "");
-      record.source.path = r.value("path", "");
-      record.source.sha256 = r.at("sha256").get<std::string>();
-      record.importing = r.at("state").get<std::string>() == "importing";
-      out.emplace(key, std::move(record));
-    }
-  } catch (const nlohmann::json::exception& e) {
-    return fail("the volume source records " + file.string() + " are corrupt (" + e.what() +
-                "); move the file away to start over.");
-  }
-  return out;
+SourceRecord decodeSource(const nlohmann::json& r) {
+  SourceRecord record;
+  record.source.url = r.value("url", "");
+  record.source.path = r.value("path", "");
+  record.source.sha256 = r.at("sha256").get<std::string>();
+  record.importing = r.at("state").get<std::string>() == "importing";
+  return record;
 }
 
 }  // namespace
 
 Result<SourceRecords> readSourceRecords(const fs::path& stateDir) {
   if (stateDir.empty()) return SourceRecords{};
-  std::lock_guard lock(recordsMutex());
-  return readRecordsLocked(stateDir / "kvm" / "sources.json");
+  return sourceRecords(stateDir).read<SourceRecord>(decodeSource);
 }
 
 Result<void> writeSourceRecord(const fs::path& stateDir, const std::string& key,
                                const std::optional<SourceRecord>& record) {
   if (stateDir.empty()) return {};
-  std::lock_guard lock(recordsMutex());
-  const fs::path file = stateDir / "kvm" / "sources.json";
-  auto records = readRecordsLocked(file);
-  if (!records) return hostform::unexpected(records.error());
-  if (record) (*records)[key] = *record;
-  else if (records->erase(key) == 0) return {};
-  nlohmann::json volumes = nlohmann::json::object();
-  for (const auto& [k, r] : *records) {
-    nlohmann::json entry{{"sha256", r.source.sha256}, {"state", r.importing ? "importing" : "done"}};
-    if (!r.source.url.empty()) entry["url"] = r.source.url;
-    else entry["path"] = r.source.path;
-    volumes[k] = std::move(entry);
-  }
-  std::error_code ec;
-  fs::create_directories(file.parent_path(), ec);
-  if (ec) return fail("cannot create " + file.parent_path().string() + ": " + ec.message() + ".");
-  const std::string text = nlohmann::json{{"version", kRecordsVersion}, {"volumes", volumes}}.dump(2) + "\n";
-  return writeFileAtomically(file, text, "the volume source records");
+  if (!record) return sourceRecords(stateDir).put(key, std::nullopt);
+  nlohmann::json entry{{"sha256", record->source.sha256}, {"state", record->importing ? "importing" : "done"}};
+  if (!record->source.url.empty())
+    entry["url"] = record->source.url;
+  else
+    entry["path"] = record->source.path;
+  return sourceRecords(stateDir).put(key, entry);
 }
 
 }  // namespace hostform::kvm

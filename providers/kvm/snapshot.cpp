@@ -15,6 +15,7 @@
 #include "providers/kvm/session.h"
 #include "providers/kvm/xml_util.h"
 #include "reconciler/atomic_file.h"
+#include "reconciler/record_file.h"
 #include "reconciler/process.h"
 
 namespace hostform::kvm {
@@ -232,78 +233,40 @@ std::string_view storageName(SnapshotStorage s) { return s == SnapshotStorage::I
 
 namespace {
 
-std::mutex& recordsMutex() {
-  static std::mutex m;
-  return m;
+RecordFile snapshotRecords(const fs::path& stateDir) {
+  return RecordFile(stateDir / "kvm" / "snapshots.json", "the volume snapshot records", "snapshots");
 }
 
-constexpr int kRecordsVersion = 1;
-
-Result<VolumeSnapshotRecords> readRecordsLocked(const fs::path& file) {
-  std::ifstream in(file);
-  std::error_code ec;
-  if (!in) {
-    if (!fs::exists(file, ec)) return VolumeSnapshotRecords{};
-    return fail("cannot read the volume snapshot records " + file.string() + ": " + errnoText() + ".");
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  VolumeSnapshotRecords out;
-  try {
-    const nlohmann::json doc = nlohmann::json::parse(text.str());
-    if (doc.value("version", 0) != kRecordsVersion)
-      return fail("the volume snapshot records " + file.string() + " are not version " +
-                  std::to_string(kRecordsVersion) + "; move the file away to start over.");
-    for (const auto& [name, r] : doc.at("snapshots").items()) {
-      VolumeSnapshotRecord record;
-      record.pool = r.at("pool").get<std::string>();
-      record.volume = r.at("volume").get<std::string>();
-      const std::string storage = r.at("mode").get<std::string>();
-      if (storage != "internal" && storage != "external") throw std::runtime_error("mode " + storage);
-      record.external = storage == "external";
-      record.owner = r.at("owner").get<std::string>();
-      record.created = r.at("created").get<std::int64_t>();
-      record.safety = r.value("safety", "");
-      out.emplace(name, std::move(record));
-    }
-  } catch (const std::exception& e) {
-    return fail("the volume snapshot records " + file.string() + " are corrupt (" + e.what() +
-                "); move the file away to start over.");
-  }
-  return out;
+VolumeSnapshotRecord decodeSnapshot(const nlohmann::json& r) {
+  VolumeSnapshotRecord record;
+  record.pool = r.at("pool").get<std::string>();
+  record.volume = r.at("volume").get<std::string>();
+  const std::string storage = r.at("mode").get<std::string>();
+  if (storage != "internal" && storage != "external") throw std::runtime_error("mode " + storage);
+  record.external = storage == "external";
+  record.owner = r.at("owner").get<std::string>();
+  record.created = r.at("created").get<std::int64_t>();
+  record.safety = r.value("safety", "");
+  return record;
 }
 
 }  // namespace
 
 Result<VolumeSnapshotRecords> readVolumeSnapshotRecords(const fs::path& stateDir) {
   if (stateDir.empty()) return VolumeSnapshotRecords{};
-  std::lock_guard lock(recordsMutex());
-  return readRecordsLocked(stateDir / "kvm" / "snapshots.json");
+  return snapshotRecords(stateDir).read<VolumeSnapshotRecord>(decodeSnapshot);
 }
 
 Result<void> writeVolumeSnapshotRecord(const fs::path& stateDir, const std::string& name,
                                        const std::optional<VolumeSnapshotRecord>& record) {
   if (stateDir.empty())
     return fail("hostform records the volume snapshots it takes under --state-dir, and none is set.");
-  std::lock_guard lock(recordsMutex());
-  const fs::path file = stateDir / "kvm" / "snapshots.json";
-  auto records = readRecordsLocked(file);
-  if (!records) return hostform::unexpected(records.error());
-  if (record)
-    (*records)[name] = *record;
-  else if (records->erase(name) == 0)
-    return {};
-  nlohmann::json snapshots = nlohmann::json::object();
-  for (const auto& [n, r] : *records) {
-    snapshots[n] = {{"pool", r.pool},   {"volume", r.volume},   {"mode", r.external ? "external" : "internal"},
-                    {"owner", r.owner}, {"created", r.created}};
-    if (!r.safety.empty()) snapshots[n]["safety"] = r.safety;
-  }
-  std::error_code ec;
-  fs::create_directories(file.parent_path(), ec);
-  if (ec) return fail("cannot create " + file.parent_path().string() + ": " + ec.message() + ".");
-  const std::string text = nlohmann::json{{"version", kRecordsVersion}, {"snapshots", snapshots}}.dump(2) + "\n";
-  return writeFileAtomically(file, text, "the volume snapshot records");
+  if (!record) return snapshotRecords(stateDir).put(name, std::nullopt);
+  const VolumeSnapshotRecord& r = *record;
+  nlohmann::json entry{{"pool", r.pool},   {"volume", r.volume},   {"mode", r.external ? "external" : "internal"},
+                       {"owner", r.owner}, {"created", r.created}};
+  if (!r.safety.empty()) entry["safety"] = r.safety;
+  return snapshotRecords(stateDir).put(name, entry);
 }
 
 // ---- libvirt domain snapshots -----------------------------------------------------
