@@ -71,9 +71,9 @@ expect "" hostform version --x
 expect "json text" hostform plan -o ""
 expect "json" hostform plan --output j
 expect "LogicalVolume" hostform export --kind L
-expect "VirtualMachine Volume VolumeGroup" hostform export --kind V
+expect "VirtualMachine VlanInterface Volume VolumeGroup VxlanInterface" hostform export --kind V
 expect "VolumeGroup" hostform export --kind = VolumeG
-expect "Bridge LogicalVolume Snapshot StoragePool VirtualMachine Volume VolumeGroup" hostform export --kind =
+expect "Bond Bridge LogicalVolume Snapshot StoragePool VirtualMachine VlanInterface Volume VolumeGroup VxlanInterface" hostform export --kind =
 expect "warn" hostform --log-level w
 expect "json text" hostform plan --log-format ""
 expect "always" hostform plan --color al
