@@ -173,6 +173,29 @@ TEST_F(Links, ABridgeWithAVxlanPortIsMadeAfterItAndRemovedBeforeIt) {
   EXPECT_FALSE(link("brvx"));
 }
 
+TEST_F(Links, AMulticastVxlanJoinsItsGroupThroughItsDevice) {
+  addVeth("g1");
+  const std::vector<std::string> docs{
+      doc("VxlanInterface", "vxg", {{"vni", "9"}, {"group", "239.1.1.1"}, {"device", "g1a"}, {"dstport", "8472"}})};
+  if (!kernelMakes({"type", "vxlan", "id", "1", "dstport", "4789"})) {
+    EXPECT_TRUE(contains(plan(docs).err, "so VxlanInterface cannot be made"));
+    return;
+  }
+  Outcome r = apply(docs);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto l = link("vxg");
+  ASSERT_TRUE(l);
+  EXPECT_EQ(data(*l)["group"], "239.1.1.1");
+  EXPECT_EQ(data(*l)["link"], "g1a");
+  EXPECT_EQ(data(*l)["port"], 8472);
+  EXPECT_EQ(plan(docs, {"--detailed-exitcode"}).code, 0);
+  // Another device is Replace.
+  addVeth("g2");
+  Outcome p = plan({doc("VxlanInterface", "vxg", {{"vni", "9"}, {"group", "239.1.1.1"}, {"device", "g2a"},
+                                                   {"dstport", "8472"}})});
+  EXPECT_TRUE(contains(p.out, "device g1a -> g2a (replace)")) << p.out;
+}
+
 TEST_F(Links, AnUnownedVxlanIsAdoptedAndDriftIsCorrected) {
   if (!kernelMakes({"type", "vxlan", "id", "1", "dstport", "4789"})) {
     EXPECT_TRUE(contains(plan({doc("VxlanInterface", "vxh", {{"vni", "5"}})}).err, "so VxlanInterface cannot be made"));
