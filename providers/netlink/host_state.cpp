@@ -227,7 +227,7 @@ Result<PortVlans> readPortVlans(nl_sock* sock) {
         nlattr* tb[IFLA_MAX + 1] = {};
         if (nlmsg_parse(nlh, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr) < 0 || !tb[IFLA_AF_SPEC]) return;
         VlanFlags flags;
-        std::optional<std::uint16_t> rangeStart;
+        int rangeStart = -1;  // the VLAN of a RANGE_BEGIN entry, until its RANGE_END
         nlattr* a = nullptr;
         int rem = 0;
         nla_for_each_nested(a, tb[IFLA_AF_SPEC], rem) {
@@ -240,8 +240,8 @@ Result<PortVlans> readPortVlans(nl_sock* sock) {
             rangeStart = v->vid;
             continue;
           }
-          const std::uint16_t first = rangeStart.value_or(v->vid);
-          rangeStart.reset();
+          const unsigned first = rangeStart >= 0 ? static_cast<unsigned>(rangeStart) : v->vid;
+          rangeStart = -1;
           for (unsigned id = first; id <= v->vid; ++id) flags[static_cast<std::uint16_t>(id)] = f;
         }
         out[info->ifi_index] = compressVlans(flags);

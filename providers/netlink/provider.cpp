@@ -53,7 +53,8 @@ const Result<PortVlans>& NetlinkSnapshot::vlans() const {
   std::lock_guard lock(mutex_);
   if (!vlans_) {
     auto sock = connectRoute();
-    vlans_ = sock ? readPortVlans(sock->get()) : Result<PortVlans>(hostform::unexpected(sock.error()));
+    if (sock) vlans_.emplace(readPortVlans(sock->get()));
+    else vlans_.emplace(hostform::unexpected(sock.error()));
   }
   return *vlans_;
 }
@@ -62,7 +63,8 @@ const Result<std::vector<FdbRecord>>& NetlinkSnapshot::fdb() const {
   std::lock_guard lock(mutex_);
   if (!fdb_) {
     auto sock = connectRoute();
-    fdb_ = sock ? readStaticFdb(sock->get()) : Result<std::vector<FdbRecord>>(hostform::unexpected(sock.error()));
+    if (sock) fdb_.emplace(readStaticFdb(sock->get()));
+    else fdb_.emplace(hostform::unexpected(sock.error()));
   }
   return *fdb_;
 }
