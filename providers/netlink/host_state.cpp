@@ -88,6 +88,7 @@ void parseBridgeData(nlattr* data, Link& link) {
     if (tb[IFLA_BR_MAX_AGE]) br.maxAgeCs = attrU32(tb[IFLA_BR_MAX_AGE]);
     if (tb[IFLA_BR_VLAN_FILTERING] && nla_len(tb[IFLA_BR_VLAN_FILTERING]) >= 1)
       br.vlanFiltering = nla_get_u8(tb[IFLA_BR_VLAN_FILTERING]) != 0;
+    // Reported only by a kernel with CONFIG_BRIDGE_VLAN_FILTERING.
     if (tb[IFLA_BR_VLAN_DEFAULT_PVID] && nla_len(tb[IFLA_BR_VLAN_DEFAULT_PVID]) >= 2)
       br.defaultPvid = nla_get_u16(tb[IFLA_BR_VLAN_DEFAULT_PVID]);
   }

@@ -26,10 +26,11 @@ struct BridgeAttrs {
   std::uint32_t forwardDelayCs = 1500;
   std::uint32_t helloTimeCs = 200;
   std::uint32_t maxAgeCs = 2000;
-  /// IFLA_BR_VLAN_FILTERING: nullopt when the kernel does not report it,
-  /// which it does exactly when built without CONFIG_BRIDGE_VLAN_FILTERING.
-  std::optional<bool> vlanFiltering;
-  std::uint16_t defaultPvid = 1;  ///< IFLA_BR_VLAN_DEFAULT_PVID
+  bool vlanFiltering = false;  ///< IFLA_BR_VLAN_FILTERING (reported, as 0, even by a kernel without the feature)
+  /// IFLA_BR_VLAN_DEFAULT_PVID: nullopt when the kernel does not report it,
+  /// which is exactly when it was built without CONFIG_BRIDGE_VLAN_FILTERING
+  /// (net/bridge/br_netlink.c br_fill_info).
+  std::optional<std::uint16_t> defaultPvid;
 };
 
 /// IFLA_BRPORT_* of a bridge port (IFLA_INFO_SLAVE_DATA), each nullopt when

@@ -43,8 +43,8 @@ Observed toObserved(const Link& bridge, const HostState& host) {
   spec.stp.forwardDelay = fromCentis(attrs.forwardDelayCs);
   spec.stp.helloTime = fromCentis(attrs.helloTimeCs);
   spec.stp.maxAge = fromCentis(attrs.maxAgeCs);
-  spec.vlanFiltering = attrs.vlanFiltering.value_or(false);
-  spec.defaultPvid = attrs.defaultPvid;
+  spec.vlanFiltering = attrs.vlanFiltering;
+  spec.defaultPvid = attrs.defaultPvid.value_or(1);
   for (const Link& l : host.links)
     if (l.master == bridge.index && !isLibvirtTap(l)) {
       spec.ports.push_back(l.name);

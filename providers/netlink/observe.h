@@ -49,7 +49,7 @@ struct NetlinkSnapshot final : Snapshot {
 
   const Result<PortVlans>& vlans() const;
   const Result<std::vector<FdbRecord>>& fdb() const;
-  /// From the bridges of `host` (IFLA_BR_VLAN_FILTERING is reported exactly
+  /// From the bridges of `host` (IFLA_BR_VLAN_DEFAULT_PVID is reported exactly
   /// when the kernel has the feature), else the probe of apply.h.
   Support vlanFiltering() const;
 

@@ -75,7 +75,7 @@ Support NetlinkSnapshot::vlanFiltering() const {
     std::optional<bool> seen;
     for (const Link& l : host.links)
       if (l.bridge) {
-        seen = l.bridge->vlanFiltering.has_value();
+        seen = l.bridge->defaultPvid.has_value();
         break;
       }
     if (!seen) seen = probeVlanFiltering();

@@ -40,7 +40,7 @@ HostState host() {
   br0.mtu = 1500;
   br0.alias = "hostform:owner=me";
   br0.bridge = BridgeAttrs{};
-  br0.bridge->vlanFiltering = false;
+  br0.bridge->defaultPvid = 1;
   auto port = [](int index, std::string name, int master) {
     Link l;
     l.index = index;

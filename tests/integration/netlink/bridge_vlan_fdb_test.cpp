@@ -100,7 +100,7 @@ TEST_F(BridgeFeatures, PortOptionsAreSetComparedWhereDeclaredAndKeptWhereNot) {
   const auto changed = docs("{name: p1a, cost: 200, priority: 10, hairpin: true, isolated: true, learning: false}");
   Outcome p = plan(changed, {"--detailed-exitcode"});
   EXPECT_EQ(p.code, 2);
-  EXPECT_EQ(p.out, "~ Bridge/br0                    update: ports[p1a].cost 100 -> 200\n"
+  EXPECT_EQ(p.out, "~ Bridge/br0                    ports[p1a].cost 100 -> 200\n"
                    "Plan: 0 to create, 1 to change, 0 to delete.\n");
   ASSERT_EQ(apply(changed).code, 0);
   EXPECT_EQ(slaveData("p1a")["cost"], 200);
@@ -118,7 +118,7 @@ TEST_F(BridgeFeatures, OptionsOfAPortAddedLaterAreSetAfterItIsEnslaved) {
   ASSERT_EQ(apply({bridgeDoc("br0", {{"ports", "[p1a]"}})}).code, 0);
   const std::vector<std::string> docs{bridgeDoc("br0", {{"ports", "[p1a, {name: p2a, priority: 7}]"}})};
   Outcome p = plan(docs);
-  EXPECT_EQ(p.out, "~ Bridge/br0                    update: ports [p1a] -> [p1a, p2a], ports[p2a].priority (none) "
+  EXPECT_EQ(p.out, "~ Bridge/br0                    ports [p1a] -> [p1a, p2a], ports[p2a].priority (none) "
                    "-> 7\nPlan: 0 to create, 1 to change, 0 to delete.\n");
   ASSERT_EQ(apply(docs).code, 0);
   EXPECT_EQ(masterOf("p2a"), "br0");
@@ -147,7 +147,7 @@ TEST_F(BridgeFeatures, StaticFdbIsAddedMovedAndRemoved) {
       "[{mac: \"52:54:00:00:00:01\", port: p2a}, {mac: \"52:54:00:00:00:03\", port: p1a}]");
   Outcome p = plan(second, {"--detailed-exitcode"});
   EXPECT_EQ(p.code, 2);
-  EXPECT_EQ(p.out, "~ Bridge/br0                    update: fdb [52:54:00:00:00:01 on p1a, 52:54:00:00:00:02 on "
+  EXPECT_EQ(p.out, "~ Bridge/br0                    fdb [52:54:00:00:00:01 on p1a, 52:54:00:00:00:02 on "
                    "p2a, 52:54:00:00:00:09 on p1a] -> [52:54:00:00:00:01 on p2a, 52:54:00:00:00:03 on p1a]\n"
                    "Plan: 0 to create, 1 to change, 0 to delete.\n");
   r = apply(second);
@@ -276,7 +276,7 @@ TEST_F(BridgeFeatures, VlanFilteringIsRefusedOrAppliedAsTheKernelAllows) {
               {"fdb", "[]"}})};
   Outcome p = plan(changed, {"--detailed-exitcode"});
   EXPECT_EQ(p.code, 2) << p.out << p.err;
-  EXPECT_EQ(p.out, "~ Bridge/br0                    update: defaultPvid 1 -> 5, ports[p1a].vlans [10 pvid untagged, "
+  EXPECT_EQ(p.out, "~ Bridge/br0                    defaultPvid 1 -> 5, ports[p1a].vlans [10 pvid untagged, "
                    "20-30] -> [10 untagged, 20-25, 99 pvid], ports[p2a].vlans [10, 40 untagged] -> [10], fdb "
                    "[52:54:00:00:00:01 on p2a vlan 10] -> []\n"
                    "Plan: 0 to create, 1 to change, 0 to delete.\n");
