@@ -32,6 +32,19 @@ BridgePortOptions portOptionsOf(const Link& port) {
   return o;
 }
 
+std::vector<FdbEntry> staticFdbOf(int bridgeIndex, const std::vector<FdbRecord>& records, const HostState& host,
+                                  bool perVlan) {
+  std::vector<FdbEntry> out;
+  for (const FdbRecord& r : records) {
+    const Link* port = host.byIndex(r.port);
+    if (bridgeIndex && port && port->master == bridgeIndex)
+      out.push_back({r.mac, port->name, perVlan ? r.vlan : std::nullopt});
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 Observed toObserved(const Link& bridge, const HostState& host) {
   BridgeSpec spec;
   spec.state = bridge.up ? AdminState::Up : AdminState::Down;

@@ -24,6 +24,14 @@ bool isLibvirtTap(const Link& link);
 /// The options the kernel reports for a bridge port (every one it has).
 BridgePortOptions portOptionsOf(const Link& port);
 
+/// The static FDB entries on the ports of the bridge `bridgeIndex`, sorted.
+/// Without `perVlan` (a bridge that does not filter VLANs) their VLAN is
+/// dropped and duplicates go: a kernel with bridge VLAN support copies an
+/// entry added without a VLAN to every VLAN of the port (vlan 1 at least),
+/// and deletes the copies with it.
+std::vector<FdbEntry> staticFdbOf(int bridgeIndex, const std::vector<FdbRecord>& records, const HostState& host,
+                                  bool perVlan);
+
 /// One bridge as a Bridge resource: admin state, MTU, MAC, STP and timers
 /// (centiseconds to milliseconds), ports other than libvirt taps (by name,
 /// sorted) with every option the kernel reports for them (their VLANs and

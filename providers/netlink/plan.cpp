@@ -320,13 +320,8 @@ void fdbChanges(const Resource& desired, const Observed* live, const HostState& 
   if (!spec.fdb) return;
   const Link* self = host.byName(desired.id.name);
   const int selfIndex = self && self->isBridge() ? self->index : 0;
-  std::vector<FdbEntry> have;
-  if (selfIndex && options.fdb)
-    for (const FdbRecord& r : *options.fdb) {
-      const Link* port = host.byIndex(r.port);
-      if (port && port->master == selfIndex) have.push_back({r.mac, port->name, r.vlan});
-    }
-  std::sort(have.begin(), have.end());
+  const std::vector<FdbEntry> have =
+      options.fdb ? staticFdbOf(selfIndex, *options.fdb, host, spec.vlanFiltering) : std::vector<FdbEntry>{};
   auto key = [](const FdbEntry& e) { return std::make_pair(e.mac, e.vlan); };
   for (const FdbEntry& h : have)
     if (std::none_of(spec.fdb->begin(), spec.fdb->end(), [&](const FdbEntry& w) { return key(w) == key(h); }))

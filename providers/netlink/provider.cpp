@@ -174,12 +174,7 @@ Result<std::vector<Resource>> NetlinkProvider::exportResources() {
       if (!p.empty()) options.emplace(port, std::move(p));
     }
     spec.portOptions = std::move(options);
-    std::vector<FdbEntry> entries;
-    for (const FdbRecord& r : *fdb) {
-      const Link* port = snapshot.host.byIndex(r.port);
-      if (bridge && port && port->master == bridge->index) entries.push_back({r.mac, port->name, r.vlan});
-    }
-    std::sort(entries.begin(), entries.end());
+    auto entries = staticFdbOf(bridge ? bridge->index : 0, *fdb, snapshot.host, spec.vlanFiltering);
     if (!entries.empty()) spec.fdb = std::move(entries);
     out.push_back(std::move(o.resource));
   }

@@ -230,6 +230,19 @@ TEST(BridgeFdb, StaticEntriesOfThisBridgeAreAuthoritativeByMacAndVlan) {
                                                  {"52:54:00:00:00:03", "eth2", std::nullopt}}));
 }
 
+TEST(BridgeFdb, OnABridgeThatDoesNotFilterTheKernelsPerVlanCopiesAreOneEntry) {
+  // A kernel with bridge VLAN support copies an entry added without a VLAN
+  // to every VLAN of the port, filtering or not.
+  BridgeSpec s = plain();
+  s.fdb = std::vector<FdbEntry>{{"52:54:00:00:00:01", "eth1", std::nullopt}};
+  std::vector<FdbRecord> live{{1, "52:54:00:00:00:01", std::nullopt}, {1, "52:54:00:00:00:01", 1}};
+  PlanOptions options;
+  options.fdb = &live;
+  Diff d = diffOf(bridge(s), host(), options);
+  EXPECT_TRUE(d.changes.empty()) << rows(d).at(0);
+  EXPECT_EQ(deltaOf(d), BridgeDelta{});
+}
+
 TEST(BridgeFdb, LeftOutTheStaticEntriesAreNotManaged) {
   std::vector<FdbRecord> live{{1, "52:54:00:00:00:01", std::nullopt}};
   PlanOptions options;
