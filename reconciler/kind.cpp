@@ -218,6 +218,7 @@ void SpecWriter::end() { out_ << YAML::EndMap; }
 void SpecWriter::beginList(const char* key) { out_ << YAML::Key << key << YAML::Value << YAML::BeginSeq; }
 void SpecWriter::beginItem() { out_ << YAML::BeginMap; }
 void SpecWriter::endItem() { out_ << YAML::EndMap; }
+void SpecWriter::item(const std::string& value) { scalar(out_, value); }
 void SpecWriter::endList() { out_ << YAML::EndSeq; }
 
 std::string showList(const std::vector<std::string>& items) {

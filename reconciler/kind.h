@@ -119,6 +119,8 @@ class SpecWriter {
   void beginList(const char* key);
   void beginItem();
   void endItem();
+  /// A plain string item of a list begun with beginList (a bridge port without options).
+  void item(const std::string& value);
   void endList();
 
  private:

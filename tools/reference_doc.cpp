@@ -218,6 +218,9 @@ class Generator {
       const Json& items = s->at("items");
       rows.push_back({path, type, presence, description});
       if (items.value("type", "") == "object") addProperties(rows, rules, items, path + "[]", where + "/items");
+      // Items of several forms (a bridge port: a name or an object): the object form's fields.
+      for (const Json& form : items.value("oneOf", Json::array()))
+        if (form.value("type", "") == "object") addProperties(rows, rules, form, path + "[]", where + "/items");
       return;
     }
     rows.push_back({path, type, presence, description});
@@ -255,14 +258,30 @@ class Generator {
       return "string";
     }
     if (type == "array") {
-      std::string out = "list of " + (s.at("items").value("type", "") == "object" ? std::string("objects")
-                                                                                  : typeOf(s.at("items"), where + "/items"));
+      const Json& items = s.at("items");
+      std::string out = "list of " + (items.value("type", "") == "object" ? std::string("objects")
+                                      : items.contains("oneOf")          ? formsOf(items.at("oneOf"), where + "/items")
+                                                                         : typeOf(items, where + "/items"));
       if (s.value("uniqueItems", false)) out += ", unique";
       if (s.contains("minItems")) out += ", at least " + s.at("minItems").dump();
       return out;
     }
     if (type == "object") return "object";
     refuse(where, "a field whose type the generator cannot describe");
+  }
+
+  /// "[ifname](#ifname) or objects": the forms of items written one of several ways.
+  std::string formsOf(const Json& forms, const std::string& where) {
+    std::string out;
+    for (const Json& form : forms) {
+      std::string one;
+      if (form.value("type", "") == "object") one = "objects";
+      else if (form.contains("allOf") && form.at("allOf").size() == 1 && form.at("allOf")[0].contains("$ref"))
+        one = typeOf(form.at("allOf")[0], where);
+      else one = typeOf(form, where);
+      out += (out.empty() ? "" : " or ") + one;
+    }
+    return out;
   }
 
   /// "When `spec.type` is `thin`: `spec.thinPool` is required."

@@ -3,6 +3,7 @@
 /// it (BridgeDelta). Each function takes the caller's socket; nothing here
 /// keeps state between calls.
 
+#include <optional>
 #include <string>
 
 #include "providers/netlink/plan.h"
@@ -31,9 +32,20 @@ enum class Mark { Keep, Write };
 /// enslavements, then the MTU pinned again), addresses (removals, then
 /// additions, so a prefix change of one address works). A port is released
 /// only while it is still a port of this bridge: another bridge of the same
-/// apply may already have taken it.
+/// apply may already have taken it. After the ports: their options
+/// (RTM_SETLINK AF_BRIDGE, IFLA_PROTINFO), their VLANs (IFLA_AF_SPEC, read
+/// again first), static FDB removals and additions (RTM_DELNEIGH,
+/// RTM_NEWNEIGH with NLM_F_REPLACE). vlanFiltering is set with the link
+/// attributes, before any VLAN.
 Result<void> updateBridge(nl_sock* sock, const std::string& name, const BridgeDelta& delta, Mark mark,
                           const std::string& owner);
+
+/// Whether the kernel can make a bridge that filters VLANs: a bridge with
+/// vlan_filtering 1 is created in a network namespace made for the purpose
+/// (unshare(CLONE_NEWNET) in a thread of its own) and vanishes with it, so
+/// nothing of the host changes. nullopt when it cannot tell (no
+/// CAP_SYS_ADMIN, or another error than EOPNOTSUPP).
+std::optional<bool> probeVlanFiltering();
 
 /// Deletes the bridge (the kernel releases its ports). Already gone is success.
 Result<void> deleteBridge(nl_sock* sock, const std::string& name);

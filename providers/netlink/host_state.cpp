@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <linux/if.h>
+#include <linux/if_bridge.h>
+#include <linux/neighbour.h>
 #include <linux/if_link.h>
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
@@ -84,6 +86,11 @@ void parseBridgeData(nlattr* data, Link& link) {
     if (tb[IFLA_BR_FORWARD_DELAY]) br.forwardDelayCs = attrU32(tb[IFLA_BR_FORWARD_DELAY]);
     if (tb[IFLA_BR_HELLO_TIME]) br.helloTimeCs = attrU32(tb[IFLA_BR_HELLO_TIME]);
     if (tb[IFLA_BR_MAX_AGE]) br.maxAgeCs = attrU32(tb[IFLA_BR_MAX_AGE]);
+    if (tb[IFLA_BR_VLAN_FILTERING] && nla_len(tb[IFLA_BR_VLAN_FILTERING]) >= 1)
+      br.vlanFiltering = nla_get_u8(tb[IFLA_BR_VLAN_FILTERING]) != 0;
+    // Reported only by a kernel with CONFIG_BRIDGE_VLAN_FILTERING.
+    if (tb[IFLA_BR_VLAN_DEFAULT_PVID] && nla_len(tb[IFLA_BR_VLAN_DEFAULT_PVID]) >= 2)
+      br.defaultPvid = nla_get_u16(tb[IFLA_BR_VLAN_DEFAULT_PVID]);
   }
   link.bridge = br;
 }
@@ -149,6 +156,25 @@ void parseVxlanData(nlattr* data, Link& link) {
   link.vxlan = v;
 }
 
+std::optional<bool> attrFlag(nlattr* a) {
+  if (!a || nla_len(a) < 1) return std::nullopt;
+  return nla_get_u8(a) != 0;
+}
+
+void parsePortData(nlattr* data, Link& link) {
+  nlattr* tb[IFLA_BRPORT_MAX + 1] = {};
+  PortAttrs port;
+  if (data && nla_parse_nested(tb, IFLA_BRPORT_MAX, data, nullptr) == 0) {
+    if (tb[IFLA_BRPORT_COST]) port.cost = attrU32(tb[IFLA_BRPORT_COST]);
+    if (tb[IFLA_BRPORT_PRIORITY] && nla_len(tb[IFLA_BRPORT_PRIORITY]) >= 2)
+      port.priority = nla_get_u16(tb[IFLA_BRPORT_PRIORITY]);
+    port.hairpin = attrFlag(tb[IFLA_BRPORT_MODE]);
+    port.isolated = attrFlag(tb[IFLA_BRPORT_ISOLATED]);
+    port.learning = attrFlag(tb[IFLA_BRPORT_LEARNING]);
+  }
+  link.port = port;
+}
+
 /// One RTM_NEWLINK answer; nullopt for messages that are not links.
 std::optional<Link> parseLink(nlmsghdr* nlh) {
   if (nlh->nlmsg_type != RTM_NEWLINK || !nlmsg_valid_hdr(nlh, sizeof(ifinfomsg))) return std::nullopt;
@@ -179,6 +205,7 @@ std::optional<Link> parseLink(nlmsghdr* nlh) {
         if (link.kind == "vlan") parseVlanData(info[IFLA_INFO_DATA], link);
         if (link.kind == "vxlan") parseVxlanData(info[IFLA_INFO_DATA], link);
       }
+      if (link.slaveKind == "bridge") parsePortData(info[IFLA_INFO_SLAVE_DATA], link);
     }
   }
   return link;
@@ -240,6 +267,78 @@ Result<HostState> readHostState(nl_sock* sock) {
   state.addresses = std::move(*addresses);
   state.index();
   return state;
+}
+
+Result<PortVlans> readPortVlans(nl_sock* sock) {
+  MessagePtr msg(nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP));
+  if (!msg) return fail("cannot build a netlink request: out of memory.");
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_BRIDGE;
+  if (nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+      nla_put_u32(msg.get(), IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN_COMPRESSED) < 0)
+    return fail("cannot build a netlink request: out of memory.");
+  PortVlans out;
+  auto done = dump(
+      sock, msg.get(),
+      [&](nlmsghdr* nlh) {
+        if (nlh->nlmsg_type != RTM_NEWLINK || !nlmsg_valid_hdr(nlh, sizeof(ifinfomsg))) return;
+        auto* info = static_cast<ifinfomsg*>(nlmsg_data(nlh));
+        nlattr* tb[IFLA_MAX + 1] = {};
+        if (nlmsg_parse(nlh, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr) < 0 || !tb[IFLA_AF_SPEC]) return;
+        VlanFlags flags;
+        int rangeStart = -1;  // the VLAN of a RANGE_BEGIN entry, until its RANGE_END
+        nlattr* a = nullptr;
+        int rem = 0;
+        nla_for_each_nested(a, tb[IFLA_AF_SPEC], rem) {
+          if (nla_type(a) != IFLA_BRIDGE_VLAN_INFO || nla_len(a) < static_cast<int>(sizeof(bridge_vlan_info)))
+            continue;
+          const auto* v = static_cast<const bridge_vlan_info*>(nla_data(a));
+          const std::uint8_t f = static_cast<std::uint8_t>(((v->flags & BRIDGE_VLAN_INFO_PVID) ? kVlanPvid : 0) |
+                                                           ((v->flags & BRIDGE_VLAN_INFO_UNTAGGED) ? kVlanUntagged : 0));
+          if (v->flags & BRIDGE_VLAN_INFO_RANGE_BEGIN) {
+            rangeStart = v->vid;
+            continue;
+          }
+          const unsigned first = rangeStart >= 0 ? static_cast<unsigned>(rangeStart) : v->vid;
+          rangeStart = -1;
+          for (unsigned id = first; id <= v->vid; ++id) flags[static_cast<std::uint16_t>(id)] = f;
+        }
+        out[info->ifi_index] = compressVlans(flags);
+      },
+      "cannot list the VLANs of the bridge ports");
+  if (!done) return hostform::unexpected(done.error());
+  return out;
+}
+
+Result<std::vector<FdbRecord>> readStaticFdb(nl_sock* sock) {
+  MessagePtr msg(nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_DUMP));
+  if (!msg) return fail("cannot build a netlink request: out of memory.");
+  ndmsg ndm{};
+  ndm.ndm_family = AF_BRIDGE;
+  if (nlmsg_append(msg.get(), &ndm, sizeof ndm, NLMSG_ALIGNTO) < 0)
+    return fail("cannot build a netlink request: out of memory.");
+  std::vector<FdbRecord> out;
+  auto done = dump(
+      sock, msg.get(),
+      [&](nlmsghdr* nlh) {
+        if (nlh->nlmsg_type != RTM_NEWNEIGH || !nlmsg_valid_hdr(nlh, sizeof(ndmsg))) return;
+        auto* n = static_cast<ndmsg*>(nlmsg_data(nlh));
+        // Static is NUD_NOARP; local entries are NUD_PERMANENT, learnt ones REACHABLE or STALE.
+        if (n->ndm_family != AF_BRIDGE || n->ndm_state != NUD_NOARP || (n->ndm_flags & NTF_SELF)) return;
+        nlattr* tb[NDA_MAX + 1] = {};
+        if (nlmsg_parse(nlh, sizeof(ndmsg), tb, NDA_MAX, nullptr) < 0 || !tb[NDA_LLADDR] ||
+            nla_len(tb[NDA_LLADDR]) != 6)
+          return;
+        FdbRecord r;
+        r.port = n->ndm_ifindex;
+        r.mac = formatMac(static_cast<const unsigned char*>(nla_data(tb[NDA_LLADDR])), 6);
+        if (tb[NDA_VLAN] && nla_len(tb[NDA_VLAN]) >= 2 && nla_get_u16(tb[NDA_VLAN]) != 0)
+          r.vlan = nla_get_u16(tb[NDA_VLAN]);
+        out.push_back(std::move(r));
+      },
+      "cannot list the bridges' forwarding databases");
+  if (!done) return hostform::unexpected(done.error());
+  return out;
 }
 
 Result<std::optional<Link>> readLink(nl_sock* sock, const std::string& name) {

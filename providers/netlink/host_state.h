@@ -26,6 +26,21 @@ struct BridgeAttrs {
   std::uint32_t forwardDelayCs = 1500;
   std::uint32_t helloTimeCs = 200;
   std::uint32_t maxAgeCs = 2000;
+  bool vlanFiltering = false;  ///< IFLA_BR_VLAN_FILTERING (reported, as 0, even by a kernel without the feature)
+  /// IFLA_BR_VLAN_DEFAULT_PVID: nullopt when the kernel does not report it,
+  /// which is exactly when it was built without CONFIG_BRIDGE_VLAN_FILTERING
+  /// (net/bridge/br_netlink.c br_fill_info).
+  std::optional<std::uint16_t> defaultPvid;
+};
+
+/// IFLA_BRPORT_* of a bridge port (IFLA_INFO_SLAVE_DATA), each nullopt when
+/// the kernel does not report it: a kernel that lacks the option.
+struct PortAttrs {
+  std::optional<std::uint32_t> cost;
+  std::optional<std::uint32_t> priority;
+  std::optional<bool> hairpin;  ///< IFLA_BRPORT_MODE
+  std::optional<bool> isolated;
+  std::optional<bool> learning;
 };
 
 /// IFLA_TUN_* of a tun/tap device.
@@ -75,6 +90,7 @@ struct Link {
   std::optional<VxlanAttrs> vxlan;    ///< set for kind "vxlan"
   int link = 0;                 ///< IFLA_LINK: the lower device (a VLAN's parent); 0: none
   std::string slaveKind;        ///< IFLA_INFO_SLAVE_KIND: "bond", "bridge" for a member; empty otherwise
+  std::optional<PortAttrs> port;      ///< set for a port of a bridge (IFLA_INFO_SLAVE_KIND "bridge")
 
   bool isBridge() const { return kind == "bridge"; }
 };
@@ -112,6 +128,23 @@ struct HostState {
 /// not keep a bridge's IFLA_INFO_DATA) and every address (one
 /// rtnl_addr_alloc_cache dump).
 Result<HostState> readHostState(nl_sock* sock);
+
+/// VLANs of every bridge port, by port ifindex, normalised (normalize.h
+/// compressVlans): one RTM_GETLINK dump of family AF_BRIDGE with
+/// RTEXT_FILTER_BRVLAN_COMPRESSED. Empty on a kernel without bridge VLAN filtering.
+using PortVlans = std::unordered_map<int, std::vector<BridgeVlan>>;
+Result<PortVlans> readPortVlans(nl_sock* sock);
+
+/// One static FDB entry as the kernel holds it.
+struct FdbRecord {
+  int port = 0;  ///< ifindex of the port
+  std::string mac;
+  std::optional<std::uint16_t> vlan;
+};
+/// Static entries (NUD_NOARP) of the bridges' forwarding databases: one
+/// RTM_GETNEIGH dump of family AF_BRIDGE. Never the local (permanent) entries,
+/// nor the devices' own (NTF_SELF) ones.
+Result<std::vector<FdbRecord>> readStaticFdb(nl_sock* sock);
 
 /// One link by name (RTM_GETLINK, not a dump); nullopt when there is none.
 /// For apply-time checks that must see the kernel as it is now.

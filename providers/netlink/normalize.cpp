@@ -95,6 +95,28 @@ std::string ownerFromAlias(std::string_view alias) {
   return std::string(alias.substr(kMarkPrefix.size()));
 }
 
+VlanFlags expandVlans(const std::vector<BridgeVlan>& vlans) {
+  VlanFlags out;
+  for (const BridgeVlan& v : vlans)
+    for (unsigned id = v.first; id <= v.last; ++id)
+      out[static_cast<std::uint16_t>(id)] =
+          static_cast<std::uint8_t>((v.pvid ? kVlanPvid : 0) | (v.untagged ? kVlanUntagged : 0));
+  return out;
+}
+
+std::vector<BridgeVlan> compressVlans(const VlanFlags& flags) {
+  std::vector<BridgeVlan> out;
+  for (const auto& [id, f] : flags) {
+    const bool pvid = (f & kVlanPvid) != 0, untagged = (f & kVlanUntagged) != 0;
+    if (!out.empty() && !pvid && !out.back().pvid && out.back().untagged == untagged && out.back().last + 1 == id) {
+      out.back().last = id;
+      continue;
+    }
+    out.push_back(BridgeVlan{id, id, pvid, untagged});
+  }
+  return out;
+}
+
 std::string showList(const std::vector<std::string>& items) {
   std::string out = "[";
   for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];

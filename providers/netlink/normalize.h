@@ -3,11 +3,13 @@
 /// a converged bridge compares equal (docs/spec.md §4 "Converged means quiet").
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "reconciler/kinds/bridge.h"
 #include "reconciler/units.h"
 
 namespace hostform::netlink {
@@ -47,6 +49,15 @@ std::optional<std::vector<unsigned char>> parseMac(std::string_view text);
 std::string ownerMark(std::string_view owner);
 /// The owner named by an ifalias; empty when the alias is not a hostform mark.
 std::string ownerFromAlias(std::string_view alias);
+
+/// A port's VLANs one by one: VLAN id -> kVlanPvid | kVlanUntagged.
+inline constexpr std::uint8_t kVlanPvid = 1, kVlanUntagged = 2;
+using VlanFlags = std::map<std::uint16_t, std::uint8_t>;
+VlanFlags expandVlans(const std::vector<BridgeVlan>& vlans);
+/// The canonical list: consecutive ids with the same flags as one range, the
+/// pvid always on its own, sorted. Two lists meaning the same VLANs compress
+/// to equal lists, so the plan compares them with ==.
+std::vector<BridgeVlan> compressVlans(const VlanFlags& flags);
 
 /// "[a, b]" as the plan shows lists (hostform::fields()).
 std::string showList(const std::vector<std::string>& items);

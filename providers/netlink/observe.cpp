@@ -21,6 +21,30 @@ bool isLibvirtTap(const Link& link) {
   return isVnetName(link.name) || link.mac.starts_with("fe:");
 }
 
+BridgePortOptions portOptionsOf(const Link& port) {
+  BridgePortOptions o;
+  if (!port.port) return o;
+  o.cost = port.port->cost;
+  o.priority = port.port->priority;
+  o.hairpin = port.port->hairpin;
+  o.isolated = port.port->isolated;
+  o.learning = port.port->learning;
+  return o;
+}
+
+std::vector<FdbEntry> staticFdbOf(int bridgeIndex, const std::vector<FdbRecord>& records, const HostState& host,
+                                  bool perVlan) {
+  std::vector<FdbEntry> out;
+  for (const FdbRecord& r : records) {
+    const Link* port = host.byIndex(r.port);
+    if (bridgeIndex && port && port->master == bridgeIndex)
+      out.push_back({r.mac, port->name, perVlan ? r.vlan : std::nullopt});
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 Observed toObserved(const Link& bridge, const HostState& host) {
   BridgeSpec spec;
   spec.state = bridge.up ? AdminState::Up : AdminState::Down;
@@ -32,8 +56,13 @@ Observed toObserved(const Link& bridge, const HostState& host) {
   spec.stp.forwardDelay = fromCentis(attrs.forwardDelayCs);
   spec.stp.helloTime = fromCentis(attrs.helloTimeCs);
   spec.stp.maxAge = fromCentis(attrs.maxAgeCs);
+  spec.vlanFiltering = attrs.vlanFiltering;
+  spec.defaultPvid = attrs.defaultPvid.value_or(1);
   for (const Link& l : host.links)
-    if (l.master == bridge.index && !isLibvirtTap(l)) spec.ports.push_back(l.name);
+    if (l.master == bridge.index && !isLibvirtTap(l)) {
+      spec.ports.push_back(l.name);
+      if (auto options = portOptionsOf(l); !options.empty()) spec.portOptions.emplace(l.name, std::move(options));
+    }
   std::sort(spec.ports.begin(), spec.ports.end());
   spec.addresses = host.managedAddresses(bridge.index);
 

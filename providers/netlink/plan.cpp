@@ -228,8 +228,123 @@ void compareAttributes(const BridgeSpec& want, const BridgeSpec& have, Diff& dif
   timer("stp.forwardDelay", have.stp.forwardDelay, want.stp.forwardDelay, delta.stp.forwardDelay);
   timer("stp.helloTime", have.stp.helloTime, want.stp.helloTime, delta.stp.helloTime);
   timer("stp.maxAge", have.stp.maxAge, want.stp.maxAge, delta.stp.maxAge);
+  if (change("vlanFiltering", have.vlanFiltering ? "true" : "false", want.vlanFiltering ? "true" : "false"))
+    delta.vlanFiltering = want.vlanFiltering;
+  if (want.vlanFiltering && change("defaultPvid", std::to_string(have.defaultPvid), std::to_string(want.defaultPvid)))
+    delta.defaultPvid = want.defaultPvid;
   change("ports", showList(sortedUnique(have.ports)), showList(sortedUnique(want.ports)));
   change("addresses", showList(canonicalAddresses(have.addresses)), showList(canonicalAddresses(want.addresses)));
+}
+
+void checkVlanSupport(const Resource& desired, const PlanOptions& options, Diff& diff) {
+  if (!desired.as<BridgeSpec>().vlanFiltering || options.vlanFiltering == Support::Yes) return;
+  diff.problems.push_back(
+      {"spec.vlanFiltering", options.vlanFiltering == Support::No ? kNoVlanFiltering : kVlanFilteringUnknown});
+}
+
+/// Which IFLA_BRPORT_* the kernel reports on a bridge port, from the first
+/// port of any bridge on the host; nullopt when there is none (every option
+/// is then taken as available: all are in Linux 4.18 and later).
+std::shared_ptr<const std::optional<PortAttrs>> samplePort(const HostState& host, const PlanContext& ctx) {
+  return ctx.memo<std::optional<PortAttrs>>("netlink.samplePort", [&]() -> std::optional<PortAttrs> {
+    for (const Link& l : host.links)
+      if (l.port) return l.port;
+    return std::nullopt;
+  });
+}
+
+std::string showFlag(const std::optional<bool>& b) { return b ? (*b ? "true" : "false") : "(none)"; }
+std::string showNumber(const std::optional<std::uint32_t>& n) { return n ? std::to_string(*n) : "(none)"; }
+
+/// Each declared port's options and VLANs against the kernel's: rows (for a
+/// live bridge), fixes for apply, and the options the kernel lacks as problems.
+void portOptionChanges(const Resource& desired, const Observed* live, const HostState& host,
+                       const PlanContext& ctx, const PlanOptions& options, bool defaultPvidChanges, Diff& diff,
+                       BridgeDelta& delta) {
+  const auto& spec = desired.as<BridgeSpec>();
+  if (spec.portOptions.empty()) return;
+  const Link* self = host.byName(desired.id.name);
+  const int selfIndex = self && self->isBridge() ? self->index : 0;
+  const auto sample = samplePort(host, ctx);
+  for (std::size_t i = 0; i < spec.ports.size(); ++i) {
+    const std::string& name = spec.ports[i];
+    auto it = spec.portOptions.find(name);
+    if (it == spec.portOptions.end()) continue;
+    const BridgePortOptions& want = it->second;
+    const Link* link = host.byName(name);
+    const bool onBridge = selfIndex && link && link->master == selfIndex && link->port;
+    const PortAttrs have = onBridge ? *link->port : PortAttrs{};
+    const std::string row = "ports[" + name + "].";
+    const std::string field = "spec.ports[" + std::to_string(i) + "].";
+    PortOptionsFix fix{name};
+    bool refused = false;
+    auto lacks = [&](const char* option, const char* attr, bool reported) {
+      if (reported) return false;
+      diff.problems.push_back({field + option, std::string("This kernel does not report ") + attr +
+                                                   " on bridge ports, so it cannot set " + option +
+                                                   " on a port; remove " + option + " from port " + name + "."});
+      refused = true;
+      return true;
+    };
+    auto number = [&](const char* option, const char* attr, const std::optional<std::uint32_t>& w,
+                      const std::optional<std::uint32_t>& h, std::optional<std::uint32_t> PortAttrs::*member,
+                      std::optional<std::uint32_t>& out) {
+      if (!w || lacks(option, attr, !*sample || ((**sample).*member).has_value())) return;
+      if (h == w) return;
+      if (live) diff.changes.push_back({row + option, showNumber(h), std::to_string(*w), ChangeClass::Live});
+      out = w;
+    };
+    auto flag = [&](const char* option, const char* attr, const std::optional<bool>& w, const std::optional<bool>& h,
+                    std::optional<bool> PortAttrs::*member, std::optional<bool>& out) {
+      if (!w || lacks(option, attr, !*sample || ((**sample).*member).has_value())) return;
+      if (h == w) return;
+      if (live) diff.changes.push_back({row + option, showFlag(h), showFlag(w), ChangeClass::Live});
+      out = w;
+    };
+    number("cost", "IFLA_BRPORT_COST", want.cost, have.cost, &PortAttrs::cost, fix.cost);
+    number("priority", "IFLA_BRPORT_PRIORITY", want.priority, have.priority, &PortAttrs::priority, fix.priority);
+    flag("hairpin", "IFLA_BRPORT_MODE", want.hairpin, have.hairpin, &PortAttrs::hairpin, fix.hairpin);
+    flag("isolated", "IFLA_BRPORT_ISOLATED", want.isolated, have.isolated, &PortAttrs::isolated, fix.isolated);
+    flag("learning", "IFLA_BRPORT_LEARNING", want.learning, have.learning, &PortAttrs::learning, fix.learning);
+    if (!refused && fix.any()) delta.portOptions.push_back(std::move(fix));
+
+    if (!want.vlans) continue;
+    const std::vector<BridgeVlan> wanted = compressVlans(expandVlans(*want.vlans));
+    std::optional<std::vector<BridgeVlan>> current;
+    if (onBridge && options.vlans)
+      if (auto v = options.vlans->find(link->index); v != options.vlans->end()) current = v->second;
+    if (current != wanted) {
+      if (live)
+        diff.changes.push_back(
+            {row + "vlans", current ? showVlans(*current) : "(none)", showVlans(wanted), ChangeClass::Live});
+      delta.portVlans.push_back({name, wanted});
+    } else if (defaultPvidChanges) {
+      delta.portVlans.push_back({name, wanted});
+    }
+  }
+}
+
+/// The declared static FDB against the static entries on this bridge's ports.
+void fdbChanges(const Resource& desired, const Observed* live, const HostState& host, const PlanOptions& options,
+                Diff& diff, BridgeDelta& delta) {
+  const auto& spec = desired.as<BridgeSpec>();
+  if (!spec.fdb) return;
+  const Link* self = host.byName(desired.id.name);
+  const int selfIndex = self && self->isBridge() ? self->index : 0;
+  const std::vector<FdbEntry> have =
+      options.fdb ? staticFdbOf(selfIndex, *options.fdb, host, spec.vlanFiltering) : std::vector<FdbEntry>{};
+  auto key = [](const FdbEntry& e) { return std::make_pair(e.mac, e.vlan); };
+  for (const FdbEntry& h : have)
+    if (std::none_of(spec.fdb->begin(), spec.fdb->end(), [&](const FdbEntry& w) { return key(w) == key(h); }))
+      delta.removeFdb.push_back(h);
+  for (const FdbEntry& w : *spec.fdb)
+    if (std::find(have.begin(), have.end(), w) == have.end()) delta.addFdb.push_back(w);
+  if (live && (!delta.removeFdb.empty() || !delta.addFdb.empty())) {
+    std::vector<std::string> from, to;
+    for (const FdbEntry& e : have) from.push_back(showFdb(e));
+    for (const FdbEntry& e : *spec.fdb) to.push_back(showFdb(e));
+    diff.changes.push_back({"fdb", showList(from), showList(to), ChangeClass::Live});
+  }
 }
 
 std::vector<std::string> minus(const std::vector<std::string>& a, const std::vector<std::string>& b) {
@@ -265,9 +380,13 @@ Diff planBridge(const Resource& desired, const Observed* live, const HostState& 
   const auto& want = desired.as<BridgeSpec>();
   const BridgeSpec none;
   const BridgeSpec& have = live ? live->resource.as<BridgeSpec>() : none;
+  checkVlanSupport(desired, options, diff);
+  if (!options.readError.empty()) diff.problems.push_back({"spec", options.readError});
   if (live) compareAttributes(want, have, diff, delta);
   portChanges(desired, host, diff, delta);
   memberChanges(want, have, delta);
+  portOptionChanges(desired, live, host, ctx, options, delta.defaultPvid.has_value(), diff, delta);
+  fdbChanges(desired, live, host, options, diff, delta);
   diff.delta = std::move(delta);
   return diff;
 }

@@ -1,6 +1,8 @@
 #include "providers/netlink/provider.h"
 
+#include <algorithm>
 #include <any>
+#include <map>
 #include <exception>
 #include <fstream>
 #include <optional>
@@ -51,6 +53,41 @@ bool ipv6KeptWhenDown(const std::string& bridge) {
 
 }  // namespace
 
+const Result<PortVlans>& NetlinkSnapshot::vlans() const {
+  std::lock_guard lock(mutex_);
+  if (!vlans_) {
+    auto sock = connectRoute();
+    if (sock) vlans_.emplace(readPortVlans(sock->get()));
+    else vlans_.emplace(hostform::unexpected(sock.error()));
+  }
+  return *vlans_;
+}
+
+const Result<std::vector<FdbRecord>>& NetlinkSnapshot::fdb() const {
+  std::lock_guard lock(mutex_);
+  if (!fdb_) {
+    auto sock = connectRoute();
+    if (sock) fdb_.emplace(readStaticFdb(sock->get()));
+    else fdb_.emplace(hostform::unexpected(sock.error()));
+  }
+  return *fdb_;
+}
+
+Support NetlinkSnapshot::vlanFiltering() const {
+  std::lock_guard lock(mutex_);
+  if (!vlanFiltering_) {
+    std::optional<bool> seen;
+    for (const Link& l : host.links)
+      if (l.bridge) {
+        seen = l.bridge->defaultPvid.has_value();
+        break;
+      }
+    if (!seen) seen = probeVlanFiltering();
+    vlanFiltering_ = !seen ? Support::Unknown : *seen ? Support::Yes : Support::No;
+  }
+  return *vlanFiltering_;
+}
+
 Diff NetlinkProvider::plan(const Resource& desired, const Observed* live, const PlanContext& ctx,
                            const Snapshot& host) {
   const HostState& state = static_cast<const NetlinkSnapshot&>(host).host;
@@ -67,7 +104,20 @@ Diff NetlinkProvider::plan(const Resource& desired, const Observed* live, const 
   const auto& spec = desired.as<BridgeSpec>();
   if (spec.state == AdminState::Down && !spec.addresses.empty())
     options.ipv6KeptWhenDown = ipv6KeptWhenDown(desired.id.name);
-  Diff diff = planBridge(desired, live, state, ctx, options);
+  const auto& snapshot = static_cast<const NetlinkSnapshot&>(host);
+  // Read only when this bridge needs them: a plan of plain bridges stays at observe()'s two dumps.
+  if (spec.vlanFiltering) options.vlanFiltering = snapshot.vlanFiltering();
+  const bool vlans = std::any_of(spec.portOptions.begin(), spec.portOptions.end(),
+                                 [](const auto& p) { return p.second.vlans.has_value(); });
+  if (vlans && options.vlanFiltering == Support::Yes) {
+    if (const auto& v = snapshot.vlans()) options.vlans = &*v;
+    else options.readError = v.error().message;
+  }
+  if (spec.fdb) {
+    if (const auto& f = snapshot.fdb()) options.fdb = &*f;
+    else options.readError = f.error().message;
+  }
+  Diff diff = planBridge(desired, live, snapshot.host, ctx, options);
   checkNameUnique(desired, ctx, diff);
   return diff;
 }
@@ -127,6 +177,53 @@ Result<void> NetlinkProvider::apply(const Action& action, const ApplyContext& ct
   } catch (const std::exception& e) {
     return fail("cannot " + std::string(toString(action.op)) + " " + action.id.str() + ": " + e.what() + ".");
   }
+}
+
+namespace {
+
+/// The cost the kernel gives a port from its link speed (net/bridge/br_if.c
+/// port_cost): export leaves such a cost out, as one the user did not set.
+bool kernelCost(std::uint32_t cost) { return cost == 1 || cost == 2 || cost == 3 || cost == 4 || cost == 19 || cost == 100; }
+
+/// A port's options as export writes them: only those away from the kernel's defaults.
+BridgePortOptions exported(BridgePortOptions o) {
+  if (o.cost && kernelCost(*o.cost)) o.cost.reset();
+  if (o.priority == 32u) o.priority.reset();
+  if (o.hairpin == false) o.hairpin.reset();
+  if (o.isolated == false) o.isolated.reset();
+  if (o.learning == true) o.learning.reset();
+  return o;
+}
+
+}  // namespace
+
+Result<std::vector<Resource>> NetlinkProvider::exportResources() {
+  auto seen = observe();
+  if (!seen) return hostform::unexpected(seen.error());
+  const auto& snapshot = static_cast<const NetlinkSnapshot&>(*seen->snapshot);
+  const auto& vlans = snapshot.vlans();
+  if (!vlans) return hostform::unexpected(vlans.error());
+  const auto& fdb = snapshot.fdb();
+  if (!fdb) return hostform::unexpected(fdb.error());
+  std::vector<Resource> out;
+  for (Observed& o : seen->objects) {
+    auto& spec = o.resource.as<BridgeSpec>();
+    const Link* bridge = snapshot.host.byName(o.resource.id.name);
+    std::map<std::string, BridgePortOptions> options;
+    for (const std::string& port : spec.ports) {
+      auto it = spec.portOptions.find(port);
+      BridgePortOptions p = it == spec.portOptions.end() ? BridgePortOptions{} : exported(it->second);
+      const Link* link = snapshot.host.byName(port);
+      if (spec.vlanFiltering && link)
+        if (auto v = vlans->find(link->index); v != vlans->end()) p.vlans = v->second;
+      if (!p.empty()) options.emplace(port, std::move(p));
+    }
+    spec.portOptions = std::move(options);
+    auto entries = staticFdbOf(bridge ? bridge->index : 0, *fdb, snapshot.host, spec.vlanFiltering);
+    if (!entries.empty()) spec.fdb = std::move(entries);
+    out.push_back(std::move(o.resource));
+  }
+  return out;
 }
 
 std::vector<StatusFact> NetlinkProvider::status(const Resource& desired, const Observed* live, const Snapshot& host) {

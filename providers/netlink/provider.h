@@ -27,6 +27,10 @@ class NetlinkProvider : public Provider {
   /// planBridge(), planBond(), planVlan() or planVxlan() against the host as
   /// that observe() saw it, and the kernel's features read now (links.h).
   Diff plan(const Resource& desired, const Observed* live, const PlanContext& ctx, const Snapshot& host) override;
+  /// What observe() sees, with each port's VLANs (of a bridge that filters
+  /// VLANs) and the static FDB entries, and per-port options only where they
+  /// differ from the kernel's defaults, so a port without any stays a string.
+  Result<std::vector<Resource>> exportResources() override;
   /// Opens its own socket: libnl sockets must not be shared between threads.
   Result<void> apply(const Action& action, const ApplyContext& ctx) override;
   /// "netlink" for every action. The kernel serialises rtnetlink changes on one

@@ -228,12 +228,12 @@ TEST(Messages, RequiredInsideIfThenNamesTheCondition) {
 TEST(Messages, UnknownFieldPointsAtTheKeyAndSuggests) {
   EXPECT_THAT(check(bridge("  mtuu: 9000\n")),
               ElementsAre("x.yaml:5:3: error: spec.mtuu: unknown field \"mtuu\"; expected one of state, mtu, "
-                          "macAddress, stp, ports, addresses (did you mean \"mtu\"?)"));
+                          "macAddress, stp, vlanFiltering, defaultPvid, ports, addresses, fdb (did you mean \"mtu\"?)"));
   EXPECT_THAT(check(bridge("  MacAddress: 52:54:00:00:00:01\n")),
               ElementsAre(testing::EndsWith("(did you mean \"macAddress\"?)")));
   EXPECT_THAT(check(bridge("  colour: blue\n")),
               ElementsAre("x.yaml:5:3: error: spec.colour: unknown field \"colour\"; expected one of state, mtu, "
-                          "macAddress, stp, ports, addresses"));
+                          "macAddress, stp, vlanFiltering, defaultPvid, ports, addresses, fdb"));
 }
 
 TEST(Messages, Enum) {
