@@ -248,6 +248,12 @@ Result<std::size_t> rollBack(const Checkpoint& cp, const std::filesystem::path& 
     plan.diagnostics.print(console.err, Severity::Error);
     return fail("the rollback cannot be planned; nothing was rolled back.");
   }
+  const PlanSummary summary = plan.summary();
+  if (summary.create + summary.update + summary.replace + summary.remove == 0) {
+    console.out << "Nothing to roll back: the network objects are as they were before the apply.\n";
+    console.out.flush();
+    return std::size_t{0};
+  }
   console.out << renderText(plan);
   console.out.flush();
   ApplyReport report = runActions(plan, console);
