@@ -64,9 +64,10 @@ std::string readAll(const std::filesystem::path& file, bool& present) {
 }
 
 /// Runs a plan's actions, printing one line per action as apply does.
-ApplyReport runActions(const Plan& plan, const Console& console) {
+ApplyReport runActions(const Plan& plan, const std::string& owner, const Console& console) {
   ExecuteOptions exec;
   exec.jobs = 1;
+  exec.owner = owner;  // a deleted object is created again with its owner's mark
   exec.onFinish = [&](const Action& a, const ActionOutcome& o) {
     if (o.status == Outcome::Done) console.out << a.id.str() << ": " << o.message << "\n";
     else console.out << a.id.str() << ": " << toString(o.status) << ": " << o.message << "\n";
@@ -256,7 +257,7 @@ Result<std::size_t> rollBack(const Checkpoint& cp, const std::filesystem::path& 
   }
   console.out << renderText(plan);
   console.out.flush();
-  ApplyReport report = runActions(plan, console);
+  ApplyReport report = runActions(plan, cp.owner, console);
   ExecuteOptions verifyOptions;
   verifyOptions.owner = cp.owner;
   verify(plan, report, verifyOptions);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -166,6 +167,24 @@ TEST(Checkpoint, FailedActionRollsBackTheNetworkAndExits4) {
   EXPECT_NE(slurp(lastAppliedFile(f.state, "default")).find("mtu: 1500"), std::string::npos);
 }
 
+TEST(Checkpoint, APrunedObjectIsCreatedAgainWithItsOwner) {
+  Fixture f;
+  RunOptions first = f.options(docs({bridge("br0", 1500), bridge("br1", 1500)}));
+  first.owner = "team";
+  ASSERT_EQ(f.apply(first), 0);
+  f.net->failOn = {ResourceId{kinds::Bridge, "", "br2"}};
+  RunOptions second = f.options(docs({bridge("br0", 1500), bridge("br2", 1500)}));
+  second.owner = "team";
+  second.prune = Prune::Yes;
+  EXPECT_EQ(f.apply(second), kExitPartial);
+  EXPECT_NE(f.out.str().find("Bridge/br1: deleted\n"), std::string::npos) << f.out.str();
+  auto br1 = f.world->get({kinds::Bridge, "", "br1"});
+  ASSERT_TRUE(br1) << f.out.str();
+  EXPECT_EQ(br1->owner, "team");
+  EXPECT_EQ(br1->resource.as<BridgeSpec>().mtu, 1500u);
+  EXPECT_FALSE(f.has(kinds::Bridge, "br2"));
+}
+
 TEST(Checkpoint, NoNetworkActionNoCheckpointAndAFailureRollsNothingBack) {
   Fixture f;
   f.storage->failOn = {ResourceId{kinds::VolumeGroup, "", "vg1"}};
@@ -182,9 +201,10 @@ TEST(Checkpoint, SuccessKeepsTheManifestsAndRemovesTheCheckpoint) {
   const std::string kept = slurp(lastAppliedFile(f.state, "default"));
   auto loaded = testing::loadYaml(kept);
   ASSERT_FALSE(loaded.diagnostics.hasErrors());
-  ASSERT_EQ(loaded.resources.size(), 2u);
-  EXPECT_EQ(loaded.resources[0].id.str(), "VolumeGroup/vg0");
-  EXPECT_EQ(loaded.resources[1].id.str(), "Bridge/br0");
+  std::vector<std::string> ids;
+  for (const Resource& r : loaded.resources) ids.push_back(r.id.str());
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"Bridge/br0", "VolumeGroup/vg0"}));
 }
 
 TEST(Checkpoint, ExpiredConfirmWindowRollsBackAndExits5) {
