@@ -156,11 +156,11 @@ TEST(Checkpoint, FailedActionRollsBackTheNetworkAndExits4) {
   ASSERT_NE(rolling, std::string::npos) << out;
   EXPECT_EQ(out.substr(rolling),
             "Rolling back the network changes of this apply:\n"
-            "- Bridge/br1                    delete (prune)\n"
             "~ Bridge/br0                    mtu 9000 -> 1500\n"
+            "- Bridge/br1                    delete (prune)\n"
             "Plan: 0 to create, 1 to change, 1 to delete.\n"
-            "Bridge/br1: deleted\n"
             "Bridge/br0: updated\n"
+            "Bridge/br1: deleted\n"
             "Rollback complete: 2 done.\n");
   EXPECT_FALSE(onDisk(checkpointFile(f.state)));
   // The failed apply is not kept: boot would bring up the first one.
@@ -270,11 +270,11 @@ TEST(Checkpoint, NextApplyRollsBackACheckpointLeftByADeadRunThenContinues) {
             "confirm deadline 2026-12-07T01:02:00Z has passed; rolling it back first.\n");
   EXPECT_EQ(f.out.str().substr(0, f.out.str().find("Rollback complete")),
             "Rolling back the network changes of the apply of pid 999999:\n"
-            "- Bridge/br1                    delete (prune)\n"
             "~ Bridge/br0                    mtu 9000 -> 1500\n"
+            "- Bridge/br1                    delete (prune)\n"
             "Plan: 0 to create, 1 to change, 1 to delete.\n"
-            "Bridge/br1: deleted\n"
-            "Bridge/br0: updated\n");
+            "Bridge/br0: updated\n"
+            "Bridge/br1: deleted\n");
   EXPECT_EQ(f.mtuOf("br0"), 1500u);
   EXPECT_FALSE(f.has(kinds::Bridge, "br1"));
   EXPECT_TRUE(f.has(kinds::VolumeGroup, "vg0"));  // and then the apply went on

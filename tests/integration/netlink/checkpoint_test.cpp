@@ -125,11 +125,11 @@ TEST_F(Checkpoint, AFailedActionRollsBackWhatTheApplyChanged) {
   EXPECT_EQ(r.code, 4) << r.out << r.err;
   EXPECT_EQ(r.out.substr(r.out.find("Rolling back")),
             "Rolling back the network changes of this apply:\n"
-            "- Bridge/br1                    delete (prune)\n"
             "~ Bridge/br0                    mtu 1400 -> 1500\n"
+            "- Bridge/br1                    delete (prune)\n"
             "Plan: 0 to create, 1 to change, 1 to delete.\n"
-            "Bridge/br1: deleted\n"
             "Bridge/br0: updated\n"
+            "Bridge/br1: deleted\n"
             "Rollback complete: 2 done.\n")
       << r.out;
   EXPECT_FALSE(link("br1"));
@@ -208,11 +208,11 @@ TEST_F(Checkpoint, AKilledWaiterIsRolledBackByTheNextApply) {
   EXPECT_EQ(r.out.substr(0, r.out.find("Rollback complete")),
             "Rolling back the network changes of the apply of pid " + std::to_string(pid) +
                 ":\n"
-                "- Bridge/br1                    delete (prune)\n"
                 "~ Bridge/br0                    mtu 1400 -> 1500\n"
+                "- Bridge/br1                    delete (prune)\n"
                 "Plan: 0 to create, 1 to change, 1 to delete.\n"
-                "Bridge/br1: deleted\n"
-                "Bridge/br0: updated\n");
+                "Bridge/br0: updated\n"
+                "Bridge/br1: deleted\n");
   EXPECT_FALSE(link("br1"));
   EXPECT_TRUE(link("br2"));
   EXPECT_EQ(mtuOf("br0"), 1500);
