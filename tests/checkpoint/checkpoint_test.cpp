@@ -341,8 +341,12 @@ TEST(Boot, AppliesOnlyTheKeptNetworkKindsWithoutPrune) {
   EXPECT_EQ(f.out.str(), "Owner default: applying 1 resource(s) (Bridge) kept in " +
                              lastAppliedFile(f.state, "default").string() +
                              ".\n"
-                             "+ Bridge/br0                    create: mtu (none) -> 1400\n"
-                             "Plan: 1 to create, 0 to change, 0 to delete.\n"
+                             "+ Bridge/br0                    create: state (none) -> up, mtu (none) -> 1400, "
+                             "stp.enabled (none) -> false, stp.priority (none) -> 32768, stp.forwardDelay (none) -> "
+                             "15s, stp.helloTime (none) -> 2s, stp.maxAge (none) -> 20s, ports (none) -> [], "
+                             "addresses (none) -> []\n"
+                             "? Bridge/br-other               orphaned (not declared; --prune deletes it)\n"
+                             "Plan: 1 to create, 0 to change, 0 to delete, 1 orphaned.\n"
                              "Bridge/br0: created\n"
                              "Apply complete: 1 done.\n");
   EXPECT_EQ(f.mtuOf("br0"), 1400u);
