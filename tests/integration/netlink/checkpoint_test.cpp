@@ -322,7 +322,7 @@ TEST_F(Checkpoint, RollbackTimingOfManyBridges) {
     const auto at = r.err.find("rollback of ");
     ASSERT_NE(at, std::string::npos) << r.err;
     const std::string line = r.err.substr(at, r.err.find('\n', at) - at);
-    std::cout << "[ timing ] " << n << " bridges: " << line << "\n";
+    std::cout << "[ timing ] " << n << " bridges: " << line << std::endl;  // flushed before the next fork
     RecordProperty("rollback_" + std::to_string(n), line);
     for (int i = 0; i < n; ++i) EXPECT_FALSE(link("tb" + std::to_string(i)));
   }
