@@ -224,6 +224,7 @@ void checkCrossReferences(LoadResult& result) {
     for (const Reference& ref : references(r)) {
       auto it = index.find(ref.target);
       if (it == index.end()) {
+        if (ref.soft) continue;
         result.diagnostics.warning(locate(r, ref.field), ref.field,
                                    "references " + ref.target.str() +
                                        ", which these manifests do not declare; plan requires it on the host");

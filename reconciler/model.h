@@ -131,6 +131,12 @@ struct Reference {
   /// What the target must be beyond existing, checked when it is declared too
   /// (a thin volume's pool must be a thin pool): an error message, or nullopt.
   std::function<std::optional<std::string>(const Resource& target)> expect = {};
+  /// A soft reference names an object that may be no resource at all: a
+  /// bridge port is a declared Bond or a NIC hostform does not manage. When
+  /// its target is declared it orders like any reference, and when it is only
+  /// on the host it is kept (external); when it is neither, that is no error:
+  /// the provider checks the name at plan time itself.
+  bool soft = false;
 };
 
 /// Every resource `r` refers to (docs/spec.md §1 "References and order").

@@ -18,7 +18,8 @@ std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 /// What a resource's references name, for a message: "references LogicalVolume/vg0/data".
 std::string sourceOf(const Resource& r) {
   std::string out;
-  for (const Reference& ref : references(r)) out += (out.empty() ? "" : ", ") + ref.field + " " + ref.target.str();
+  for (const Reference& ref : references(r))
+    if (!ref.soft) out += (out.empty() ? "" : ", ") + ref.field + " " + ref.target.str();
   return out.empty() ? std::string("spec") : out;
 }
 
@@ -55,6 +56,7 @@ class Builder {
         ctx_.external.insert(ref.target);
         continue;
       }
+      if (ref.soft) continue;
       plan_.diagnostics.error(locate(r, ref.field), ref.field,
                               "references " + ref.target.str() + ", which is neither declared nor on the host");
       resolved = false;
