@@ -208,6 +208,14 @@ std::filesystem::path lastAppliedFile(const std::filesystem::path& stateDir, con
 
 Result<void> writeLastApplied(const std::filesystem::path& stateDir, const std::string& owner,
                               const std::string& manifests) {
+  // Unchanged manifests are not written again: a converged watch would
+  // otherwise rewrite (and fsync) the same file every interval.
+  bool present = false;
+  const std::string kept = readAll(lastAppliedFile(stateDir, owner), present);
+  if (present && kept.size() >= manifests.size() && kept.ends_with(manifests) &&
+      kept.find("\n# hostform boot applies") != std::string::npos &&
+      kept.size() - manifests.size() == kept.find('\n', kept.find("\n# hostform boot applies") + 1) + 1)
+    return {};
   if (auto made = makeStateDirectory(stateDir); !made) return made;
   if (auto made = makeStateDirectory(stateDir / "last-applied"); !made) return made;
   const std::string text = "# The manifests owner " + owner + " last applied and kept, written by hostform at " +

@@ -205,6 +205,13 @@ TEST(Checkpoint, SuccessKeepsTheManifestsAndRemovesTheCheckpoint) {
   for (const Resource& r : loaded.resources) ids.push_back(r.id.str());
   std::sort(ids.begin(), ids.end());
   EXPECT_EQ(ids, (std::vector<std::string>{"Bridge/br0", "VolumeGroup/vg0"}));
+  // A converged run does not write the same manifests again; a change does.
+  const auto written = std::filesystem::last_write_time(lastAppliedFile(f.state, "default"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(f.apply(f.options(docs({bridge("br0", 1500), vg("vg0")}))), 0);
+  EXPECT_EQ(std::filesystem::last_write_time(lastAppliedFile(f.state, "default")), written);
+  ASSERT_EQ(f.apply(f.options(docs({bridge("br0", 1500)}))), 0);
+  EXPECT_EQ(slurp(lastAppliedFile(f.state, "default")).find("VolumeGroup"), std::string::npos);
 }
 
 TEST(Checkpoint, ExpiredConfirmWindowRollsBackAndExits5) {
