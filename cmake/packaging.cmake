@@ -62,6 +62,12 @@ foreach(unit ${HOSTFORM_UNITS})
   list(APPEND HOSTFORM_UNIT_NAMES ${name})
 endforeach()
 string(REPLACE ";" " " HOSTFORM_UNITS_SPACED "${HOSTFORM_UNIT_NAMES}")
+# An upgrade restarts the running daemons, not hostform-boot.service: a
+# oneshot that stays "active" would run `hostform boot` again in the middle of
+# dpkg (and wait for the lock of an apply in its confirm window).
+set(HOSTFORM_RESTART_UNIT_NAMES ${HOSTFORM_UNIT_NAMES})
+list(REMOVE_ITEM HOSTFORM_RESTART_UNIT_NAMES hostform-boot.service)
+string(REPLACE ";" " " HOSTFORM_RESTART_UNITS_SPACED "${HOSTFORM_RESTART_UNIT_NAMES}")
 set(HOSTFORM_UNITS_TEXT "${HOSTFORM_UNITS_SPACED}")
 if(NOT HOSTFORM_UNITS_TEXT)
   set(HOSTFORM_UNITS_TEXT "none yet")

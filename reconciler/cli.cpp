@@ -12,8 +12,10 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "reconciler/checkpoint.h"
 #include "reconciler/engine.h"
 #include "reconciler/log.h"
+#include "reconciler/probe.h"
 #include "reconciler/restore.h"
 #include "reconciler/status.h"
 #include "reconciler/watch/watcher.h"
@@ -206,6 +208,28 @@ int runCli(int argc, const char* const* argv) {
   apply->add_option("--lock-timeout", lockTimeout, "wait this long for another apply to finish (default: fail at once)")
       ->check(durationValidator());
 
+  std::string confirmTimeout, probeTimeout = "5s";
+  apply->add_option("--confirm-timeout", confirmTimeout,
+                    "after a network change, wait this long for `hostform confirm`, then roll the change back")
+      ->check(durationValidator());
+  apply->add_option("--probe", run.probe,
+                    "after a network change, ping [INTERFACE/]ADDRESS; no answer rolls the change back")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            auto t = parseProbe(v);
+            return t ? "" : t.error().message;
+          },
+          "[INTERFACE/]ADDRESS"));
+  apply->add_option("--probe-timeout", probeTimeout, "how long --probe waits for an answer")
+      ->capture_default_str()
+      ->check(durationValidator());
+
+  auto* confirm = app.add_subcommand("confirm", "keep the network changes of an apply waiting for confirmation");
+  auto* boot = app.add_subcommand("boot", "at boot: roll back a stale checkpoint, then re-create the network "
+                                          "kept from the last applied manifests (hostform-boot.service)");
+  boot->add_option("--lock-timeout", lockTimeout, "wait this long for another apply to finish (default: fail at once)")
+      ->check(durationValidator());
+
   auto* exportCmd = app.add_subcommand("export", "print the host's live state as manifests");
   exportCmd->add_option("--kind", kinds, "only this kind (repeatable)")
       ->check(CLI::IsMember(kindNames()));
@@ -259,7 +283,8 @@ int runCli(int argc, const char* const* argv) {
 
   auto* version = app.add_subcommand("version", "print the version and the providers built in");
 
-  for (CLI::App* sub : {validate, plan, apply, exportCmd, watchCmd, status, restore, version}) sub->fallthrough();
+  for (CLI::App* sub : {validate, plan, apply, confirm, boot, exportCmd, watchCmd, status, restore, version})
+    sub->fallthrough();
 
   // Commands of one provider's own (console): the CLI knows them only through the registry.
   std::vector<std::pair<CLI::App*, const ProviderCommand*>> commands;
@@ -304,6 +329,18 @@ int runCli(int argc, const char* const* argv) {
   run.dryRun = dryRun ? DryRun::Yes : DryRun::No;
   run.allowEmpty = allowEmpty ? AllowEmpty::Yes : AllowEmpty::No;
   run.lockTimeout = *parseDuration(lockTimeout);
+  if (!confirmTimeout.empty()) {
+    run.confirmTimeout = *parseDuration(confirmTimeout);
+    if (*run.confirmTimeout < std::chrono::seconds(1)) {
+      std::cerr << "error: --confirm-timeout " << confirmTimeout << ": the shortest confirm window is 1s.\n";
+      return kExitError;
+    }
+  }
+  run.probeTimeout = *parseDuration(probeTimeout);
+  if (run.probeTimeout < std::chrono::milliseconds(200)) {
+    std::cerr << "error: --probe-timeout " << probeTimeout << ": the shortest probe timeout is 200ms.\n";
+    return kExitError;
+  }
 
   const ColorMode colorMode = g.noColor ? ColorMode::Never : *parseColorMode(g.color);
   const char* term = std::getenv("TERM");
@@ -334,7 +371,9 @@ int runCli(int argc, const char* const* argv) {
       }
       return watch::runWatch(*options, run, providerOptions, console);
     }
+    if (*confirm) return runConfirm(run.stateDir, console);
     ProviderSet providers(providerOptions);
+    if (*boot) return runBoot(run, providers, console);
     if (*plan) return runPlan(run, providers, console);
     if (*apply) return runApply(run, providers, console);
     if (*status) return runStatus(run, providers, console);

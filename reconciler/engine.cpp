@@ -2,15 +2,20 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
+#include <fstream>
 #include <mutex>
 #include <ostream>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "reconciler/checkpoint.h"
 #include "reconciler/ledger.h"
 #include "reconciler/loader.h"
 #include "reconciler/lock.h"
 #include "reconciler/manifest_writer.h"
+#include "reconciler/probe.h"
 
 namespace hostform {
 namespace {
@@ -144,6 +149,12 @@ int runValidate(const RunOptions& options, const Console& console) {
 int runPlan(const RunOptions& options, ProviderSet& providers, const Console& console) {
   auto desired = loadOrReport(options, console);
   if (!desired) return kExitError;
+  // A pending checkpoint is reported, never acted on: plan changes nothing.
+  if (auto pending = readCheckpoint(options.stateDir); pending && *pending)
+    console.err << "warning: a network checkpoint of the apply of pid " << (*pending)->pid << " is pending in "
+                << checkpointFile(options.stateDir).string()
+                << ": unless `hostform confirm` keeps it, the next apply, watch cycle or boot rolls it back first; "
+                   "this plan is of the host as it is now.\n";
   Planned planned;
   if (auto code = makePlan(std::move(*desired), options, providers, console, DryRun::Yes, planned)) return *code;
   if (options.detailedExitCode == DetailedExitCode::Yes && !planned.plan.summary().empty()) return kExitChanges;
@@ -168,6 +179,97 @@ ApplyResult applyResources(std::vector<Resource> desired, const RunOptions& opti
     result.exitCode = kExitError;
     return result;
   }
+  if (auto recovered = recoverCheckpoint(options.stateDir, providers, console); !recovered) {
+    console.err << "error: " << recovered.error().message << "\n";
+    result.exitCode = kExitError;
+    return result;
+  }
+  return applyLocked(std::move(desired), options, providers, console, hooks, ApplyMode{});
+}
+
+namespace {
+
+volatile std::sig_atomic_t interrupted = 0;
+extern "C" void onInterrupt(int) { interrupted = 1; }
+
+/// How a confirm window ended.
+enum class Window { Confirmed, Expired, Interrupted };
+
+/// Waits, holding the apply lock, for `hostform confirm` until the deadline;
+/// SIGHUP is ignored (a dropped SSH session), SIGINT and SIGTERM end the wait
+/// early with a rollback. Marks the checkpoint rolling-back under the decision
+/// lock before it returns anything but Confirmed.
+Result<Window> waitForConfirm(Checkpoint& cp, const RunOptions& options, const Console& console) {
+  struct sigaction ignore{}, onStop{}, oldHup{}, oldInt{}, oldTerm{};
+  ignore.sa_handler = SIG_IGN;
+  onStop.sa_handler = onInterrupt;
+  interrupted = 0;
+  ::sigaction(SIGHUP, &ignore, &oldHup);
+  ::sigaction(SIGINT, &onStop, &oldInt);
+  ::sigaction(SIGTERM, &onStop, &oldTerm);
+  struct Restore {
+    struct sigaction hup, in, term;
+    ~Restore() {
+      ::sigaction(SIGINT, &in, nullptr);
+      ::sigaction(SIGTERM, &term, nullptr);
+      ::sigaction(SIGHUP, &hup, nullptr);
+    }
+  } restore{oldHup, oldInt, oldTerm};
+
+  const auto timeout = *options.confirmTimeout;
+  cp.phase = "waiting";
+  cp.deadline = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now() + timeout +
+                                                                   std::chrono::milliseconds(999));
+  if (auto w = writeCheckpoint(options.stateDir, cp); !w) return hostform::unexpected(w.error());
+  console.out << "Waiting " << formatDuration(Millis(timeout.count()))
+              << " for confirmation: run `hostform confirm --state-dir " << options.stateDir.string()
+              << "` to keep these changes; without it they are rolled back.\n";
+  console.out.flush();
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto decision = lockDecision(options.stateDir);
+    if (!decision) return hostform::unexpected(decision.error());
+    std::ifstream in(confirmFile(options.stateDir));
+    std::string id;
+    if (in >> id && id == cp.id) return Window::Confirmed;
+    const bool expired = std::chrono::steady_clock::now() >= end;
+    if (expired || interrupted) {
+      cp.phase = "rolling-back";
+      if (auto w = writeCheckpoint(options.stateDir, cp); !w) return hostform::unexpected(w.error());
+      return interrupted ? Window::Interrupted : Window::Expired;
+    }
+  }
+}
+
+/// Rolls the apply's checkpoint back, removing it when that worked.
+bool rollBackNow(const Checkpoint& cp, const RunOptions& options, ProviderSet& providers, const Console& console) {
+  console.out << "Rolling back the network changes of this apply:\n";
+  auto done = rollBack(cp, options.stateDir, providers, console);
+  if (!done) {
+    console.err << "error: " << done.error().message << "\n";
+    return false;
+  }
+  if (auto removed = removeCheckpoint(options.stateDir); !removed) {
+    console.err << "error: " << removed.error().message << "\n";
+    return false;
+  }
+  return true;
+}
+
+void keepLastApplied(const ApplyMode& mode, const RunOptions& options, const std::string& manifests,
+                     const Console& console) {
+  if (!mode.keepLastApplied) return;
+  if (auto w = writeLastApplied(options.stateDir, options.owner, manifests); !w)
+    console.err << "warning: " << w.error().message << " hostform boot will apply older manifests.\n";
+}
+
+}  // namespace
+
+ApplyResult applyLocked(std::vector<Resource> desired, const RunOptions& options, ProviderSet& providers,
+                        const Console& console, const ApplyHooks& hooks, const ApplyMode& mode) {
+  ApplyResult result;
+  Planned planned;
   const auto code = makePlan(std::move(desired), options, providers, console, DryRun::No, planned, hooks);
   const Plan& plan = planned.plan;
   result.summary = plan.summary();
@@ -180,7 +282,19 @@ ApplyResult applyResources(std::vector<Resource> desired, const RunOptions& opti
   const PlanSummary& summary = result.summary;
   if (summary.create + summary.update + summary.replace + summary.remove == 0) {
     warnOrphans(plan, console);
+    keepLastApplied(mode, options, writeManifests(plan.desired), console);
     return result;
+  }
+
+  std::optional<Checkpoint> checkpoint;
+  if (mode.checkpoint) checkpoint = checkpointOf(plan, options.owner);
+  if (checkpoint) {
+    checkpoint->applied = writeManifests(plan.desired);
+    if (auto w = writeCheckpoint(options.stateDir, *checkpoint); !w) {
+      console.err << "error: " << w.error().message << " Nothing was changed.\n";
+      result.exitCode = kExitError;
+      return result;
+    }
   }
 
   std::mutex printing;
@@ -221,6 +335,48 @@ ApplyResult applyResources(std::vector<Resource> desired, const RunOptions& opti
   warnOrphans(plan, console);
   if (report.ok()) {
     console.out << "Apply complete: " << report.done() << " done.\n";
+    console.out.flush();
+    if (!checkpoint) {
+      keepLastApplied(mode, options, writeManifests(plan.desired), console);
+      return result;
+    }
+    // The change is made; is the host still reachable, and does someone say so?
+    bool keep = true;
+    if (!options.probe.empty()) {
+      auto target = parseProbe(options.probe);  // checked by the CLI already
+      auto answered = target ? probe(*target, options.probeTimeout) : Result<Millis>(hostform::unexpected(target.error()));
+      if (answered) {
+        console.out << "Probe: " << target->shown() << " answered.\n";
+      } else {
+        console.out << "Probe failed: " << answered.error().message << "\n";
+        keep = false;
+        checkpoint->phase = "rolling-back";
+        if (auto w = writeCheckpoint(options.stateDir, *checkpoint); !w)
+          console.err << "error: " << w.error().message << "\n";
+      }
+    }
+    if (keep && options.confirmTimeout) {
+      auto window = waitForConfirm(*checkpoint, options, console);
+      if (!window) {
+        console.err << "error: " << window.error().message << "\n";
+        keep = false;
+      } else if (*window == Window::Confirmed) {
+        console.out << "Confirmed: the changes are kept.\n";
+      } else {
+        console.out << (*window == Window::Expired ? "No confirmation within " +
+                                                         formatDuration(Millis(options.confirmTimeout->count()))
+                                                   : std::string("Interrupted before a confirmation"))
+                    << ".\n";
+        keep = false;
+      }
+    }
+    if (keep) {
+      keepLastApplied(mode, options, checkpoint->applied, console);
+      if (auto removed = removeCheckpoint(options.stateDir); !removed)
+        console.err << "warning: " << removed.error().message << "\n";
+      return result;
+    }
+    result.exitCode = rollBackNow(*checkpoint, options, providers, console) ? kExitRolledBack : kExitPartial;
     return result;
   }
   console.out << "Apply incomplete: " << report.done() << " done, " << report.failed() << " failed, "
@@ -232,6 +388,14 @@ ApplyResult applyResources(std::vector<Resource> desired, const RunOptions& opti
       console.out << "  " << plan.actions[i].id.str() << ": " << toString(report.outcomes[i].status) << ": "
                   << report.outcomes[i].message << "\n";
   result.exitCode = kExitPartial;
+  if (checkpoint) {
+    if (report.failed() + report.skipped() > 0) {
+      (void)rollBackNow(*checkpoint, options, providers, console);
+    } else if (auto removed = removeCheckpoint(options.stateDir); !removed) {
+      // Every action ran and only verification failed: the changes are kept.
+      console.err << "warning: " << removed.error().message << "\n";
+    }
+  }
   return result;
 }
 

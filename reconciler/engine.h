@@ -26,6 +26,9 @@ enum ExitCode : int {
   kExitChanges = 2,  ///< plan --detailed-exitcode only
   kExitRefused = 3,  ///< an action needs --allow-data-loss
   kExitPartial = 4,  ///< some actions failed
+  /// applied, then rolled back: the confirm deadline passed (or the wait was
+  /// interrupted) without `hostform confirm`, or the probe got no answer
+  kExitRolledBack = 5,
 };
 
 enum class OutputFormat { Text, Json };
@@ -58,6 +61,12 @@ struct RunOptions {
   AllowEmpty allowEmpty = AllowEmpty::No;
   std::size_t jobs = 0;  ///< 0: one per core
   std::chrono::milliseconds lockTimeout{0};
+  /// apply --confirm-timeout: after a network change, wait this long for
+  /// `hostform confirm`, then roll back (docs/spec.md §4 Checkpoint and rollback).
+  std::optional<std::chrono::milliseconds> confirmTimeout;
+  /// apply --probe [IFACE/]ADDRESS, as given; empty: no probe.
+  std::string probe;
+  std::chrono::milliseconds probeTimeout{5000};
 };
 
 /// What one apply did, for callers that report it beyond the console (watch).
@@ -86,6 +95,21 @@ struct ApplyHooks {
 /// and changes nothing, as `apply --dry-run`.
 ApplyResult applyResources(std::vector<Resource> desired, const RunOptions& options, ProviderSet& providers,
                            const Console& console, const ApplyHooks& hooks = {});
+
+/// How applyLocked() treats the network checkpoint and the last-applied manifests.
+struct ApplyMode {
+  /// Checkpoint actions of checkpointed providers, and roll them back when an
+  /// action fails (and honour confirmTimeout and probe). `boot` turns it off.
+  bool checkpoint = true;
+  /// A kept apply writes `<stateDir>/last-applied/<owner>.yaml`. `boot`,
+  /// which applies a subset of those manifests, turns it off.
+  bool keepLastApplied = true;
+};
+
+/// applyResources() for a caller that already holds the apply lock and has
+/// recovered any checkpoint left behind (`hostform boot`).
+ApplyResult applyLocked(std::vector<Resource> desired, const RunOptions& options, ProviderSet& providers,
+                        const Console& console, const ApplyHooks& hooks, const ApplyMode& mode);
 
 /// An empty desired state with --prune would delete every object the owner
 /// has: far more often a wrong path or a moved directory than a wish. The

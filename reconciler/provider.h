@@ -203,6 +203,14 @@ class Provider {
   /// must hold for every object its observe() returns. Default: all of them.
   virtual bool serves(const Resource& /*r*/) const { return true; }
   virtual OwnershipMark ownershipMark(Kind) const { return OwnershipMark::InBand; }
+  /// Whether this provider's objects carry the host's connectivity and live
+  /// only in the running kernel (the netlink provider): apply writes a
+  /// checkpoint of what it touches before changing them and rolls them back
+  /// when an action fails, the confirm deadline passes or the probe gets no
+  /// answer; `hostform boot` re-creates them from the last applied manifests
+  /// (docs/spec.md §4 Checkpoint and rollback). Such a provider must mark
+  /// ownership InBand. Default: false.
+  virtual bool checkpointed() const { return false; }
 
   /// Reads the whole live state of this provider's kinds in one go (one dump,
   /// one report, one list call where the backend allows), with each object's

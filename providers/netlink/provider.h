@@ -20,6 +20,8 @@ class NetlinkProvider : public Provider {
   std::vector<Kind> kinds() const override {
     return {kinds::Bond, kinds::VlanInterface, kinds::VxlanInterface, kinds::Bridge};
   }
+  /// Links live only in the kernel: checkpointed, and re-created at boot.
+  bool checkpointed() const override { return true; }
 
   /// One link dump and one address dump: the bridges, and as the snapshot
   /// every link and address, which plan() checks ports and addresses against.

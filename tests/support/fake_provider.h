@@ -70,6 +70,7 @@ class FakeProvider : public Provider {
   std::vector<std::string> progressReports;
   std::function<std::string(const Action&)> serialKeyOf;  ///< empty: no serialisation
   std::set<Kind> ledgerKinds;             ///< kinds whose ownership mark is the ledger
+  bool isCheckpointed = false;            ///< Provider::checkpointed
   /// Provider::serves; empty: every resource of its kinds. observe() returns
   /// only the objects it serves.
   std::function<bool(const Resource&)> servesOf;
@@ -91,6 +92,7 @@ class FakeProvider : public Provider {
   std::string_view name() const override { return name_; }
   std::vector<Kind> kinds() const override { return kinds_; }
   OwnershipMark ownershipMark(Kind kind) const override;
+  bool checkpointed() const override { return isCheckpointed; }
   bool serves(const Resource& r) const override { return !servesOf || servesOf(r); }
   Result<Observation> observe() override;
   std::optional<RestorePlan> planRestore(const Observed& snapshot, const PlanContext&, const Snapshot&) override {

@@ -131,7 +131,10 @@ TEST_F(BadInput, KernelRefusalFailsTheActionWithTheKernelsReason) {
                    "Plan: 0 to create, 1 to change, 0 to delete.\n"
                    "Bridge/br0: failed: cannot add port tun0 to bridge br0: Invalid input data or parameter.\n"
                    "Apply incomplete: 0 done, 1 failed, 0 skipped.\n"
-                   "  Bridge/br0: failed: cannot add port tun0 to bridge br0: Invalid input data or parameter.\n");
+                   "  Bridge/br0: failed: cannot add port tun0 to bridge br0: Invalid input data or parameter.\n"
+                   // The checkpoint (docs/spec.md §4): the bridge itself did not change.
+                   "Rolling back the network changes of this apply:\n"
+                   "Nothing to roll back: the network objects are as they were before the apply.\n");
   EXPECT_EQ(masterOf("tun0"), "");
 }
 
