@@ -207,6 +207,10 @@ Result<std::vector<Resource>> NetlinkProvider::exportResources() {
   if (!fdb) return hostform::unexpected(fdb.error());
   std::vector<Resource> out;
   for (Observed& o : seen->objects) {
+    if (o.resource.kind() != kinds::Bridge) {  // a bond's or a tunnel's observe() is already all export writes
+      out.push_back(std::move(o.resource));
+      continue;
+    }
     auto& spec = o.resource.as<BridgeSpec>();
     const Link* bridge = snapshot.host.byName(o.resource.id.name);
     std::map<std::string, BridgePortOptions> options;

@@ -64,7 +64,7 @@ spec:
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, file + ":5:8: error: spec.mtu: expected an integer from 68 to 65535, found 70000\n" + file +
                        ":6:3: error: spec.stpp: unknown field \"stpp\"; expected one of state, mtu, macAddress, stp, "
-                       "ports, addresses (did you mean \"stp\"?)\n2 error(s) in 1 document(s).\n");
+                       "vlanFiltering, defaultPvid, ports, addresses, fdb (did you mean \"stp\"?)\n2 error(s) in 1 document(s).\n");
   // plan and apply refuse the same input before touching anything.
   EXPECT_EQ(hostform({"plan", "-f", file}).code, 1);
   Outcome apply = hostform({"apply", "-f", file, "--state-dir", dir.path() + "/state"});
