@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "providers/netlink/host_state.h"
+#include "providers/netlink/link_message.h"
 #include "providers/netlink/normalize.h"
 #include "providers/netlink/plan.h"
 #include "providers/netlink/session.h"
@@ -23,27 +24,6 @@
 namespace hostform::netlink {
 
 namespace {
-
-constexpr const char* kOutOfMemory = "cannot build a netlink request: out of memory.";
-
-/// RTM_NEWLINK for the link `index`, or, when 0, the link named `name`.
-MessagePtr linkMessage(int flags, int index, const std::string& name) {
-  MessagePtr msg(nlmsg_alloc_simple(RTM_NEWLINK, flags));
-  if (!msg) return msg;
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_UNSPEC;
-  ifi.ifi_index = index;
-  if (nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) return nullptr;
-  if (index == 0 && nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()) < 0) return nullptr;
-  return msg;
-}
-
-void setAdminState(nl_msg* msg, AdminState state) {
-  auto* ifi = static_cast<ifinfomsg*>(nlmsg_data(nlmsg_hdr(msg)));
-  // ifi_change must name IFF_UP: zero would mean "every flag" to the kernel.
-  ifi->ifi_change = IFF_UP;
-  ifi->ifi_flags = state == AdminState::Up ? IFF_UP : 0;
-}
 
 /// Every STP attribute of `stp`: what a create sends.
 StpDelta allOf(const StpSpec& stp) {
@@ -77,14 +57,7 @@ bool putBridgeData(nl_msg* msg, const StpDelta& stp, const VlanData& vlan = {}) 
   return true;
 }
 
-bool putMac(nl_msg* msg, const std::string& mac) {
-  auto bytes = parseMac(mac);
-  return bytes && nla_put(msg, IFLA_ADDRESS, static_cast<int>(bytes->size()), bytes->data()) >= 0;
-}
 
-bool putAlias(nl_msg* msg, const std::string& owner) {
-  return nla_put_string(msg, IFLA_IFALIAS, ownerMark(owner).c_str()) >= 0;
-}
 
 Result<int> bridgeIndex(nl_sock* sock, const std::string& name) {
   auto link = readLink(sock, name);

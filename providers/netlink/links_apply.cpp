@@ -13,40 +13,13 @@
 #include <netlink/errno.h>
 
 #include "providers/netlink/host_state.h"
+#include "providers/netlink/link_message.h"
 #include "providers/netlink/normalize.h"
 #include "providers/netlink/session.h"
 
 namespace hostform::netlink {
 
 namespace {
-
-constexpr const char* kOutOfMemory = "cannot build a netlink request: out of memory.";
-
-// The same small builders as apply.cpp's (kept apart so the bridge's code and
-// these kinds' change independently).
-
-/// RTM_NEWLINK for the link `index`, or, when 0, the link named `name`.
-MessagePtr linkMessage(int flags, int index, const std::string& name) {
-  MessagePtr msg(nlmsg_alloc_simple(RTM_NEWLINK, flags));
-  if (!msg) return msg;
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_UNSPEC;
-  ifi.ifi_index = index;
-  if (nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) return nullptr;
-  if (index == 0 && nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()) < 0) return nullptr;
-  return msg;
-}
-
-void setAdminState(nl_msg* msg, AdminState state) {
-  auto* ifi = static_cast<ifinfomsg*>(nlmsg_data(nlmsg_hdr(msg)));
-  ifi->ifi_change = IFF_UP;  // zero would mean "every flag"
-  ifi->ifi_flags = state == AdminState::Up ? IFF_UP : 0;
-}
-
-bool putMac(nl_msg* msg, const std::string& mac) {
-  auto bytes = parseMac(mac);
-  return bytes && nla_put(msg, IFLA_ADDRESS, static_cast<int>(bytes->size()), bytes->data()) >= 0;
-}
 
 Result<Link> linkOf(nl_sock* sock, const std::string& name, const char* kind, const std::string& what) {
   auto link = readLink(sock, name);
