@@ -169,6 +169,15 @@ step 20-empty-allowed.txt plan --prune --allow-empty -f ../empty
 n=30
 for ex in $(cd "$tmp/examples" && find . -name '*.yaml' -printf '%h\n' | sort -u); do
   ex=${ex#./}
+  # A plan of bonds and VLAN interfaces says what the running kernel lacks
+  # (bonding, 8021q), which differs from host to host: such an example is
+  # recorded validated, and its plans are asserted by the netlink tests, on
+  # this host and in the test VM.
+  if grep -qE '^kind: (Bond|VlanInterface)$' "$tmp/examples/$ex"/*.yaml; then
+    step "$n-example-${ex//\//-}.txt" validate -f "../examples/$ex"
+    n=$((n + 2))
+    continue
+  fi
   step "$n-example-${ex//\//-}.txt" plan -f "../examples/$ex"
   step "$((n + 1))-example-${ex//\//-}.json" plan -f "../examples/$ex" -o json
   n=$((n + 2))
