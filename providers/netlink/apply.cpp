@@ -17,6 +17,7 @@
 
 #include "providers/netlink/host_state.h"
 #include "providers/netlink/link_message.h"
+#include "providers/netlink/links_apply.h"
 #include "providers/netlink/normalize.h"
 #include "providers/netlink/plan.h"
 #include "providers/netlink/session.h"
@@ -346,20 +347,7 @@ Result<void> updateBridge(nl_sock* sock, const std::string& name, const BridgeDe
   return changeMembers(sock, *index, name, delta);
 }
 
-Result<void> deleteBridge(nl_sock* sock, const std::string& name) {
-  MessagePtr msg(nlmsg_alloc_simple(RTM_DELLINK, 0));
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_UNSPEC;
-  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
-      nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()) < 0)
-    return fail(kOutOfMemory);
-  auto r = request(sock, msg.get(), "cannot delete bridge " + name);
-  if (!r) {
-    auto still = readLink(sock, name);
-    if (still && !*still) return {};
-  }
-  return r;
-}
+Result<void> deleteBridge(nl_sock* sock, const std::string& name) { return deleteLink(sock, name, "bridge"); }
 
 std::optional<bool> probeVlanFiltering() {
   std::optional<bool> result;
