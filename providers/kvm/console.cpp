@@ -268,7 +268,8 @@ int attachConsole(const std::string& uriFlag, const std::string& name, int in, i
     // guest; a raw terminal no longer turns "\n" into "\r\n" by itself.
     RawTerminal raw(in);
     const char* newline = raw.active() ? "\r\n" : "\n";
-    err << "Connected to domain '" << name << "'" << newline << "Escape character is ^] (Ctrl + ])" << newline;
+    // One write: std::cerr is unbuffered, and a reader must never see half a banner.
+    err << ("Connected to domain '" + name + "'" + newline + "Escape character is ^] (Ctrl + ])" + newline);
     err.flush();
     while (!session.done)
       if (virEventRunDefaultImpl() < 0) session.finish(1, "libvirt's event loop failed: " + lastError());

@@ -233,7 +233,9 @@ TEST_F(KvmStatus, ConsoleOnATerminalIsRawUntilDetachedAndTheTerminalIsRestored) 
   };
   std::string shown;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!contains(shown, "(Ctrl + ])") && std::chrono::steady_clock::now() < until) {
+  // Until the banner's last line ends: a terminal may deliver it in pieces.
+  while (!contains(shown, "(Ctrl + ])\r\n") && !contains(shown, "(Ctrl + ])\n") &&
+         std::chrono::steady_clock::now() < until) {
     pollfd p{master, POLLIN, 0};
     if (::poll(&p, 1, 200) > 0) {
       char buffer[512];
