@@ -87,7 +87,8 @@ std::string showCommand(const std::vector<std::string>& argv) {
   return out;
 }
 
-Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                                 const std::filesystem::path& input) {
   if (argv.empty()) return fail("Cannot run an empty command.");
   const std::string program = findTool(argv[0]);
   if (program.empty())
@@ -100,7 +101,7 @@ Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chro
   UniqueFd errRead(errPipe[0]), errWrite(errPipe[1]);
 
   FileActions actions;
-  posix_spawn_file_actions_addopen(&actions.fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions.fa, 0, input.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions.fa, outWrite.get(), 1);
   posix_spawn_file_actions_adddup2(&actions.fa, errWrite.get(), 2);
   // Whatever else this process has open (other threads' pipes, the state lock,

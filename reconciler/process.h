@@ -1,9 +1,10 @@
 #pragma once
-/// Running one external tool (lvm, blkid, qemu-img) with an argument vector —
-/// never a shell — with stdin /dev/null, only fds 0–2 inherited, a deadline
+/// Running one external tool (lvm, blkid, qemu-img, ssh-keygen) with an argument
+/// vector — never a shell — with stdin /dev/null (or a file), only fds 0–2 inherited, a deadline
 /// after which the child is killed, and both output streams captured.
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,10 @@ struct CommandOutput {
 /// /bin) with the caller's environment, so settings such as LVM_SYSTEM_DIR
 /// reach the tool. Fails only when the tool cannot be started or overruns
 /// `timeout` (then it is killed with SIGKILL); a non-zero exit is a normal
-/// CommandOutput for the caller to judge.
-Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+/// CommandOutput for the caller to judge. The child's stdin is the file
+/// `input` (/dev/null unless said otherwise).
+Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                                 const std::filesystem::path& input = "/dev/null");
 
 /// Where runCommand finds `tool`: its path, or empty when it is not installed.
 std::string findTool(const std::string& tool);
