@@ -302,6 +302,29 @@ std::string GitSource::subject(const CommitId& commit) const {
   return summary ? summary : "";
 }
 
+Result<std::optional<CommitSignature>> GitSource::signature(const CommitId& commit) const {
+  auto oid = parseOid(commit);
+  // libgit2 says GIT_ENOTFOUND both for an unsigned commit and a missing one.
+  if (!oid || !hasCommit(commit)) return fail("commit " + commit + " is not in the clone.");
+  git_buf signature = GIT_BUF_INIT, payload = GIT_BUF_INIT;
+  const int rc = git_commit_extract_signature(&signature, &payload, repo_.get(), &*oid, "gpgsig");
+  const auto release = [&] {
+    git_buf_dispose(&signature);
+    git_buf_dispose(&payload);
+  };
+  if (rc == GIT_ENOTFOUND) {
+    release();
+    return std::optional<CommitSignature>();
+  }
+  if (rc != 0) {
+    release();
+    return fail("cannot read the signature of commit " + commit + ": " + lastGitError() + ".");
+  }
+  CommitSignature out{std::string(signature.ptr, signature.size), std::string(payload.ptr, payload.size)};
+  release();
+  return std::optional<CommitSignature>(std::move(out));
+}
+
 Result<std::vector<ManifestText>> GitSource::readManifests(const CommitId& commit, const std::string& dir,
                                                            std::vector<std::string>& skipped) const {
   const auto oid = parseOid(commit);

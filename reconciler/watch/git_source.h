@@ -42,6 +42,13 @@ std::string normalizeRepoUrl(std::string_view url);
 /// Whether `branch` is a valid branch name (refs/heads/<branch> is a valid ref).
 bool isValidBranchName(const std::string& branch);
 
+/// A commit's signature (its "gpgsig" header, armored) and the bytes it signs:
+/// the commit object without that header, as git verifies it.
+struct CommitSignature {
+  std::string signature;
+  std::string payload;
+};
+
 class GitSource {
  public:
   /// Opens the bare repository at `clonePath`, creating it when missing. The
@@ -69,6 +76,9 @@ class GitSource {
   bool descends(const CommitId& descendant, const CommitId& ancestor) const;
   /// The first line of the commit message; empty when unknown.
   std::string subject(const CommitId& commit) const;
+
+  /// The signature of `commit`; nullopt when it is not signed.
+  Result<std::optional<CommitSignature>> signature(const CommitId& commit) const;
 
   /// The *.yaml / *.yml files at or below `dir` ("" or "." for the root; a
   /// single manifest file works too) in `commit`'s tree, sorted as
