@@ -76,6 +76,9 @@ struct WatchFlags {
   std::string repo, branch = "main", path = ".", interval = "30s", listen;
   bool once = false;
   std::string sshKey, tokenEnv, tokenFile, webhookSecretFile;
+  // --verify-signatures (signed commits)
+  bool verifySignatures = false;
+  std::string allowedSigners, openpgpKeys;
 };
 
 /// A secret from a file, without the trailing newline editors add. Never
@@ -135,6 +138,34 @@ Result<watch::WatchOptions> watchOptions(const WatchFlags& f) {
     auto token = readSecretFile("--token-file", f.tokenFile);
     if (!token) return hostform::unexpected(token.error());
     w.credentials.token = *token;
+  }
+  // --verify-signatures: the key files are read here, once (a restart changes whom the watcher trusts).
+  if (!f.verifySignatures && (!f.allowedSigners.empty() || !f.openpgpKeys.empty()))
+    return fail(std::string(f.allowedSigners.empty() ? "--openpgp-keys" : "--allowed-signers") +
+                " is used only with --verify-signatures; add it, or drop the key file.");
+  if (f.verifySignatures) {
+    if (f.allowedSigners.empty() && f.openpgpKeys.empty())
+      return fail("--verify-signatures needs the trusted keys: --allowed-signers FILE (SSH) and/or --openpgp-keys "
+                  "FILE (OpenPGP).");
+    const auto readKeys = [](const std::string& flag, const std::string& file) -> Result<std::string> {
+      std::ifstream in(file, std::ios::binary);
+      std::stringstream text;
+      if (in) text << in.rdbuf();
+      if (!in || std::filesystem::is_directory(file)) return fail(flag + " " + file + ": cannot read the file.");
+      return text.str();
+    };
+    if (!f.allowedSigners.empty()) {
+      auto text = readKeys("--allowed-signers", f.allowedSigners);
+      if (!text) return hostform::unexpected(text.error());
+      w.signatures.allowedSignersFile = f.allowedSigners;
+      w.signatures.allowedSigners = *text;
+    }
+    if (!f.openpgpKeys.empty()) {
+      auto text = readKeys("--openpgp-keys", f.openpgpKeys);
+      if (!text) return hostform::unexpected(text.error());
+      w.signatures.openpgpKeysFile = f.openpgpKeys;
+      w.signatures.openpgpKeys = *text;
+    }
   }
   return w;
 }
@@ -260,6 +291,12 @@ int runCli(int argc, const char* const* argv) {
   tokenEnv->excludes(tokenFile);
   watchCmd->add_option("--webhook-secret-file", wf.webhookSecretFile,
                        "file holding the shared secret POST /hooks/git must be signed with");
+  // Signed commits.
+  watchCmd->add_flag("--verify-signatures", wf.verifySignatures,
+                     "apply only commits signed by a trusted key (--allowed-signers and/or --openpgp-keys)");
+  watchCmd->add_option("--allowed-signers", wf.allowedSigners,
+                       "SSH signing keys trusted, in git's allowed_signers format (gpg.ssh.allowedSignersFile)");
+  watchCmd->add_option("--openpgp-keys", wf.openpgpKeys, "OpenPGP public keys trusted (ASCII-armored, gpg --armor --export)");
   watchCmd->add_option("-j,--jobs", run.jobs, "independent actions run in parallel (default: number of cores)")
       ->check(CLI::Range(1, 256));
   watchCmd->add_option("--lock-timeout", lockTimeout,

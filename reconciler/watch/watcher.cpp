@@ -18,6 +18,7 @@
 #include "reconciler/log.h"
 #include "reconciler/units.h"
 #include "reconciler/watch/metrics.h"
+#include "reconciler/watch/signatures.h"
 #include "reconciler/watch/signals.h"
 #include "reconciler/watch/watch_state.h"
 
@@ -77,13 +78,14 @@ std::string resultName(int exitCode, DryRun dryRun, std::size_t changes) {
 class Watcher {
  public:
   Watcher(const WatchOptions& watch, const RunOptions& run, const ProviderOptions& providers, const Console& console,
-          GitSource git, WatchState state)
+          GitSource git, WatchState state, std::unique_ptr<SignatureVerifier> verifier)
       : watch_(watch),
         run_(run),
         providerOptions_(providers),
         console_(console),
         git_(std::move(git)),
         state_(std::move(state)),
+        verifier_(std::move(verifier)),
         metrics_(git_.displayUrl(), watch.branch, watch.path.empty() ? "." : watch.path),
         random_(std::random_device{}()) {
     if (!state_.lastAppliedAt.empty()) metrics_.restoreLastApply(unixTimeOf(state_.lastAppliedAt));
@@ -205,6 +207,14 @@ class Watcher {
 
   static void print(const Diagnostics& diags, std::ostream& err) { diags.print(err, Severity::Warning); }
 
+  /// Whether `commit` may be applied: always without --verify-signatures.
+  Verdict signatureVerdict(const CommitId& commit) {
+    if (!verifier_) return {Verdict::Kind::Trusted, "not verified"};
+    auto signature = git_.signature(commit);
+    if (!signature) return {Verdict::Kind::Failed, signature.error().message};
+    return verifier_->verify(commit, *signature);
+  }
+
   int cycle(Trigger trigger) {
     metrics_.cycleStarted(triggerName(trigger));
     std::ostringstream err;  // printed at the end; its errors also go into the state file
@@ -229,40 +239,66 @@ class Watcher {
       return loaded;
     };
     bool rejected = false;
+    bool undecided = false;  // the tip's signature could not be checked this cycle
+    const auto reject = [&](std::vector<std::string> errors, const std::string& why) {
+      rejected = true;
+      metrics_.rejectedCommit();
+      state_.rejectedCommit = candidate;
+      reportedRejection_ = candidate;
+      state_.rejectedErrors = std::move(errors);
+      logWith(spdlog::level::err, "commit rejected: " + why, {{"commit", candidate}});
+    };
+    const std::string fallback = state_.targetCommit.empty() ? "no earlier commit was valid"
+                                                             : "commit " + state_.targetCommit + " stays in force";
     if (!candidate.empty() && candidate == state_.rejectedCommit && reportedRejection_ == candidate) {
       rejected = true;  // reported when first seen; validating it again would say the same
     } else if (!candidate.empty()) {
-      LoadResult loaded = timedLoad(candidate);
-      if (loaded.diagnostics.hasErrors()) {
-        rejected = true;
-        print(loaded.diagnostics, err);
-        const std::string fallback = state_.targetCommit.empty() ? "no earlier commit was valid"
-                                                                 : "commit " + state_.targetCommit + " stays in force";
-        err << loaded.diagnostics.errorCount() << " error(s) in commit " << candidate << "; it is not applied, "
-            << fallback << ".\n";
-        metrics_.rejectedCommit();
-        state_.rejectedCommit = candidate;
-        reportedRejection_ = candidate;
-        state_.rejectedErrors.clear();
-        for (const Diagnostic& d : loaded.diagnostics.items())
-          if (d.severity == Severity::Error && state_.rejectedErrors.size() < Diagnostics::kShown)
-            state_.rejectedErrors.push_back(d.str());
-        logWith(spdlog::level::err, "commit rejected: its manifests are invalid (" +
-                                        std::to_string(loaded.diagnostics.errorCount()) + " error(s))",
-                {{"commit", candidate}});
+      // The signature first: an untrusted commit's manifests are not even read.
+      const Verdict verdict = signatureVerdict(candidate);
+      if (verdict.kind == Verdict::Kind::Failed) {
+        undecided = true;
+        err << "error: cannot verify the signature of commit " << candidate << ": " << verdict.text
+            << "; it is not applied this cycle.\n";
+      } else if (verdict.kind == Verdict::Kind::Rejected) {
+        const std::string line = "error: commit " + candidate + ": " + verdict.text;
+        err << line << "\ncommit " << candidate << " is not trusted; it is not applied, " << fallback << ".\n";
+        reject({line}, verdict.text);
       } else {
-        print(loaded.diagnostics, err);  // warnings
-        target = candidate;
-        desired = std::move(loaded);
-        state_.rejectedCommit.clear();
-        state_.rejectedErrors.clear();
+        if (verifier_ && candidate != state_.targetCommit)
+          logWith(spdlog::level::info, "signature good: " + verdict.text, {{"commit", candidate}});
+        LoadResult loaded = timedLoad(candidate);
+        if (loaded.diagnostics.hasErrors()) {
+          print(loaded.diagnostics, err);
+          err << loaded.diagnostics.errorCount() << " error(s) in commit " << candidate << "; it is not applied, "
+              << fallback << ".\n";
+          std::vector<std::string> errors;
+          for (const Diagnostic& d : loaded.diagnostics.items())
+            if (d.severity == Severity::Error && errors.size() < Diagnostics::kShown) errors.push_back(d.str());
+          reject(std::move(errors),
+                 "its manifests are invalid (" + std::to_string(loaded.diagnostics.errorCount()) + " error(s))");
+        } else {
+          print(loaded.diagnostics, err);  // warnings
+          target = candidate;
+          desired = std::move(loaded);
+          state_.rejectedCommit.clear();
+          state_.rejectedErrors.clear();
+        }
       }
     }
     if (target.empty() && !state_.targetCommit.empty()) {
-      // The last good commit stays in force (and is self-healed).
-      if (!git_.hasCommit(state_.targetCommit)) {
+      // The last good commit stays in force (and is self-healed), if it is
+      // still trusted: one recorded before signatures were required is checked too.
+      const bool inClone = git_.hasCommit(state_.targetCommit);
+      const Verdict verdict = inClone ? signatureVerdict(state_.targetCommit) : Verdict{Verdict::Kind::Failed, ""};
+      if (!inClone) {
         err << "error: commit " << state_.targetCommit << ", in force until now, is no longer in the clone; "
             << "nothing is applied until a valid commit is fetched.\n";
+      } else if (verdict.kind == Verdict::Kind::Rejected) {
+        err << "error: commit " << state_.targetCommit << ", in force until now, is not trusted: " << verdict.text
+            << "; nothing is applied until a trusted commit is fetched.\n";
+      } else if (verdict.kind == Verdict::Kind::Failed) {
+        err << "error: cannot verify the signature of commit " << state_.targetCommit << ": " << verdict.text
+            << "; nothing is applied this cycle.\n";
       } else {
         LoadResult loaded = timedLoad(state_.targetCommit);
         if (loaded.diagnostics.hasErrors()) {
@@ -294,7 +330,7 @@ class Watcher {
       record.commit = target;
       exitCode = planAndApply(target, std::move(desired->resources), loadSeconds, record, err, planSeconds, ranActions);
     }
-    if (exitCode == kExitOk && (!fetchError.empty() || rejected)) exitCode = kExitError;
+    if (exitCode == kExitOk && (!fetchError.empty() || rejected || undecided)) exitCode = kExitError;
     record.exitCode = exitCode;
     record.at = nowRfc3339();
     for (const std::string& line : errorLines(err.str()))
@@ -395,6 +431,7 @@ class Watcher {
   const Console& console_;
   GitSource git_;
   WatchState state_;
+  std::unique_ptr<SignatureVerifier> verifier_;  ///< null: every commit is trusted (no --verify-signatures)
   Metrics metrics_;
   std::mt19937 random_;
 
@@ -482,7 +519,17 @@ int runWatch(const WatchOptions& watch, const RunOptions& run, const ProviderOpt
     return kExitError;
   }
 
-  Watcher watcher(watch, run, providers, console, std::move(*git), std::move(*state));
+  std::unique_ptr<SignatureVerifier> verifier;
+  if (watch.signatures.enabled()) {
+    auto created = SignatureVerifier::create(watch.signatures, run.stateDir);
+    if (!created) {
+      console.err << "error: " << created.error().message << "\n";
+      return kExitError;
+    }
+    verifier = std::move(*created);
+  }
+
+  Watcher watcher(watch, run, providers, console, std::move(*git), std::move(*state), std::move(verifier));
   SignalListener signals({SIGTERM, SIGINT, SIGHUP}, [&watcher](int signo) {
     if (signo == SIGHUP) {
       spdlog::info("SIGHUP: running a cycle now");

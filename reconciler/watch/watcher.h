@@ -2,9 +2,9 @@
 /// `hostform watch` (docs/spec.md §3): a loop of cycles, each one level-based (it
 /// carries no event content, it reads everything it needs):
 ///
-///   fetch the branch ─► validate the tip's manifests ─► plan ─► apply ─► record
-///        │ (fails: backoff,         │ (invalid: rejected,
-///        │  keep the last tip)      │  the last valid commit stays in force)
+///   fetch the branch ─► verify the tip's signature ─► validate its manifests ─► plan ─► apply ─► record
+///        │ (fails: backoff,         │ (--verify-signatures;  │ (invalid: rejected,
+///        │  keep the last tip)      │  untrusted: rejected)  │  the last valid commit stays in force)
 ///
 /// A cycle runs at start, every --interval (with jitter), on POST /hooks/git
 /// and on SIGHUP. Planning reuses applyResources(), so a cycle prints and
@@ -20,6 +20,7 @@
 #include "reconciler/result.h"
 #include "reconciler/watch/git_source.h"
 #include "reconciler/watch/http_server.h"
+#include "reconciler/watch/signatures.h"
 
 namespace hostform::watch {
 
@@ -32,6 +33,7 @@ struct WatchOptions {
   std::optional<ListenAddress> listen;
   GitCredentials credentials;
   std::string webhookSecret;    ///< empty: POST /hooks/git is not authenticated
+  SignatureKeys signatures;     ///< --verify-signatures: the trusted keys; none: every commit is trusted
 };
 
 /// `pattern` (--path) with {hostname} replaced, as a clean repository path:
