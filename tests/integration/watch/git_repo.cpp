@@ -53,11 +53,28 @@ std::string GitRepo::commit(const std::string& message,
     std::ofstream(full) << *text;
   }
   git({"add", "-A"});
-  git({"commit", "-q", "--allow-empty", "-m", message});
+  std::vector<std::string> commit;
+  for (const std::string& setting : signWith_) commit.insert(commit.end(), {"-c", setting});
+  commit.insert(commit.end(), {"commit", "-q", "--allow-empty", "-m", message});
+  if (!signWith_.empty()) commit.push_back("-S");
+  git(commit);
   if (push == Push::Normal) git({"push", "-q", "origin", "main"});
   if (push == Push::Force) git({"push", "-q", "--force", "origin", "main"});
   std::string id = git({"rev-parse", "HEAD"});
   while (!id.empty() && id.back() == '\n') id.pop_back();
+  return id;
+}
+
+std::string GitRepo::tamper(const std::string& commit, const std::string& message) {
+  std::string object = git({"cat-file", "commit", commit});
+  const std::size_t body = object.find("\n\n");
+  object = object.substr(0, body + 2) + message + "\n";
+  const std::string file = root_ + "/tampered-commit";
+  std::ofstream(file) << object;
+  std::string id = git({"hash-object", "-t", "commit", "-w", file});
+  while (!id.empty() && id.back() == '\n') id.pop_back();
+  git({"reset", "-q", "--hard", id});
+  git({"push", "-q", "--force", "origin", "main"});
   return id;
 }
 

@@ -25,6 +25,12 @@ class GitRepo {
   /// everything with `message`, pushes as told; returns the commit id.
   std::string commit(const std::string& message, const std::map<std::string, std::optional<std::string>>& files,
                      Push push = Push::Normal);
+  /// Signs the next commits (git commit -S) with these settings, e.g.
+  /// {"gpg.format=ssh", "user.signingkey=KEYFILE"}; empty: unsigned.
+  void signWith(std::vector<std::string> config) { signWith_ = std::move(config); }
+  /// Makes a commit object from `commit`'s with its message replaced (its
+  /// signature header kept, so it no longer matches) and pushes it as main.
+  std::string tamper(const std::string& commit, const std::string& message);
   /// Moves the work tree's branch to `commit` (git reset --hard), not pushed.
   void resetTo(const std::string& commit);
 
@@ -33,6 +39,7 @@ class GitRepo {
   std::string git(const std::vector<std::string>& args);
 
   std::string root_, bare_, work_;
+  std::vector<std::string> signWith_;
 };
 
 }  // namespace hostform::watchtest
