@@ -951,6 +951,40 @@ TEST_F(Watch, ANotificationRefusedWithA4xxIsNotRetriedAndOnceWaitsForDelivery) {
       << r.err;
 }
 
+TEST_F(Watch, ARepeatingFailureIsNotifiedOnceUntilItChanges) {
+  const std::string secretFile = dir_.write("notify-secret", "k\n");
+  Receiver receiver({200});
+  const auto events = [&] {
+    std::vector<std::string> out;
+    for (const auto& r : receiver.requests()) out.push_back(r.event);
+    return out;
+  };
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  testing::BackgroundProcess& w = start({"--notify", receiver.url(), "--notify-secret-file", secretFile});
+  ASSERT_TRUE(waitFor([&] { return events().size() == 1; })) << w.err();
+
+  // Every second a cycle fails the same way: one notification.
+  const std::string c = repo_.commit("a missing port", {{kFile, bridgeDoc("hfw0", {{"ports", "[hfwnosuch0]"}})}});
+  ASSERT_TRUE(waitFor([&] {
+    const json h = state()["history"];
+    return h.size() >= 3 && h[2]["commit"] == c && h[2]["result"] == "error";
+  })) << w.err();
+  ASSERT_TRUE(waitFor([&] { return events().size() >= 2; })) << w.err();
+  EXPECT_EQ(events(), (std::vector<std::string>{"applied", "failed"}));
+  const json failed = json::parse(receiver.requests()[1].body);
+  EXPECT_EQ(failed["commit"], c);
+  EXPECT_EQ(failed["result"], "error");
+  ASSERT_FALSE(failed["errors"].empty());
+  EXPECT_NE(failed["errors"][0].get<std::string>().find("Interface hfwnosuch0 does not exist"), std::string::npos)
+      << failed;
+
+  const std::string d = repo_.commit("fixed", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  ASSERT_TRUE(waitFor([&] { return events().size() >= 3; })) << w.err();
+  EXPECT_EQ(events(), (std::vector<std::string>{"applied", "failed", "applied"}));
+  EXPECT_EQ(json::parse(receiver.requests()[2].body)["commit"], d);
+  EXPECT_EQ(lastApplied(), d);
+}
+
 TEST_F(Watch, NotifyFlagsAreChecked) {
   repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
   const std::string secretFile = dir_.write("notify-secret", "k\n");
