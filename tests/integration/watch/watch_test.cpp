@@ -25,7 +25,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -843,8 +845,8 @@ class Receiver {
     server_.stop();
     thread_.join();
   }
-  std::string url(const std::string& query = "") const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/hook" + query;
+  std::string url(const std::string& query = "", const std::string& userinfo = "") const {
+    return "http://" + userinfo + "127.0.0.1:" + std::to_string(port_) + "/hook" + query;
   }
   std::string shownUrl() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
   std::vector<Request> requests() {
@@ -867,7 +869,7 @@ TEST_F(Watch, NotificationsAreSignedRetriedAndKeepTheSecretOutOfTheLogs) {
   Receiver receiver({500, 200});
   const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
   testing::BackgroundProcess& w =
-      start({"--interval", "1h", "--listen", "127.0.0.1:0", "--notify", receiver.url("?token=q-t0ken"),
+      start({"--interval", "1h", "--listen", "127.0.0.1:0", "--notify", receiver.url("?token=q-t0ken", "hook:pw-in-url@"),
              "--notify-secret-file", secretFile});
   ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << w.err();
   // 500 first: retried after a second, then delivered.
@@ -931,6 +933,7 @@ TEST_F(Watch, NotificationsAreSignedRetriedAndKeepTheSecretOutOfTheLogs) {
   for (const std::string& text : {w.err(), w.out()}) {
     EXPECT_EQ(text.find(secret), std::string::npos) << text;
     EXPECT_EQ(text.find("q-t0ken"), std::string::npos) << text;
+    EXPECT_EQ(text.find("pw-in-url"), std::string::npos) << text;
   }
 }
 
@@ -1035,6 +1038,28 @@ TEST_F(Watch, HealthzSaysWhetherTheLastCycleSucceededAndReadyzWhetherTheCommitIs
   EXPECT_NE(health.find("Interface hfwnosuch0 does not exist on the host"), std::string::npos) << health;
   EXPECT_EQ(probe("/readyz"), "503 not ready: commit " + c + " is in force, the last applied is " + a + "\n");
   EXPECT_EQ(mtuOf("hfw0"), 1400);
+}
+
+TEST_F(Watch, BeforeTheFirstCycleEndsHealthzSaysStartingAndReadyzNotReady) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  // The test holds the apply lock, as a long `apply` would: the first cycle waits for it.
+  std::filesystem::create_directories(state_);
+  std::filesystem::permissions(state_, std::filesystem::perms::owner_all);
+  const int lock = ::open((state_ + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(lock, 0);
+  ASSERT_EQ(::flock(lock, LOCK_EX), 0);
+  testing::BackgroundProcess& w = start({"--interval", "1h", "--listen", "127.0.0.1:0", "--lock-timeout", "1h"});
+  httplib::Client client("127.0.0.1", port());
+  const auto probe = [&](const char* path) {
+    auto res = client.Get(path);
+    return res ? std::to_string(res->status) + " " + res->body : std::string("no answer");
+  };
+  EXPECT_EQ(probe("/healthz"), "200 starting: the first cycle has not ended yet\n");
+  EXPECT_EQ(probe("/readyz"), "503 not ready: no commit in force yet\n");
+  ::close(lock);
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << w.err();
+  EXPECT_EQ(probe("/healthz"), "200 ok: last cycle applied\n");
+  EXPECT_EQ(probe("/readyz"), "200 ready: commit " + a + " is applied\n");
 }
 
 TEST_F(Watch, TheStateFileKeepsTheLastTenRunsNewestFirst) {
