@@ -359,8 +359,8 @@ class Watcher {
     lastErrText_ = errText;
 
     recordRun(state_, record);
-    if (auto saved = saveWatchState(run_.stateDir / "watch-state.json", state_); !saved)
-      logWith(spdlog::level::err, saved.error().message, json::object());
+    // The metrics and the probes first: whoever sees the state file's new run
+    // then finds them saying the same.
     metrics_.cycleFinished(record.result, exitCode, planSeconds, ranActions, unixNow());
     metrics_.commits(state_.targetCommit, state_.lastAppliedCommit);
     {
@@ -370,6 +370,8 @@ class Watcher {
       health_.applied = state_.lastAppliedCommit;
       health_.suspended = suspension.has_value();
     }
+    if (auto saved = saveWatchState(run_.stateDir / "watch-state.json", state_); !saved)
+      logWith(spdlog::level::err, saved.error().message, json::object());
     notify(record, newlyRejected, driftCorrected);
     return exitCode;
   }
