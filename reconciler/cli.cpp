@@ -18,6 +18,8 @@
 #include "reconciler/probe.h"
 #include "reconciler/restore.h"
 #include "reconciler/status.h"
+#include "reconciler/watch/notifier.h"
+#include "reconciler/watch/suspend.h"
 #include "reconciler/watch/watcher.h"
 
 namespace hostform {
@@ -79,6 +81,8 @@ struct WatchFlags {
   // --verify-signatures (signed commits)
   bool verifySignatures = false;
   std::string allowedSigners, openpgpKeys;
+  std::vector<std::string> notify;  // issue 17: outgoing webhooks
+  std::string notifySecretFile;
 };
 
 /// A secret from a file, without the trailing newline editors add. Never
@@ -123,6 +127,19 @@ Result<watch::WatchOptions> watchOptions(const WatchFlags& f) {
     auto secret = readSecretFile("--webhook-secret-file", f.webhookSecretFile);
     if (!secret) return hostform::unexpected(secret.error());
     w.webhookSecret = *secret;
+  }
+  // Notifications (issue 17): always signed, so a receiver can trust them.
+  for (const std::string& url : f.notify)
+    if (auto checked = watch::checkNotifyUrl(url); !checked) return hostform::unexpected(checked.error());
+  if (!f.notify.empty() && f.notifySecretFile.empty())
+    return fail("--notify needs --notify-secret-file: notifications are signed, so the receiver can trust them.");
+  if (f.notify.empty() && !f.notifySecretFile.empty())
+    return fail("--notify-secret-file signs notifications: give the URLs to notify with --notify URL.");
+  if (!f.notifySecretFile.empty()) {
+    auto secret = readSecretFile("--notify-secret-file", f.notifySecretFile);
+    if (!secret) return hostform::unexpected(secret.error());
+    w.notifySecret = *secret;
+    w.notify = f.notify;
   }
   if (!f.sshKey.empty()) {
     std::ifstream key(f.sshKey);
@@ -297,11 +314,24 @@ int runCli(int argc, const char* const* argv) {
   watchCmd->add_option("--allowed-signers", wf.allowedSigners,
                        "SSH signing keys trusted, in git's allowed_signers format (gpg.ssh.allowedSignersFile)");
   watchCmd->add_option("--openpgp-keys", wf.openpgpKeys, "OpenPGP public keys trusted (ASCII-armored, gpg --armor --export)");
+  // Issue 17: notifications.
+  watchCmd->add_option("--notify", wf.notify,
+                       "POST a signed JSON event (applied, failed, rejected, drift-corrected) to this http(s) URL "
+                       "(repeatable)");
+  watchCmd->add_option("--notify-secret-file", wf.notifySecretFile,
+                       "file holding the secret that signs notifications (X-Hostform-Signature-256)");
   watchCmd->add_option("-j,--jobs", run.jobs, "independent actions run in parallel (default: number of cores)")
       ->check(CLI::Range(1, 256));
   watchCmd->add_option("--lock-timeout", lockTimeout,
                        "wait this long for a running apply before skipping a cycle (default: skip at once)")
       ->check(durationValidator());
+
+  // Issue 17: suspend and resume a watcher (the flag file <state-dir>/suspended).
+  std::string suspendReason;
+  auto* suspendCmd = app.add_subcommand("suspend", "stop watchers on the state directory from applying and "
+                                                   "correcting drift (they still fetch and plan) until resume");
+  suspendCmd->add_option("--reason", suspendReason, "why, for the state file, the logs and the next operator");
+  auto* resumeCmd = app.add_subcommand("resume", "let watchers on the state directory apply again");
 
   auto* status = app.add_subcommand("status", "show the live state of each declared resource");
   addFiles(*status, run.files);
@@ -320,7 +350,8 @@ int runCli(int argc, const char* const* argv) {
 
   auto* version = app.add_subcommand("version", "print the version and the providers built in");
 
-  for (CLI::App* sub : {validate, plan, apply, confirm, boot, exportCmd, watchCmd, status, restore, version})
+  for (CLI::App* sub :
+       {validate, plan, apply, confirm, boot, exportCmd, watchCmd, suspendCmd, resumeCmd, status, restore, version})
     sub->fallthrough();
 
   // Commands of one provider's own (console): the CLI knows them only through the registry.
@@ -407,6 +438,15 @@ int runCli(int argc, const char* const* argv) {
         return kExitError;
       }
       return watch::runWatch(*options, run, providerOptions, console);
+    }
+    if (*suspendCmd || *resumeCmd) {
+      auto said = *suspendCmd ? watch::suspend(run.stateDir, suspendReason) : watch::resume(run.stateDir);
+      if (!said) {
+        std::cerr << "error: " << said.error().message << "\n";
+        return kExitError;
+      }
+      std::cout << *said << "\n";
+      return kExitOk;
     }
     if (*confirm) return runConfirm(run.stateDir, console);
     ProviderSet providers(providerOptions);

@@ -105,9 +105,14 @@ struct HttpServer::Impl {
   Answer route(std::string_view method, std::string_view url, MHD_Connection* connection, const Request& request) {
     const bool webhook = !handlers.webhookSecret.empty();
     const bool read = method == "GET" || method == "HEAD";
-    if (url == "/healthz" || url == "/metrics") {
+    if (url == "/healthz" || url == "/readyz" || url == "/metrics") {
       if (!read) return {405, "use GET\n", "text/plain; charset=utf-8", "GET, HEAD"};
-      if (url == "/healthz") return {200, "ok\n"};
+      if (url != "/metrics") {
+        const auto& probe = url == "/healthz" ? handlers.healthz : handlers.readyz;
+        if (!probe) return {200, "ok\n"};
+        ProbeAnswer answer = probe();
+        return {answer.status, std::move(answer.body)};
+      }
       return {200, handlers.metrics(), "text/plain; version=0.0.4; charset=utf-8"};
     }
     if (url == "/hooks/git" && webhook) {
@@ -131,8 +136,8 @@ struct HttpServer::Impl {
     if (url == "/hooks/git")
       return {404, "not served: POST /hooks/git needs watch --webhook-secret-file, so that only the git host can "
                    "trigger fetches\n"};
-    return {404, webhook ? "not found: the paths are /healthz, /metrics and POST /hooks/git\n"
-                         : "not found: the paths are /healthz and /metrics\n"};
+    return {404, webhook ? "not found: the paths are /healthz, /readyz, /metrics and POST /hooks/git\n"
+                         : "not found: the paths are /healthz, /readyz and /metrics\n"};
   }
 
   static std::string peer(MHD_Connection* connection) {

@@ -1,5 +1,5 @@
 #pragma once
-/// `watch --listen`: /healthz, /metrics (Prometheus text) and POST /hooks/git
+/// `watch --listen`: /healthz, /readyz, /metrics (Prometheus text) and POST /hooks/git
 /// (an immediate fetch, only with a webhook secret), served by libmicrohttpd:
 /// one poll thread for every connection, each with a deadline for its whole
 /// request, so slow clients never hold up a probe.
@@ -21,8 +21,16 @@ struct ListenAddress {
 /// "HOST:PORT" or "[IPV6]:PORT".
 Result<ListenAddress> parseListen(std::string_view text);
 
+/// A probe's answer: 200 or 503, and a line for people.
+struct ProbeAnswer {
+  unsigned status = 200;
+  std::string body;
+};
+
 struct HttpHandlers {
   std::function<std::string()> metrics;  ///< the /metrics body
+  std::function<ProbeAnswer()> healthz;  ///< did the last cycle succeed
+  std::function<ProbeAnswer()> readyz;   ///< is the commit in force applied
   std::function<void()> trigger;         ///< an authentic POST /hooks/git
   std::string webhookSecret;             ///< empty: POST /hooks/git is not served
 };

@@ -10,7 +10,7 @@ namespace {
 
 constexpr Op kOps[] = {Op::Create, Op::Update, Op::Replace, Op::Delete};
 constexpr Outcome kOutcomes[] = {Outcome::Done, Outcome::Failed, Outcome::Skipped};
-constexpr std::string_view kTriggers[] = {"startup", "interval", "webhook", "signal"};
+constexpr std::string_view kTriggers[] = {"startup", "interval", "webhook", "signal", "suspend", "resume"};
 
 /// A label value with the escapes the text format requires.
 std::string label(std::string_view value) {
@@ -115,6 +115,16 @@ void Metrics::gauges(std::vector<Gauge> samples) {
   gauges_ = std::move(samples);
 }
 
+void Metrics::suspended(bool on) {
+  std::lock_guard lock(mutex_);
+  suspended_ = on ? 1 : 0;
+}
+
+void Metrics::notification(bool delivered) {
+  std::lock_guard lock(mutex_);
+  (delivered ? notificationsDelivered_ : notificationsFailed_) += 1;
+}
+
 void Metrics::restoreLastApply(double unixTime) {
   std::lock_guard lock(mutex_);
   lastApply_ = unixTime;
@@ -171,6 +181,14 @@ std::string Metrics::render() const {
   w.single("hostform_watch_plan_duration_seconds", "gauge",
            "How long the last plan took: reading the commit's manifests, validating, observing the host, planning.",
            planSeconds_);
+
+  w.single("hostform_watch_suspended", "gauge",
+           "1 while the watcher is suspended (the state directory's suspend flag): it plans but changes nothing.",
+           suspended_);
+  w.family("hostform_watch_notifications_total", "counter",
+           "Notifications (one event to one --notify URL) delivered, or failed after their last attempt.");
+  w.sample("hostform_watch_notifications_total", notificationsDelivered_, "outcome=\"delivered\"");
+  w.sample("hostform_watch_notifications_total", notificationsFailed_, "outcome=\"failed\"");
 
   w.family("hostform_watch_commit_info", "gauge",
            "The commit the host is converged to (role target) and the last one applied in full (role applied).");

@@ -37,6 +37,10 @@ class Metrics {
   /// The providers' gauges as of the last plan's observe (a thin pool's fill):
   /// replaces the previous set.
   void gauges(std::vector<Gauge> samples);
+  /// Whether the last cycle found the watcher suspended (hostform_watch_suspended).
+  void suspended(bool on);
+  /// One notification to one URL ended: delivered, or failed for good.
+  void notification(bool delivered);
   /// Restores the last successful apply's time from the state file after a restart.
   void restoreLastApply(double unixTime);
 
@@ -56,6 +60,7 @@ class Metrics {
   double planSeconds_ = 0, lastCycle_ = 0, lastApply_ = 0, lastApplySuccess_ = 0;
   std::string targetCommit_, appliedCommit_;
   std::vector<Gauge> gauges_;
+  double suspended_ = 0, notificationsDelivered_ = 0, notificationsFailed_ = 0;
 };
 
 /// The result names RunRecord::result takes, in the order /metrics lists them.

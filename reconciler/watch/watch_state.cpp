@@ -65,6 +65,12 @@ RunRecord runFromJson(const json& j) {
   return r;
 }
 
+ordered history(const std::vector<RunRecord>& runs) {
+  ordered out = ordered::array();
+  for (const RunRecord& r : runs) out.push_back(runJson(r));
+  return out;
+}
+
 }  // namespace
 
 nlohmann::ordered_json toJson(const WatchState& s) {
@@ -81,7 +87,16 @@ nlohmann::ordered_json toJson(const WatchState& s) {
           {"lastApplied", s.lastAppliedCommit.empty()
                               ? ordered(nullptr)
                               : ordered{{"commit", s.lastAppliedCommit}, {"at", s.lastAppliedAt}}},
-          {"lastRun", s.lastRun ? runJson(*s.lastRun) : ordered(nullptr)}};
+          {"suspended", s.suspended ? ordered{{"at", s.suspended->at}, {"reason", orNull(s.suspended->reason)}}
+                                    : ordered(nullptr)},
+          {"lastRun", s.lastRun ? runJson(*s.lastRun) : ordered(nullptr)},
+          {"history", history(s.history)}};
+}
+
+void recordRun(WatchState& state, RunRecord run) {
+  state.history.insert(state.history.begin(), run);
+  if (state.history.size() > kHistory) state.history.resize(kHistory);
+  state.lastRun = std::move(run);
 }
 
 Result<std::optional<WatchState>> loadWatchState(const std::filesystem::path& file) {
@@ -116,6 +131,15 @@ Result<std::optional<WatchState>> loadWatchState(const std::filesystem::path& fi
       s.lastAppliedAt = text(applied, "at");
     }
     if (const json& run = j.at("lastRun"); !run.is_null()) s.lastRun = runFromJson(run);
+    // Keys added later (issue 17) are optional, so older files load.
+    if (auto it = j.find("suspended"); it != j.end() && !it->is_null())
+      s.suspended = Suspension{text(*it, "at"), text(*it, "reason"), {}};
+    if (auto it = j.find("history"); it != j.end()) {
+      for (const json& run : it->get_ref<const json::array_t&>()) s.history.push_back(runFromJson(run));
+      if (s.history.size() > kHistory) s.history.resize(kHistory);
+    } else if (s.lastRun) {
+      s.history.push_back(*s.lastRun);
+    }
     return std::optional<WatchState>(std::move(s));
   } catch (const std::exception& e) {
     return fail("the watch state " + file.string() + " is corrupt: " + e.what() +
@@ -127,10 +151,11 @@ Result<void> saveWatchState(const std::filesystem::path& file, const WatchState&
   return writeFileAtomically(file, toJson(state).dump(2) + "\n", "the watch state");
 }
 
-std::string nowRfc3339() {
-  const std::time_t now = std::time(nullptr);
+std::string nowRfc3339() { return rfc3339(std::time(nullptr)); }
+
+std::string rfc3339(std::time_t t) {
   std::tm utc{};
-  gmtime_r(&now, &utc);
+  gmtime_r(&t, &utc);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return buf;

@@ -5,6 +5,7 @@
 /// there is nothing to say), so tools can read it without guessing.
 
 #include <cstddef>
+#include <ctime>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -13,17 +14,18 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "reconciler/result.h"
+#include "reconciler/watch/suspend.h"
 
 namespace hostform::watch {
 
-/// One cycle, as the last one went.
+/// One cycle, as it went.
 struct RunRecord {
   std::string at;        ///< when it ended, RFC 3339 UTC
   std::string trigger;   ///< startup | interval | webhook | signal
   std::string commit;    ///< the commit planned against; empty: none (nothing valid yet)
   std::string result;    ///< applied | converged | planned (dry-run) | refused | partial | error
   int exitCode = 0;      ///< as `apply` would have exited
-  bool dryRun = false;
+  bool dryRun = false;   ///< --dry-run, or the watcher was suspended: nothing was changed
   std::size_t create = 0, update = 0, replace = 0, remove = 0, orphan = 0;  ///< the plan
   std::size_t done = 0, failed = 0, skipped = 0;                            ///< the actions run
   std::vector<std::string> errors;  ///< what the cycle reported as errors, one line each
@@ -41,8 +43,20 @@ struct WatchState {
   std::vector<std::string> rejectedErrors;
   std::string lastAppliedCommit;   ///< the last commit an apply fully converged the host to
   std::string lastAppliedAt;       ///< when that apply ran (not when it was last found converged)
+  /// The suspend flag as the last cycle read it (`"suspended"`, null when none);
+  /// `who` is not recorded here.
+  std::optional<Suspension> suspended;
   std::optional<RunRecord> lastRun;
+  /// The last kHistory runs, newest first: history[0] is lastRun. A file
+  /// written before history was kept loads with [lastRun].
+  std::vector<RunRecord> history;
 };
+
+/// How many runs `history` keeps, as Flux keeps its last ten.
+inline constexpr std::size_t kHistory = 10;
+
+/// Records `run` as lastRun and at the head of the history, dropping the oldest past kHistory.
+void recordRun(WatchState& state, RunRecord run);
 
 /// The file's contents, keys in the documented order.
 nlohmann::ordered_json toJson(const WatchState& state);
@@ -56,5 +70,7 @@ Result<void> saveWatchState(const std::filesystem::path& file, const WatchState&
 
 /// Now, as RFC 3339 UTC with seconds: "2024-05-01T12:00:00Z".
 std::string nowRfc3339();
+/// `t` as RFC 3339 UTC with seconds.
+std::string rfc3339(std::time_t t);
 
 }  // namespace hostform::watch

@@ -1,7 +1,10 @@
 #include "reconciler/watch/watcher.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <climits>
 #include <condition_variable>
 #include <filesystem>
 #include <memory>
@@ -19,7 +22,9 @@
 #include "reconciler/units.h"
 #include "reconciler/watch/metrics.h"
 #include "reconciler/watch/signatures.h"
+#include "reconciler/watch/notifier.h"
 #include "reconciler/watch/signals.h"
+#include "reconciler/watch/suspend.h"
 #include "reconciler/watch/watch_state.h"
 
 namespace hostform::watch {
@@ -28,7 +33,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
-enum class Trigger { Startup, Interval, Webhook, Signal };
+/// Suspend and Resume: the suspend flag was created or deleted (suspend.h).
+enum class Trigger { Startup, Interval, Webhook, Signal, Suspend, Resume };
 
 std::string_view triggerName(Trigger t) {
   switch (t) {
@@ -36,6 +42,8 @@ std::string_view triggerName(Trigger t) {
     case Trigger::Interval: return "interval";
     case Trigger::Webhook: return "webhook";
     case Trigger::Signal: return "signal";
+    case Trigger::Suspend: return "suspend";
+    case Trigger::Resume: return "resume";
   }
   return "interval";
 }
@@ -64,6 +72,13 @@ std::vector<std::string> errorLines(const std::string& text) {
   return out;
 }
 
+bool failedResult(const std::string& result) { return result == "refused" || result == "partial" || result == "error"; }
+
+std::string hostName() {
+  char host[HOST_NAME_MAX + 1] = {};
+  return gethostname(host, sizeof host - 1) == 0 ? host : "";
+}
+
 std::string resultName(int exitCode, DryRun dryRun, std::size_t changes) {
   switch (exitCode) {
     case kExitOk:
@@ -87,12 +102,40 @@ class Watcher {
         state_(std::move(state)),
         verifier_(std::move(verifier)),
         metrics_(git_.displayUrl(), watch.branch, watch.path.empty() ? "." : watch.path),
-        random_(std::random_device{}()) {
+        random_(std::random_device{}()),
+        host_(hostName()) {
     if (!state_.lastAppliedAt.empty()) metrics_.restoreLastApply(unixTimeOf(state_.lastAppliedAt));
     metrics_.commits(state_.targetCommit, state_.lastAppliedCommit);
+    health_.target = state_.targetCommit;
+    health_.applied = state_.lastAppliedCommit;
+    if (!watch_.notify.empty())
+      notifier_ = std::make_unique<Notifier>(watch_.notify, watch_.notifySecret,
+                                             [this](bool delivered) { metrics_.notification(delivered); });
   }
 
   Metrics& metrics() { return metrics_; }
+
+  /// GET /healthz: did the last cycle succeed (exit code 0: converged,
+  /// applied or planned, with the fetch and the tip fine)?
+  ProbeAnswer healthz() {
+    std::lock_guard lock(healthMutex_);
+    if (!health_.last) return {200, "starting: the first cycle has not ended yet\n"};
+    const RunRecord& r = *health_.last;
+    if (r.exitCode == kExitOk) return {200, "ok: last cycle " + r.result + "\n"};
+    return {503, "failing: last cycle " + r.result + ", exit code " + std::to_string(r.exitCode) +
+                     (r.errors.empty() ? std::string() : ": " + r.errors.front()) + "\n"};
+  }
+
+  /// GET /readyz: has the commit in force been applied?
+  ProbeAnswer readyz() {
+    std::lock_guard lock(healthMutex_);
+    const std::string& target = health_.target;
+    if (target.empty()) return {503, "not ready: no commit in force yet\n"};
+    if (target == health_.applied) return {200, "ready: commit " + target + " is applied\n"};
+    return {503, "not ready: commit " + target + " is in force, the last applied is " +
+                     (health_.applied.empty() ? std::string("none") : health_.applied) +
+                     (health_.suspended ? " (suspended)" : "") + "\n"};
+  }
 
   void request(Trigger trigger) {
     std::lock_guard lock(mutex_);
@@ -238,10 +281,10 @@ class Watcher {
       loadSeconds = std::chrono::duration<double>(Clock::now() - begin).count();
       return loaded;
     };
-    bool rejected = false;
+    bool rejected = false, newlyRejected = false;
     bool undecided = false;  // the tip's signature could not be checked this cycle
     const auto reject = [&](std::vector<std::string> errors, const std::string& why) {
-      rejected = true;
+      rejected = newlyRejected = true;
       metrics_.rejectedCommit();
       state_.rejectedCommit = candidate;
       reportedRejection_ = candidate;
@@ -313,7 +356,13 @@ class Watcher {
     }
     if (rejected) record.errors = state_.rejectedErrors;
 
+    // The suspend flag, read now (after a fetch that may have been long) for this cycle's plan.
+    const std::optional<Suspension> suspension = readSuspension(run_.stateDir);
+    noteSuspension(suspension);
+    record.dryRun = record.dryRun || suspension.has_value();
+
     int exitCode = kExitOk;
+    bool driftCorrected = false;
     double planSeconds = -1;
     bool ranActions = false;
     if (target.empty()) {
@@ -328,7 +377,8 @@ class Watcher {
       exitCode = kExitError;
     } else {
       record.commit = target;
-      exitCode = planAndApply(target, std::move(desired->resources), loadSeconds, record, err, planSeconds, ranActions);
+      exitCode = planAndApply(target, std::move(desired->resources), loadSeconds, suspension.has_value(), record, err,
+                              planSeconds, ranActions, driftCorrected);
     }
     if (exitCode == kExitOk && (!fetchError.empty() || rejected || undecided)) exitCode = kExitError;
     record.exitCode = exitCode;
@@ -344,17 +394,96 @@ class Watcher {
     console_.err.flush();
     lastErrText_ = errText;
 
-    state_.lastRun = record;
-    if (auto saved = saveWatchState(run_.stateDir / "watch-state.json", state_); !saved)
-      logWith(spdlog::level::err, saved.error().message, json::object());
+    recordRun(state_, record);
+    // The metrics and the probes first: whoever sees the state file's new run
+    // then finds them saying the same.
     metrics_.cycleFinished(record.result, exitCode, planSeconds, ranActions, unixNow());
     metrics_.commits(state_.targetCommit, state_.lastAppliedCommit);
+    {
+      std::lock_guard lock(healthMutex_);
+      health_.last = record;
+      health_.target = state_.targetCommit;
+      health_.applied = state_.lastAppliedCommit;
+      health_.suspended = suspension.has_value();
+    }
+    if (auto saved = saveWatchState(run_.stateDir / "watch-state.json", state_); !saved)
+      logWith(spdlog::level::err, saved.error().message, json::object());
+    notify(record, newlyRejected, driftCorrected);
     return exitCode;
   }
 
+  /// Logs a suspend or a resume when this cycle is the first to see it, and records the flag.
+  void noteSuspension(const std::optional<Suspension>& s) {
+    if (s && !reportedSuspended_) {
+      std::string why = "suspended";
+      if (!s->who.empty()) why += " by " + s->who;
+      why += " since " + s->at;
+      if (!s->reason.empty()) why += " (" + s->reason + ")";
+      logWith(spdlog::level::warn,
+              why + ": planning and reporting only, nothing is applied and no drift corrected until `hostform resume`",
+              {{"suspended", s->at}, {"reason", s->reason}});
+    } else if (!s && reportedSuspended_) {
+      logWith(spdlog::level::info, "resumed: applying again", json::object());
+    }
+    reportedSuspended_ = s.has_value();
+    metrics_.suspended(reportedSuspended_);
+    state_.suspended = s;
+    if (state_.suspended) state_.suspended->who.clear();
+  }
+
+  /// The cycle's notifications (docs/watch.md "Notifications"): rejected when
+  /// a tip was rejected (once, as it is reported); applied or drift-corrected
+  /// when changes were made and verified; failed when the host could not be
+  /// converged, once until the failure changes.
+  void notify(const RunRecord& record, bool rejected, bool driftCorrected) {
+    if (!notifier_) return;
+    if (rejected) send("rejected", record, state_.rejectedCommit, state_.rejectedErrors);
+    if (record.result == "applied") send(driftCorrected ? "drift-corrected" : "applied", record, record.commit,
+                                         record.errors);
+    if (!failedResult(record.result)) {
+      lastFailure_.clear();
+      return;
+    }
+    std::string key = record.result + "\n" + record.commit;
+    for (const std::string& e : record.errors) key += "\n" + e;
+    if (key == lastFailure_) {
+      spdlog::debug("the same failure as the last notified one; not notified again");
+      return;
+    }
+    lastFailure_ = key;
+    send("failed", record, record.commit, record.errors);
+  }
+
+  void send(const std::string& event, const RunRecord& r, const std::string& commit,
+            const std::vector<std::string>& errors) {
+    const nlohmann::ordered_json body = {
+        {"event", event},
+        {"host", host_},
+        {"repo", state_.repo},
+        {"branch", state_.branch},
+        {"path", state_.path},
+        {"commit", commit.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(commit)},
+        {"targetCommit",
+         state_.targetCommit.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(state_.targetCommit)},
+        {"result", r.result},
+        {"exitCode", r.exitCode},
+        {"dryRun", r.dryRun},
+        {"plan",
+         {{"create", r.create}, {"update", r.update}, {"replace", r.replace}, {"delete", r.remove},
+          {"orphan", r.orphan}}},
+        {"actions", {{"done", r.done}, {"failed", r.failed}, {"skipped", r.skipped}}},
+        {"errors", errors},
+        {"at", r.at}};
+    notifier_->post(event, body.dump());
+  }
+
   /// `loadSeconds`: how long reading and validating the manifests took.
-  int planAndApply(const CommitId& target, std::vector<Resource> desired, double loadSeconds, RunRecord& record,
-                   std::ostringstream& err, double& planSeconds, bool& ranActions) {
+  /// `suspended`: plan and report as --dry-run does.
+  int planAndApply(const CommitId& target, std::vector<Resource> desired, double loadSeconds, bool suspended,
+                   RunRecord& record, std::ostringstream& err, double& planSeconds, bool& ranActions,
+                   bool& driftCorrected) {
+    RunOptions options = run_;
+    if (suspended) options.dryRun = DryRun::Yes;
     const bool newCommit = target != state_.targetCommit;
     const bool wasApplied = target == state_.lastAppliedCommit;
     const json commitField = {{"commit", target}};
@@ -386,7 +515,7 @@ class Watcher {
 
     ProviderSet providers(providerOptions_);
     const Console console{out, err, console_.color};
-    const ApplyResult applied = applyResources(std::move(desired), run_, providers, console, hooks);
+    const ApplyResult applied = applyResources(std::move(desired), options, providers, console, hooks);
     out.flush();
 
     const PlanSummary& s = applied.summary;
@@ -398,13 +527,20 @@ class Watcher {
       if (changes > 0)
         logWith(spdlog::level::warn,
                 "the host drifted from the applied commit: " + std::to_string(changes) + " resource(s) differ; " +
-                    (run_.dryRun == DryRun::Yes ? "reported only (--dry-run)" : "correcting"),
+                    (suspended                      ? "reported only (suspended)"
+                     : run_.dryRun == DryRun::Yes ? "reported only (--dry-run)"
+                                                  : "correcting"),
                 commitField);
     } else {
       metrics_.drift(0);
     }
 
-    record.result = resultName(applied.exitCode, run_.dryRun, changes);
+    record.result = resultName(applied.exitCode, options.dryRun, changes);
+    driftCorrected = wasApplied && record.result == "applied";
+    if (suspended && changes > 0)
+      logWith(spdlog::level::info,
+              "suspended: " + std::to_string(changes) + " change(s) planned and not applied until `hostform resume`",
+              commitField);
     record.create = s.create;
     record.update = s.update;
     record.replace = s.replace;
@@ -413,7 +549,7 @@ class Watcher {
     record.done = applied.done;
     record.failed = applied.failed;
     record.skipped = applied.skipped;
-    if (applied.exitCode == kExitOk && run_.dryRun == DryRun::No && (changes > 0 || !wasApplied)) {
+    if (applied.exitCode == kExitOk && options.dryRun == DryRun::No && (changes > 0 || !wasApplied)) {
       state_.lastAppliedCommit = target;
       state_.lastAppliedAt = nowRfc3339();
     }
@@ -446,6 +582,21 @@ class Watcher {
   /// The rejected commit this process has reported; a restarted watcher
   /// validates (and so reports) a rejected tip once more.
   CommitId reportedRejection_;
+  bool reportedSuspended_ = false;
+  std::string host_;
+  /// The last failure notified (result, commit, errors): not notified again until it changes.
+  std::string lastFailure_;
+
+  /// What /healthz and /readyz read, from the HTTP server's thread.
+  struct Health {
+    std::optional<RunRecord> last;  ///< this process's last cycle
+    std::string target, applied;
+    bool suspended = false;
+  };
+  std::mutex healthMutex_;
+  Health health_;
+  /// Declared last: destroyed first, while the metrics it counts into still exist.
+  std::unique_ptr<Notifier> notifier_;
 };
 
 /// Reads the state, starting afresh when it is about another repository,
@@ -545,6 +696,8 @@ int runWatch(const WatchOptions& watch, const RunOptions& run, const ProviderOpt
     HttpHandlers handlers;
     handlers.metrics = [&watcher] { return watcher.metrics().render(); };
     handlers.trigger = [&watcher] { watcher.request(Trigger::Webhook); };
+    handlers.healthz = [&watcher] { return watcher.healthz(); };
+    handlers.readyz = [&watcher] { return watcher.readyz(); };
     handlers.webhookSecret = watch.webhookSecret;
     auto started = HttpServer::start(*watch.listen, std::move(handlers));
     if (!started) {
@@ -552,13 +705,21 @@ int runWatch(const WatchOptions& watch, const RunOptions& run, const ProviderOpt
       return kExitError;
     }
     server = std::move(*started);
-    logWith(spdlog::level::info, "serving /healthz, /metrics and POST /hooks/git",
+    logWith(spdlog::level::info, "serving /healthz, /readyz, /metrics and POST /hooks/git",
             {{"listen", watch.listen->host + ":" + std::to_string(server->port())}});
   }
   logWith(spdlog::level::info, "watching " + fresh.repo,
           {{"branch", watch.branch}, {"path", fresh.path},
            {"interval", formatDuration(watch.interval)}, {"dryRun", run.dryRun == DryRun::Yes}});
+  // `hostform suspend` and `resume` (or an operator's hand) change the flag:
+  // a cycle at once, rather than at the next interval.
+  std::unique_ptr<FlagWatcher> flag;
+  if (!watch.once)
+    flag = std::make_unique<FlagWatcher>(run.stateDir, [&watcher, dir = run.stateDir] {
+      watcher.request(readSuspension(dir) ? Trigger::Suspend : Trigger::Resume);
+    });
   const int code = watcher.run();
+  flag.reset();
   server.reset();  // stop serving before the watcher it reads goes away
   return code;
 }

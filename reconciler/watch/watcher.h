@@ -6,14 +6,16 @@
 ///        │ (fails: backoff,         │ (--verify-signatures;  │ (invalid: rejected,
 ///        │  keep the last tip)      │  untrusted: rejected)  │  the last valid commit stays in force)
 ///
-/// A cycle runs at start, every --interval (with jitter), on POST /hooks/git
-/// and on SIGHUP. Planning reuses applyResources(), so a cycle prints and
+/// A cycle runs at start, every --interval (with jitter), on POST /hooks/git,
+/// on SIGHUP and when the suspend flag comes or goes (suspend.h: a suspended
+/// cycle plans as --dry-run does). Planning reuses applyResources(), so a cycle prints and
 /// exits exactly as `apply` does. docs/watch.md is the user's side of this.
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "reconciler/engine.h"
 #include "reconciler/provider.h"
@@ -34,6 +36,8 @@ struct WatchOptions {
   GitCredentials credentials;
   std::string webhookSecret;    ///< empty: POST /hooks/git is not authenticated
   SignatureKeys signatures;     ///< --verify-signatures: the trusted keys; none: every commit is trusted
+  std::vector<std::string> notify;  ///< --notify URLs (outgoing webhooks); empty: none
+  std::string notifySecret;         ///< signs their bodies (required with notify)
 };
 
 /// `pattern` (--path) with {hostname} replaced, as a clean repository path:

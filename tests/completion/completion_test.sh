@@ -51,7 +51,7 @@ mkdir sub
 touch a.yaml b.yml notes.txt
 
 # ---- subcommands and flags
-expect "apply boot confirm console export plan restore status validate version watch" hostform ""
+expect "apply boot confirm console export plan restore resume status suspend validate version watch" hostform ""
 expect "plan" hostform pl
 expect "status" hostform st
 expect "json text" hostform status -f a.yaml -o ""

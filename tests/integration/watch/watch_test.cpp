@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <regex>
 #include <stdexcept>
@@ -24,7 +25,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -78,9 +81,11 @@ std::string docs(const std::vector<std::string>& documents) {
   return text;
 }
 
-/// Every "at" of the state file replaced by "<time>", after checking it is RFC 3339 UTC.
+/// Every "at" of the state file (arrays included) replaced by "<time>", after checking it is RFC 3339 UTC.
 void normaliseTimes(json& j) {
   static const std::regex kRfc3339(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)");
+  if (j.is_array())
+    for (json& item : j) normaliseTimes(item);
   if (!j.is_object()) return;
   for (auto& [key, value] : j.items()) {
     if (key == "at" && value.is_string()) {
@@ -188,6 +193,15 @@ TEST_F(Watch, FirstSyncAppliesTheTipAndRecordsItInTheStateFile) {
 
   json s = state();
   normaliseTimes(s);
+  const json run = {{"at", "<time>"},
+                    {"trigger", "startup"},
+                    {"commit", a},
+                    {"result", "applied"},
+                    {"exitCode", 0},
+                    {"dryRun", false},
+                    {"plan", {{"create", 1}, {"update", 0}, {"replace", 0}, {"delete", 0}, {"orphan", 0}}},
+                    {"actions", {{"done", 1}, {"failed", 0}, {"skipped", 0}}},
+                    {"errors", json::array()}};
   const json expected = {
       {"version", 1},
       {"repo", repo_.url()},
@@ -198,16 +212,9 @@ TEST_F(Watch, FirstSyncAppliesTheTipAndRecordsItInTheStateFile) {
       {"targetCommit", a},
       {"rejected", nullptr},
       {"lastApplied", {{"commit", a}, {"at", "<time>"}}},
-      {"lastRun",
-       {{"at", "<time>"},
-        {"trigger", "startup"},
-        {"commit", a},
-        {"result", "applied"},
-        {"exitCode", 0},
-        {"dryRun", false},
-        {"plan", {{"create", 1}, {"update", 0}, {"replace", 0}, {"delete", 0}, {"orphan", 0}}},
-        {"actions", {{"done", 1}, {"failed", 0}, {"skipped", 0}}},
-        {"errors", json::array()}}}};
+      {"suspended", nullptr},
+      {"lastRun", run},
+      {"history", json::array({run})}};
   EXPECT_EQ(s, expected) << s.dump(2);
   // The clone is bare: there is no working tree a fetch could leave half-updated.
   EXPECT_TRUE(std::filesystem::exists(state_ + "/repo/HEAD"));
@@ -517,7 +524,7 @@ TEST_F(Watch, HealthzAndMetricsAnswerAndMetricsParseAsPrometheusText) {
   auto health = client.Get("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
-  EXPECT_EQ(health->body, "ok\n");
+  EXPECT_EQ(health->body, "ok: last cycle applied\n");
   auto wrongMethod = client.Post("/healthz", "", "text/plain");
   ASSERT_TRUE(wrongMethod);
   EXPECT_EQ(wrongMethod->status, 405);
@@ -686,6 +693,402 @@ TEST_F(Watch, AMissingPathOrBranchIsAnErrorAndChangesNothing) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("error: the branch \"production\" does not exist in " + repo_.url() + "."), std::string::npos)
       << r.err;
+}
+
+// ---- Issue 17: suspend and resume, notifications, health, history ---------------
+
+/// The flag's commands, on this test's state directory.
+Outcome suspendCmd(const std::string& state, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> a{"suspend", "--state-dir", state};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return nltest::hostform(a);
+}
+Outcome resumeCmd(const std::string& state) { return nltest::hostform({"resume", "--state-dir", state}); }
+
+double metric(httplib::Client& client, const std::string& name, const std::map<std::string, std::string>& labels = {}) {
+  auto res = client.Get("/metrics");
+  if (!res) return -1;
+  return parsePrometheusText(res->body).value(name, labels);
+}
+
+TEST_F(Watch, ASuspendedWatcherPlansButAppliesNothingUntilResumed) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  // An hour's interval: only the flag's inotify wake-up (and SIGHUP) runs a cycle.
+  testing::BackgroundProcess& w = start({"--interval", "1h", "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << w.err();
+  httplib::Client client("127.0.0.1", port());
+  EXPECT_EQ(metric(client, "hostform_watch_suspended"), 0);
+
+  Outcome s = suspendCmd(state_, {"--reason", "disk swap in bay 3"});
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_EQ(s.out, "Suspended: watchers on " + state_ +
+                       " fetch and plan but change nothing until `hostform resume` (disk swap in bay 3).\n");
+  json flag = json::parse(std::ifstream(state_ + "/suspended"));
+  EXPECT_EQ(flag["reason"], "disk swap in bay 3");
+  EXPECT_TRUE(flag["who"].is_string() && !flag["who"].get<std::string>().empty()) << flag;
+  ASSERT_TRUE(waitFor([&] { return state()["suspended"].is_object(); })) << w.err();
+  json st = state();
+  EXPECT_EQ(st["suspended"]["reason"], "disk swap in bay 3");
+  EXPECT_EQ(st["suspended"]["at"], flag["at"]);
+  EXPECT_EQ(st["lastRun"]["trigger"], "suspend");
+  EXPECT_EQ(metric(client, "hostform_watch_suspended"), 1);
+  EXPECT_EQ(metric(client, "hostform_watch_cycles_total", {{"trigger", "suspend"}}), 1);
+
+  // Idempotent: the first suspension stands.
+  Outcome again = suspendCmd(state_, {"--reason", "another"});
+  EXPECT_EQ(again.code, 0);
+  EXPECT_TRUE(again.out.starts_with("Already suspended since " + flag["at"].get<std::string>() + " by ")) << again.out;
+  EXPECT_TRUE(again.out.ends_with(" (disk swap in bay 3); nothing changed.\n")) << again.out;
+
+  // Drift is reported, not corrected.
+  nltest::ip({"link", "set", "dev", "hfw0", "mtu", "1300"});
+  w.signal(SIGHUP);
+  ASSERT_TRUE(waitFor([&] {
+    const json r = state()["lastRun"];
+    return r["trigger"] == "signal" && r["result"] == "planned";
+  })) << w.err();
+  st = state();
+  EXPECT_EQ(st["lastRun"]["plan"]["update"], 1);
+  EXPECT_EQ(st["lastRun"]["actions"]["done"], 0);
+  EXPECT_EQ(st["lastRun"]["dryRun"], true);
+  EXPECT_EQ(mtuOf("hfw0"), 1300);
+
+  // A new commit is planned, not applied; /readyz says so.
+  const std::string b = repo_.commit("jumbo frames", {{kFile, bridgeDoc("hfw0", {{"mtu", "9000"}})}});
+  w.signal(SIGHUP);
+  ASSERT_TRUE(waitFor([&] { return state()["lastRun"]["commit"] == b; })) << w.err();
+  st = state();
+  EXPECT_EQ(st["lastRun"]["result"], "planned");
+  EXPECT_EQ(st["targetCommit"], b);
+  EXPECT_EQ(st["lastApplied"]["commit"], a);
+  EXPECT_EQ(mtuOf("hfw0"), 1300);
+  auto ready = client.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_EQ(ready->body, "not ready: commit " + b + " is in force, the last applied is " + a + " (suspended)\n");
+  EXPECT_EQ(w.out().find("Bridge/hfw0: updated"), std::string::npos) << w.out();
+
+  Outcome r = resumeCmd(state_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "Resumed: watchers on " + state_ + " apply again from their next cycle (suspended since " +
+                       flag["at"].get<std::string>() + " by " + flag["who"].get<std::string>() +
+                       " (disk swap in bay 3)).\n");
+  EXPECT_FALSE(std::filesystem::exists(state_ + "/suspended"));
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == b; })) << w.err();
+  EXPECT_EQ(mtuOf("hfw0"), 9000);
+  st = state();
+  EXPECT_EQ(st["suspended"], nullptr);
+  EXPECT_EQ(st["lastRun"]["trigger"], "resume");
+  EXPECT_EQ(st["lastRun"]["result"], "applied");
+  EXPECT_EQ(metric(client, "hostform_watch_suspended"), 0);
+  EXPECT_EQ(resumeCmd(state_).out, "Not suspended; nothing changed.\n");
+}
+
+TEST_F(Watch, AnEmptyFlagFileMadeByHandSuspendsToo) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  testing::BackgroundProcess& w = start({"--interval", "1h"});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << w.err();
+
+  std::ofstream(state_ + "/suspended").close();
+  ASSERT_TRUE(waitFor([&] { return state()["suspended"].is_object(); })) << w.err();
+  json st = state();
+  EXPECT_EQ(st["suspended"]["reason"], nullptr);
+  normaliseTimes(st);  // "at" is the file's modification time, RFC 3339
+  EXPECT_EQ(st["suspended"], json({{"at", "<time>"}, {"reason", nullptr}}));
+
+  const std::string b = repo_.commit("jumbo frames", {{kFile, bridgeDoc("hfw0", {{"mtu", "9000"}})}});
+  w.signal(SIGHUP);
+  ASSERT_TRUE(waitFor([&] { return state()["lastRun"]["commit"] == b; })) << w.err();
+  EXPECT_EQ(state()["lastRun"]["result"], "planned");
+  EXPECT_EQ(mtuOf("hfw0"), 1400);
+  EXPECT_EQ(lastApplied(), a);
+
+  std::filesystem::remove(state_ + "/suspended");
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == b; })) << w.err();
+  EXPECT_EQ(mtuOf("hfw0"), 9000);
+  EXPECT_EQ(state()["suspended"], nullptr);
+}
+
+TEST_F(Watch, OnceWhileSuspendedPrintsThePlanAndChangesNothing) {
+  repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  ASSERT_EQ(suspendCmd(state_).code, 0);
+  Outcome r = once();
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(r.out.ends_with("Plan: 1 to create, 0 to change, 0 to delete.\n")) << r.out;
+  EXPECT_FALSE(link("hfw0"));
+  EXPECT_EQ(state()["lastApplied"], nullptr);
+  EXPECT_EQ(state()["lastRun"]["result"], "planned");
+  EXPECT_EQ(suspendCmd(state_, {"--reason", "two\nlines"}).err,
+            "error: --reason: give one line of text, without control characters.\n");
+}
+
+/// A receiver of notifications: answers each POST /hook with the next status of `statuses`
+/// (the last one repeats) and keeps what it was sent.
+class Receiver {
+ public:
+  struct Request {
+    std::string body, signature, event, contentType;
+  };
+  explicit Receiver(std::vector<int> statuses) : statuses_(std::move(statuses)) {
+    server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mutex_);
+      requests_.push_back({req.body, req.get_header_value("X-Hostform-Signature-256"),
+                           req.get_header_value("X-Hostform-Event"), req.get_header_value("Content-Type")});
+      res.status = statuses_[std::min(requests_.size(), statuses_.size()) - 1];
+      res.set_content("thanks", "text/plain");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~Receiver() {
+    while (!server_.is_running() && thread_.joinable()) std::this_thread::sleep_for(1ms);
+    server_.stop();
+    thread_.join();
+  }
+  std::string url(const std::string& query = "", const std::string& userinfo = "") const {
+    return "http://" + userinfo + "127.0.0.1:" + std::to_string(port_) + "/hook" + query;
+  }
+  std::string shownUrl() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  std::vector<Request> requests() {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
+
+ private:
+  httplib::Server server_;
+  std::vector<int> statuses_;
+  std::mutex mutex_;
+  std::vector<Request> requests_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(Watch, NotificationsAreSignedRetriedAndKeepTheSecretOutOfTheLogs) {
+  const std::string secret = "n0tify-s3cret";
+  const std::string secretFile = dir_.write("notify-secret", secret + "\n");
+  Receiver receiver({500, 200});
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  testing::BackgroundProcess& w =
+      start({"--interval", "1h", "--listen", "127.0.0.1:0", "--notify", receiver.url("?token=q-t0ken", "hook:pw-in-url@"),
+             "--notify-secret-file", secretFile});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << w.err();
+  // 500 first: retried after a second, then delivered.
+  ASSERT_TRUE(waitFor([&] { return receiver.requests().size() >= 2; })) << w.err();
+  httplib::Client client("127.0.0.1", port());
+  ASSERT_TRUE(eventually([&] { return metric(client, "hostform_watch_notifications_total", {{"outcome", "delivered"}}) == 1; }));
+  EXPECT_EQ(metric(client, "hostform_watch_notifications_total", {{"outcome", "failed"}}), 0);
+
+  std::vector<Receiver::Request> got = receiver.requests();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].body, got[1].body) << "a retry sends the same event";
+  for (const auto& req : got) {
+    EXPECT_EQ(req.signature, "sha256=" + watch::hmacSha256Hex(secret, req.body));
+    EXPECT_EQ(req.event, "applied");
+    EXPECT_EQ(req.contentType, "application/json");
+  }
+  json body = json::parse(got[1].body);
+  normaliseTimes(body);
+  char host[HOST_NAME_MAX + 1] = {};
+  ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
+  EXPECT_EQ(body, json({{"event", "applied"},
+                        {"host", host},
+                        {"repo", repo_.url()},
+                        {"branch", "main"},
+                        {"path", "hosts/h1"},
+                        {"commit", a},
+                        {"targetCommit", a},
+                        {"result", "applied"},
+                        {"exitCode", 0},
+                        {"dryRun", false},
+                        {"plan", {{"create", 1}, {"update", 0}, {"replace", 0}, {"delete", 0}, {"orphan", 0}}},
+                        {"actions", {{"done", 1}, {"failed", 0}, {"skipped", 0}}},
+                        {"errors", json::array()},
+                        {"at", "<time>"}}))
+      << body.dump(2);
+
+  // Drift corrected on the commit in force.
+  nltest::ip({"link", "set", "dev", "hfw0", "mtu", "1300"});
+  w.signal(SIGHUP);
+  ASSERT_TRUE(waitFor([&] { return receiver.requests().size() >= 3; })) << w.err();
+  got = receiver.requests();
+  EXPECT_EQ(got[2].event, "drift-corrected");
+  body = json::parse(got[2].body);
+  EXPECT_EQ(body["event"], "drift-corrected");
+  EXPECT_EQ(body["plan"]["update"], 1);
+  EXPECT_EQ(mtuOf("hfw0"), 1400);
+
+  // A rejected tip: its commit and errors; the commit in force stays.
+  const std::string bad = repo_.commit("typo", {{kFile, bridgeDoc("hfw0", {{"mtu", "70000"}})}});
+  w.signal(SIGHUP);
+  ASSERT_TRUE(waitFor([&] { return receiver.requests().size() >= 4; })) << w.err();
+  body = json::parse(receiver.requests()[3].body);
+  EXPECT_EQ(body["event"], "rejected");
+  EXPECT_EQ(body["commit"], bad);
+  EXPECT_EQ(body["targetCommit"], a);
+  EXPECT_EQ(body["errors"],
+            json::array({kFile + ":5:8: error: spec.mtu: expected an integer from 68 to 65535, found 70000"}));
+
+  // The log names the receiver without its query; the secret and the query appear nowhere.
+  EXPECT_NE(w.err().find(receiver.shownUrl()), std::string::npos) << w.err();
+  for (const std::string& text : {w.err(), w.out()}) {
+    EXPECT_EQ(text.find(secret), std::string::npos) << text;
+    EXPECT_EQ(text.find("q-t0ken"), std::string::npos) << text;
+    EXPECT_EQ(text.find("pw-in-url"), std::string::npos) << text;
+  }
+}
+
+TEST_F(Watch, ANotificationRefusedWithA4xxIsNotRetriedAndOnceWaitsForDelivery) {
+  const std::string secretFile = dir_.write("notify-secret", "k\n");
+  Receiver refusing({400});
+  Receiver failing({503});
+  repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  // --once returns only once its notifications have been delivered or given up.
+  Outcome r = once({"--notify", refusing.url(), "--notify", failing.url(), "--notify-secret-file", secretFile});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(refusing.requests().size(), 1u);
+  EXPECT_EQ(failing.requests().size(), 4u) << "four attempts: the first and three retries";
+  EXPECT_NE(r.err.find("notification failed: the receiver answered HTTP 400 (not retried)"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("notification failed: the receiver answered HTTP 503 (attempt 4 of 4, the last)"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(Watch, ARepeatingFailureIsNotifiedOnceUntilItChanges) {
+  const std::string secretFile = dir_.write("notify-secret", "k\n");
+  Receiver receiver({200});
+  const auto events = [&] {
+    std::vector<std::string> out;
+    for (const auto& r : receiver.requests()) out.push_back(r.event);
+    return out;
+  };
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  testing::BackgroundProcess& w = start({"--notify", receiver.url(), "--notify-secret-file", secretFile});
+  ASSERT_TRUE(waitFor([&] { return events().size() == 1; })) << w.err();
+
+  // Every second a cycle fails the same way: one notification.
+  const std::string c = repo_.commit("a missing port", {{kFile, bridgeDoc("hfw0", {{"ports", "[hfwnosuch0]"}})}});
+  ASSERT_TRUE(waitFor([&] {
+    const json h = state()["history"];
+    return h.size() >= 3 && h[2]["commit"] == c && h[2]["result"] == "error";
+  })) << w.err();
+  ASSERT_TRUE(waitFor([&] { return events().size() >= 2; })) << w.err();
+  EXPECT_EQ(events(), (std::vector<std::string>{"applied", "failed"}));
+  const json failed = json::parse(receiver.requests()[1].body);
+  EXPECT_EQ(failed["commit"], c);
+  EXPECT_EQ(failed["result"], "error");
+  ASSERT_FALSE(failed["errors"].empty());
+  EXPECT_NE(failed["errors"][0].get<std::string>().find("Interface hfwnosuch0 does not exist"), std::string::npos)
+      << failed;
+
+  const std::string d = repo_.commit("fixed", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  ASSERT_TRUE(waitFor([&] { return events().size() >= 3; })) << w.err();
+  EXPECT_EQ(events(), (std::vector<std::string>{"applied", "failed", "applied"}));
+  EXPECT_EQ(json::parse(receiver.requests()[2].body)["commit"], d);
+  EXPECT_EQ(lastApplied(), d);
+}
+
+TEST_F(Watch, NotifyFlagsAreChecked) {
+  repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  const std::string secretFile = dir_.write("notify-secret", "k\n");
+  struct Case {
+    std::vector<std::string> flags;
+    std::string error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"--notify", "http://127.0.0.1:9/hook"},
+            "error: --notify needs --notify-secret-file: notifications are signed, so the receiver can trust them.\n"},
+           {{"--notify-secret-file", secretFile},
+            "error: --notify-secret-file signs notifications: give the URLs to notify with --notify URL.\n"},
+           {{"--notify", "ftp://user:pw@example.com/x?k=v", "--notify-secret-file", secretFile},
+            "error: --notify ftp://example.com/x: expected an http:// or https:// URL.\n"}}) {
+    Outcome r = once(c.flags);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, c.error);
+  }
+  EXPECT_FALSE(std::filesystem::exists(state_ + "/watch-state.json")) << "nothing ran";
+}
+
+TEST_F(Watch, HealthzSaysWhetherTheLastCycleSucceededAndReadyzWhetherTheCommitIsApplied) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  testing::BackgroundProcess& w = start({"--interval", "1h", "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << w.err();
+  httplib::Client client("127.0.0.1", port());
+  const auto probe = [&](const char* path) {
+    auto res = client.Get(path);
+    return res ? std::to_string(res->status) + " " + res->body : std::string("no answer");
+  };
+  EXPECT_EQ(probe("/healthz"), "200 ok: last cycle applied\n");
+  EXPECT_EQ(probe("/readyz"), "200 ready: commit " + a + " is applied\n");
+
+  // A rejected tip: the cycle failed (exit 1), but the commit in force is applied.
+  const std::string bad = repo_.commit("typo", {{kFile, bridgeDoc("hfw0", {{"mtu", "70000"}})}});
+  w.signal(SIGHUP);
+  ASSERT_TRUE(waitFor([&] { return state()["rejected"].is_object(); })) << w.err();
+  EXPECT_EQ(probe("/healthz"), "503 failing: last cycle converged, exit code 1: " + kFile +
+                                   ":5:8: error: spec.mtu: expected an integer from 68 to 65535, found 70000\n");
+  EXPECT_EQ(probe("/readyz"), "200 ready: commit " + a + " is applied\n");
+
+  // A valid commit that cannot be applied: it is in force, and not applied.
+  const std::string c = repo_.commit("a missing port", {{kFile, bridgeDoc("hfw0", {{"ports", "[hfwnosuch0]"}})}});
+  w.signal(SIGHUP);
+  ASSERT_TRUE(waitFor([&] { return state()["lastRun"]["commit"] == c; })) << w.err();
+  const std::string health = probe("/healthz");
+  EXPECT_TRUE(health.starts_with("503 failing: last cycle error, exit code 1: ")) << health;
+  EXPECT_NE(health.find("Interface hfwnosuch0 does not exist on the host"), std::string::npos) << health;
+  EXPECT_EQ(probe("/readyz"), "503 not ready: commit " + c + " is in force, the last applied is " + a + "\n");
+  EXPECT_EQ(mtuOf("hfw0"), 1400);
+}
+
+TEST_F(Watch, BeforeTheFirstCycleEndsHealthzSaysStartingAndReadyzNotReady) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  // The test holds the apply lock, as a long `apply` would: the first cycle waits for it.
+  std::filesystem::create_directories(state_);
+  std::filesystem::permissions(state_, std::filesystem::perms::owner_all);
+  const int lock = ::open((state_ + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(lock, 0);
+  ASSERT_EQ(::flock(lock, LOCK_EX), 0);
+  testing::BackgroundProcess& w = start({"--interval", "1h", "--listen", "127.0.0.1:0", "--lock-timeout", "1h"});
+  httplib::Client client("127.0.0.1", port());
+  const auto probe = [&](const char* path) {
+    auto res = client.Get(path);
+    return res ? std::to_string(res->status) + " " + res->body : std::string("no answer");
+  };
+  EXPECT_EQ(probe("/healthz"), "200 starting: the first cycle has not ended yet\n");
+  EXPECT_EQ(probe("/readyz"), "503 not ready: no commit in force yet\n");
+  ::close(lock);
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << w.err();
+  EXPECT_EQ(probe("/healthz"), "200 ok: last cycle applied\n");
+  EXPECT_EQ(probe("/readyz"), "200 ready: commit " + a + " is applied\n");
+}
+
+TEST_F(Watch, TheStateFileKeepsTheLastTenRunsNewestFirst) {
+  std::vector<std::string> commits;
+  for (int i = 0; i < 12; ++i) {
+    commits.push_back(repo_.commit("mtu " + std::to_string(1400 + i),
+                                   {{kFile, bridgeDoc("hfw0", {{"mtu", std::to_string(1400 + i)}})}}));
+    ASSERT_EQ(once().code, 0);
+  }
+  json s = state();
+  ASSERT_EQ(s["history"].size(), 10u) << s.dump(2);
+  EXPECT_EQ(s["history"][0], s["lastRun"]);
+  for (std::size_t i = 0; i < 10; ++i) {
+    EXPECT_EQ(s["history"][i]["commit"], commits[11 - i]) << i;
+    EXPECT_EQ(s["history"][i]["result"], "applied") << i;
+  }
+
+  // A state file written before the history was kept loads: its lastRun starts the history.
+  const json oldRun = s["lastRun"];
+  s.erase("history");
+  s.erase("suspended");
+  std::ofstream(state_ + "/watch-state.json") << s.dump(2);
+  Outcome r = once();
+  EXPECT_EQ(r.code, 0) << r.err;
+  s = state();
+  ASSERT_EQ(s["history"].size(), 2u) << s.dump(2);
+  EXPECT_EQ(s["history"][0]["result"], "converged");
+  EXPECT_EQ(s["history"][1], oldRun);
+  EXPECT_EQ(s["suspended"], nullptr);
 }
 
 TEST(WatchMetrics, ProviderGaugesAreFamiliesOfTheirOwnWithLabelsEscaped) {
