@@ -27,7 +27,10 @@ pid_t spawn(const std::string& program, const std::vector<std::string>& args, co
             const std::string& errFile) {
   const pid_t pid = fork();
   if (pid == 0) {
-    if (!freopen(outFile.c_str(), "w", stdout) || !freopen(errFile.c_str(), "w", stderr)) _exit(127);
+    // stdin is never the terminal the tests run from: apply would ask there.
+    if (!freopen("/dev/null", "r", stdin) || !freopen(outFile.c_str(), "w", stdout) ||
+        !freopen(errFile.c_str(), "w", stderr))
+      _exit(127);
     std::vector<char*> argv{const_cast<char*>(program.c_str())};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
