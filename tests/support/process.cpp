@@ -97,6 +97,11 @@ std::string BackgroundProcess::err() const { return slurp(dir_->path() + "/err")
 
 ProcessResult runOnTerminal(const std::string& program, const std::vector<std::string>& args,
                             const EnvChanges& env) {
+  return runOnTerminal(program, args, env, {}, {});
+}
+
+ProcessResult runOnTerminal(const std::string& program, const std::vector<std::string>& args,
+                            const EnvChanges& env, const std::string& prompt, const std::string& answer) {
   winsize size{};
   size.ws_row = 40;
   size.ws_col = 120;
@@ -115,12 +120,18 @@ ProcessResult runOnTerminal(const std::string& program, const std::vector<std::s
     _exit(127);
   }
   // Read until the child's side is closed: EIO once it exited (Linux), or EOF.
-  std::string shown;
+  std::string shown, waitingFor = prompt;
   char buffer[4096];
   for (;;) {
     const ssize_t n = read(master, buffer, sizeof buffer);
-    if (n > 0) shown.append(buffer, static_cast<std::size_t>(n));
-    else if (n < 0 && errno == EINTR) continue;
+    if (n > 0) {
+      shown.append(buffer, static_cast<std::size_t>(n));
+      if (!waitingFor.empty() && shown.find(waitingFor) != std::string::npos) {
+        const std::string typed = answer + "\n";
+        (void)!write(master, typed.data(), typed.size());
+        waitingFor.clear();
+      }
+    } else if (n < 0 && errno == EINTR) continue;
     else break;
   }
   close(master);
