@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -197,10 +199,19 @@ std::vector<std::string> kindNames() {
   return names;
 }
 
-std::string positionalManifestHint(CLI::App& app) {
+/// Whether apply's positional argument names manifests rather than a saved
+/// plan: a directory, or a .yaml/.yml file.
+bool looksLikeManifests(const std::string& arg) {
+  std::error_code ec;
+  return arg.ends_with(".yaml") || arg.ends_with(".yml") || std::filesystem::is_directory(arg, ec);
+}
+
+std::string positionalManifestHint(CLI::App& app, const std::string& planArgument = {}) {
   CLI::App* sub = app.get_subcommands().empty() ? nullptr : app.get_subcommands().front();
   if (!sub || !sub->get_option_no_throw("-f")) return {};
-  std::vector<std::string> stray = app.remaining();
+  std::vector<std::string> stray;
+  if (!planArgument.empty() && looksLikeManifests(planArgument)) stray.push_back(planArgument);
+  for (const std::string& r : app.remaining()) stray.push_back(r);
   for (const std::string& r : sub->remaining()) stray.push_back(r);
   std::string paths, shown;
   for (const std::string& arg : stray) {
@@ -243,7 +254,7 @@ int runCli(int argc, const char* const* argv) {
   plan->add_flag("--no-snapshot", noSnapshot, "plan as apply --no-snapshot would");
 
   auto* apply = app.add_subcommand("apply", "change the host to match the manifests");
-  addFiles(*apply, run.files);
+  apply->add_option("-f,--filename", run.files, "manifest file or directory (repeatable); or give a saved plan");
   apply->add_flag("--dry-run", dryRun, "print exactly what plan prints and change nothing");
   apply->add_flag("--prune", prune, "delete owned resources that are no longer declared");
   apply->add_flag("--allow-empty", allowEmpty, "with --prune, accept manifests that declare nothing (prunes everything)");
@@ -271,6 +282,16 @@ int runCli(int argc, const char* const* argv) {
   apply->add_option("--probe-timeout", probeTimeout, "how long --probe waits for an answer")
       ->capture_default_str()
       ->check(durationValidator());
+
+  // Reviewed plans (docs/spec.md §2 "Saved plans"): plan -out FILE, apply FILE, --auto-approve.
+  std::string planOut, savedPlanFile;
+  bool autoApprove = false;
+  plan->add_option("--out", planOut,
+                   "save the plan, its manifests, options and the observed host to FILE for `apply FILE` "
+                   "(-out FILE too)");
+  apply->add_option("PLAN", savedPlanFile,
+                    "a plan saved by `plan -out`: apply exactly it, or refuse if the host changed since");
+  apply->add_flag("--auto-approve", autoApprove, "on a terminal, apply without asking for confirmation");
 
   auto* confirm = app.add_subcommand("confirm", "keep the network changes of an apply waiting for confirmation");
   auto* boot = app.add_subcommand("boot", "at boot: roll back a stale checkpoint, then re-create the network "
@@ -365,10 +386,15 @@ int runCli(int argc, const char* const* argv) {
     commands.emplace_back(sub, &c);
   }
 
+  // Terraform spells it `plan -out FILE`; CLI11 would read that as -o ut.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::string& a : args)
+    if (a == "-out" || a.starts_with("-out=")) a.insert(0, "-");
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
-    if (auto hint = positionalManifestHint(app); !hint.empty()) {
+    if (auto hint = positionalManifestHint(app, savedPlanFile); !hint.empty()) {
       std::cerr << "error: " << hint << "\n";
       return kExitError;
     }
@@ -387,6 +413,71 @@ int runCli(int argc, const char* const* argv) {
     std::cerr << "error: " << logging.error().message << "\n";
     return kExitError;
   }
+  // apply FILE: the manifests, options, owner and state directory are the saved plan's.
+  std::shared_ptr<const SavedPlan> savedPlan;
+  if (*apply && !savedPlanFile.empty()) {
+    auto refuse = [](const std::string& message) {
+      std::cerr << "error: " << message << "\n";
+      return kExitError;
+    };
+    if (auto hint = positionalManifestHint(app, savedPlanFile); !hint.empty()) return refuse(hint);
+    if (!run.files.empty())
+      return refuse("a saved plan carries its manifests: give -f PATH or a saved plan FILE, not both.");
+    for (const char* flag : {"--dry-run", "--prune", "--allow-empty", "--allow-data-loss", "--no-snapshot"})
+      if (apply->get_option(flag)->count() > 0)
+        return refuse(std::string(flag) + ": a saved plan is applied with the options it was made with; make a "
+                                          "new plan to change them.");
+    auto read = readSavedPlan(savedPlanFile);
+    if (!read) return refuse(read.error().message);
+    const SavedOptions& o = read->options;
+    auto sameDir = [](const std::string& a, const std::string& b) {
+      std::error_code ea, eb;
+      return std::filesystem::weakly_canonical(a, ea) == std::filesystem::weakly_canonical(b, eb);
+    };
+    struct Mismatch {
+      const char* flag;
+      std::string given, saved;
+      bool differs;
+    };
+    const Mismatch mismatches[] = {
+        {"--owner", g.owner, o.owner, g.owner != o.owner},
+        {"--state-dir", g.stateDir, o.stateDir, !sameDir(g.stateDir, o.stateDir)},
+        {"--libvirt-uri", g.libvirtUri, o.libvirtUri.empty() ? "(none)" : o.libvirtUri, g.libvirtUri != o.libvirtUri}};
+    for (const Mismatch& m : mismatches)
+      if (m.differs && app.get_option(m.flag)->count() > 0)
+        return refuse(std::string(m.flag) + " " + m.given + ": the saved plan " + savedPlanFile + " was made with " +
+                      m.flag + " " + m.saved + "; apply it with that, or make a new plan.");
+    g.owner = o.owner;
+    g.stateDir = o.stateDir;
+    g.libvirtUri = o.libvirtUri;
+    prune = o.prune;
+    allowEmpty = o.allowEmpty;
+    allowLoss = o.allowDataLoss;
+    noSnapshot = !o.snapshotBeforeLoss;
+    run.files = o.files;
+    savedPlan = std::make_shared<const SavedPlan>(std::move(*read));
+  } else if (*apply && run.files.empty()) {
+    std::cerr << "error: no manifests given; pass -f FILE or -f DIRECTORY, or a plan saved by `hostform plan "
+                 "-out FILE`.\n";
+    return kExitError;
+  }
+  run.planOut = planOut;
+  run.libvirtUri = g.libvirtUri;
+  run.savedPlan = savedPlan;
+  run.savedPlanFile = savedPlanFile;
+  // Asked on a terminal only: never in a script, a unit or a pipe (docs/spec.md §2).
+  if (*apply && !savedPlan && !autoApprove && !dryRun && isatty(STDIN_FILENO))
+    run.approve = [] {
+      std::cerr << "Do you want to perform these actions? Only 'yes' will be accepted: " << std::flush;
+      std::string answer;
+      if (!std::getline(std::cin, answer)) {
+        std::cerr << "\n";
+        return false;
+      }
+      while (!answer.empty() && (answer.back() == '\r' || answer.back() == ' ')) answer.pop_back();
+      return answer == "yes";
+    };
+
   run.owner = g.owner;
   run.stateDir = g.stateDir;
   run.output = output == "json" ? OutputFormat::Json : OutputFormat::Text;

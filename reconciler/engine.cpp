@@ -22,13 +22,17 @@ namespace {
 
 void printDiagnostics(const Diagnostics& diags, std::ostream& err, Severity atLeast) { diags.print(err, atLeast); }
 
-/// Loads manifests; on errors prints them all and returns nullopt.
-std::optional<std::vector<Resource>> loadOrReport(const RunOptions& options, const Console& console) {
-  if (options.files.empty()) {
+/// Loads manifests (apply FILE: the saved plan's texts; `read`: gets the
+/// texts read); on errors prints them all and returns nullopt.
+std::optional<std::vector<Resource>> loadOrReport(const RunOptions& options, const Console& console,
+                                                  std::vector<ManifestText>* read = nullptr) {
+  if (options.files.empty() && !options.savedPlan) {
     console.err << "error: no manifests given; pass -f FILE or -f DIRECTORY\n";
     return std::nullopt;
   }
-  LoadResult loaded = loadManifests(options.files);
+  std::vector<ManifestText> texts;
+  LoadResult loaded = options.savedPlan ? loadManifestTexts(options.savedPlan->manifests)
+                                        : loadManifests(options.files, read ? *read : texts);
   if (loaded.diagnostics.hasErrors()) {
     printDiagnostics(loaded.diagnostics, console.err, Severity::Error);
     console.err << loaded.diagnostics.errorCount() << " error(s); nothing was changed.\n";
@@ -94,6 +98,7 @@ std::optional<int> makePlan(std::vector<Resource> desired, const RunOptions& opt
   planned.duration = std::chrono::steady_clock::now() - started;
   const Plan& plan = planned.plan;
   if (hooks.onPlanned) hooks.onPlanned(plan);
+  if (hooks.check && !hooks.check(plan)) return kExitError;
   if (plan.diagnostics.hasErrors()) {
     printDiagnostics(plan.diagnostics, console.err, Severity::Error);
     console.err << plan.diagnostics.errorCount() << " error(s); nothing was changed.\n";
@@ -147,7 +152,8 @@ int runValidate(const RunOptions& options, const Console& console) {
 }
 
 int runPlan(const RunOptions& options, ProviderSet& providers, const Console& console) {
-  auto desired = loadOrReport(options, console);
+  std::vector<ManifestText> read;
+  auto desired = loadOrReport(options, console, &read);
   if (!desired) return kExitError;
   // A pending checkpoint is reported, never acted on: plan changes nothing.
   if (auto pending = readCheckpoint(options.stateDir); pending && *pending)
@@ -156,7 +162,27 @@ int runPlan(const RunOptions& options, ProviderSet& providers, const Console& co
                 << ": unless `hostform confirm` keeps it, the next apply, watch cycle or boot rolls it back first; "
                    "this plan is of the host as it is now.\n";
   Planned planned;
-  if (auto code = makePlan(std::move(*desired), options, providers, console, DryRun::Yes, planned)) return *code;
+  if (auto code = makePlan(std::move(*desired), options, providers, console, DryRun::Yes, planned)) {
+    if (!options.planOut.empty()) console.err << "The plan was not saved.\n";
+    return *code;
+  }
+  if (!options.planOut.empty()) {
+    SavedPlan saved;
+    saved.options = {options.files,         options.prune == Prune::Yes, options.allowEmpty == AllowEmpty::Yes,
+                     options.dataLoss == DataLoss::Allow, options.snapshotBeforeLoss, options.owner,
+                     std::filesystem::absolute(options.stateDir).lexically_normal().string(), options.libvirtUri};
+    saved.manifests = std::move(read);
+    saved.planJson = renderJson(planned.plan);
+    saved.observed = observedRecords(planned.plan);
+    if (auto w = writeSavedPlan(options.planOut, saved); !w) {
+      console.err << "error: " << w.error().message << "\n";
+      return kExitError;
+    }
+    // With -o json stdout is the plan alone, for programs.
+    (options.output == OutputFormat::Json ? console.err : console.out)
+        << "Saved the plan to " << options.planOut << ": apply it with `hostform apply " << options.planOut
+        << "`.\n";
+  }
   if (options.detailedExitCode == DetailedExitCode::Yes && !planned.plan.summary().empty()) return kExitChanges;
   return kExitOk;
 }
@@ -285,6 +311,11 @@ ApplyResult applyLocked(std::vector<Resource> desired, const RunOptions& options
     keepLastApplied(mode, options, writeManifests(plan.desired), console);
     return result;
   }
+  if (hooks.approve && !hooks.approve()) {
+    console.err << "Apply cancelled.\n";
+    result.exitCode = kExitError;
+    return result;
+  }
 
   std::optional<Checkpoint> checkpoint;
   if (mode.checkpoint) checkpoint = checkpointOf(plan, options.owner);
@@ -408,7 +439,37 @@ int runApply(const RunOptions& options, ProviderSet& providers, const Console& c
   // Validate before taking the lock: bad input must not wait for, or block, anyone.
   auto desired = loadOrReport(options, console);
   if (!desired) return kExitError;
-  return applyResources(std::move(*desired), options, providers, console).exitCode;
+  ApplyHooks hooks;
+  hooks.approve = options.approve;
+  if (options.savedPlan) {
+    // Under the lock, observed afresh and planned again from the saved
+    // inputs: applied only if that is still the plan that was reviewed.
+    hooks.check = [&](const Plan& plan) {
+      const SavedPlan& saved = *options.savedPlan;
+      const auto suffix = " (saved plan " + options.savedPlanFile + ")\n";
+      auto changed = hostChanges(saved, observedRecords(plan));
+      for (const std::string& line : changed)
+        console.err << "error: the host changed since the plan was saved: " << line << suffix;
+      if (changed.empty()) {
+        changed = planChanges(saved.planJson, renderJson(plan));
+        for (const std::string& line : changed)
+          console.err << "error: the plan changed since it was saved: " << line << suffix;
+      }
+      if (changed.empty()) return true;
+      std::string again = "hostform plan";
+      for (const std::string& f : saved.options.files) again += " -f " + f;
+      if (saved.options.prune) again += " --prune";
+      if (saved.options.allowEmpty) again += " --allow-empty";
+      if (saved.options.allowDataLoss) again += " --allow-data-loss";
+      if (!saved.options.snapshotBeforeLoss) again += " --no-snapshot";
+      if (saved.options.owner != "default") again += " --owner " + saved.options.owner;
+      if (saved.options.stateDir != "/var/lib/hostform") again += " --state-dir " + saved.options.stateDir;
+      console.err << "Nothing was changed; make a new plan and review it: " << again << " -out "
+                  << options.savedPlanFile << "\n";
+      return false;
+    };
+  }
+  return applyResources(std::move(*desired), options, providers, console, hooks).exitCode;
 }
 
 int runExport(const std::vector<Kind>& kinds, ProviderSet& providers, const Console& console) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "reconciler/planner.h"
 #include "reconciler/provider.h"
 #include "reconciler/render.h"
+#include "reconciler/saved_plan.h"
 #include "reconciler/terminal.h"
 
 namespace hostform {
@@ -67,6 +69,19 @@ struct RunOptions {
   /// apply --probe [IFACE/]ADDRESS, as given; empty: no probe.
   std::string probe;
   std::chrono::milliseconds probeTimeout{5000};
+
+  // Reviewed plans (docs/spec.md §2 "Saved plans").
+  /// plan -out FILE: where to save the plan; empty: not saved.
+  std::string planOut;
+  /// --libvirt-uri as given, saved with the plan.
+  std::string libvirtUri;
+  /// apply FILE: the saved plan (read by the CLI) and its path; null: apply -f.
+  std::shared_ptr<const SavedPlan> savedPlan;
+  std::string savedPlanFile;
+  /// apply on a terminal: asked after the plan is printed, when it has
+  /// changes; false cancels ("Apply cancelled.", exit 1). Empty: never asked
+  /// (stdin not a terminal, --auto-approve, a saved plan).
+  std::function<bool()> approve;
 };
 
 /// What one apply did, for callers that report it beyond the console (watch).
@@ -87,6 +102,11 @@ struct ApplyHooks {
   std::function<void(const Action&, const ActionOutcome&)> onFinish;
   /// ExecuteOptions::stopRequested.
   std::function<bool()> stopRequested;
+  /// After planning, before anything is printed: false ends the apply with
+  /// exit 1 and nothing changed; it prints why (apply FILE: the host changed).
+  std::function<bool(const Plan&)> check;
+  /// After the plan is printed, when it has changes: false cancels (exit 1).
+  std::function<bool()> approve;
 };
 
 /// `apply` for manifests already loaded and validated: takes the lock (unless

@@ -262,6 +262,11 @@ void checkCrossReferences(LoadResult& result) {
 }
 
 LoadResult loadManifests(const std::vector<std::string>& paths) {
+  std::vector<ManifestText> read;
+  return loadManifests(paths, read);
+}
+
+LoadResult loadManifests(const std::vector<std::string>& paths, std::vector<ManifestText>& read) {
   LoadResult result;
   std::size_t budget = limits::kManifestBytes;  // for all files together, as for one commit
   for (const fs::path& file : expandPaths(paths, result.diagnostics)) {
@@ -284,6 +289,7 @@ LoadResult loadManifests(const std::vector<std::string>& paths) {
     }
     budget -= text.size();
     loadText(text, file.string(), result);
+    read.push_back({file.string(), std::move(text)});
   }
   checkCrossReferences(result);
   result.diagnostics.sort();

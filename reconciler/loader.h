@@ -25,14 +25,17 @@ struct LoadResult {
 /// *.yml below, sorted by path). Runs every check, including cross-document
 /// ones; unresolved references are warnings here, since only the planner can
 /// ask the host whether they exist.
-LoadResult loadManifests(const std::vector<std::string>& paths);
-
 /// A manifest file read from somewhere other than the file system (a git
-/// commit's tree). `name` is what diagnostics print: the repository path.
+/// commit's tree, a saved plan). `name` is what diagnostics print: the repository path.
 struct ManifestText {
   std::string name;
   std::string text;
 };
+
+LoadResult loadManifests(const std::vector<std::string>& paths);
+/// loadManifests() that also hands back every file's text as it was read, in
+/// the order read (`plan -out` saves them, so `apply FILE` reads no file again).
+LoadResult loadManifests(const std::vector<std::string>& paths, std::vector<ManifestText>& read);
 
 /// loadManifests() for files already read, in the order given (callers sort
 /// them as loadManifests() sorts a directory): every check, the same

@@ -46,7 +46,7 @@ common=(--state-dir "$work/state")
 cleanup() {
   set +e
   for o in "$owner20" "$owner"; do
-    "$HOSTFORM" apply -f "$work/empty" --prune --allow-empty --allow-data-loss --owner "$o" "${common[@]}" >/dev/null 2>&1
+    "$HOSTFORM" apply --auto-approve -f "$work/empty" --prune --allow-empty --allow-data-loss --owner "$o" "${common[@]}" >/dev/null 2>&1
   done
   # Anything still there with this run's prefix (a failed apply, the virsh reference).
   for d in $(virsh -q list --all --name | grep "^$p-"); do
@@ -82,14 +82,14 @@ for i in $(seq -w 1 20); do vm "$p-s$i" running; done >"$work/m20/vms.yaml"
 apply20() {  # apply20 JOBS: prints the wall time in ms; teardown not timed
   local s t
   s=$EPOCHREALTIME
-  "$HOSTFORM" apply -f "$work/m20" --owner "$owner20" "${common[@]}" -j "$1" >"$work/apply20.out" 2>&1 ||
+  "$HOSTFORM" apply --auto-approve -f "$work/m20" --owner "$owner20" "${common[@]}" -j "$1" >"$work/apply20.out" 2>&1 ||
     { cat "$work/apply20.out" >&2; exit 1; }
   t=$(ms_since "$s")
   [[ $(virsh -q list --name --state-running | grep -c "^$p-s") -eq 20 ]] || { echo "kvm_bench: not 20 running" >&2; exit 1; }
   echo "$t"
 }
 teardown20() {
-  "$HOSTFORM" apply -f "$work/empty" --prune --allow-empty --allow-data-loss --owner "$owner20" "${common[@]}" -j 4 >/dev/null
+  "$HOSTFORM" apply --auto-approve -f "$work/empty" --prune --allow-empty --allow-data-loss --owner "$owner20" "${common[@]}" -j 4 >/dev/null
   [[ $(virsh -q list --all --name | grep -c "^$p-s") -eq 0 ]] || { echo "kvm_bench: teardown left domains" >&2; exit 1; }
 }
 # The reference: the definitions hostform wrote in the first run, defined and
@@ -143,7 +143,7 @@ if [[ " $PARTS " == *" plan "* ]]; then
   done
 } >"$work/m240/vms.yaml"
 s=$EPOCHREALTIME
-"$HOSTFORM" apply -f "$work/m240" --owner "$owner" "${common[@]}" >"$work/apply240.out" 2>&1 ||
+"$HOSTFORM" apply --auto-approve -f "$work/m240" --owner "$owner" "${common[@]}" >"$work/apply240.out" 2>&1 ||
   { cat "$work/apply240.out" >&2; exit 1; }
 applyMs=$(ms_since "$s")
 plan_args=(plan -f "$work/m240" --owner "$owner" "${common[@]}")

@@ -47,7 +47,7 @@ manifest() {  # manifest FILE VG DEVICE COUNT
 mkdir -p "$work/m300"
 manifest "$work/m300/a.yaml" "${p}a" "${loops[0]}" 150
 manifest "$work/m300/b.yaml" "${p}b" "${loops[1]}" 150
-"$HOSTFORM" apply -f "$work/m300" --state-dir "$state" --owner "$owner" > /dev/null
+"$HOSTFORM" apply --auto-approve -f "$work/m300" --state-dir "$state" --owner "$owner" > /dev/null
 "$HOSTFORM" plan -f "$work/m300" --state-dir "$state" --owner "$owner" --detailed-exitcode > /dev/null \
   || { echo "not converged after apply" >&2; exit 1; }
 floor=$(for _ in $(seq "$RUNS"); do time_ms lvm fullreport --reportformat json; done | median)
@@ -71,12 +71,12 @@ create_hostform() {  # create_hostform JOBS
   manifest "$work/m100/d.yaml" "${p}d" "${loops[3]}" 50
   lvm vgcreate --addtag "hostform_owner_$owner2" "${p}c" "${loops[2]}" >/dev/null 2>&1
   lvm vgcreate --addtag "hostform_owner_$owner2" "${p}d" "${loops[3]}" >/dev/null 2>&1
-  time_ms "$HOSTFORM" apply -f "$work/m100" --state-dir "$state" --owner "$owner2" -j "$1"
+  time_ms "$HOSTFORM" apply --auto-approve -f "$work/m100" --state-dir "$state" --owner "$owner2" -j "$1"
 }
 seq1=$(create_hostform 1)
 par=$(create_hostform 2)
 "$HOSTFORM" plan -f "$work/m100" --state-dir "$state" --owner "$owner2" --detailed-exitcode > /dev/null \
-  || { echo "100 LVs not converged:" >&2; "$HOSTFORM" apply -f "$work/m100" --state-dir "$state" --owner "$owner2" >&2 || true; exit 1; }
+  || { echo "100 LVs not converged:" >&2; "$HOSTFORM" apply --auto-approve -f "$work/m100" --state-dir "$state" --owner "$owner2" >&2 || true; exit 1; }
 lvm vgremove -f "${p}c" "${p}d" >/dev/null 2>&1
 lvm vgcreate "${p}c" "${loops[2]}" >/dev/null 2>&1
 lvm vgcreate "${p}d" "${loops[3]}" >/dev/null 2>&1

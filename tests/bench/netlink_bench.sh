@@ -57,7 +57,7 @@ DOC
 common=(--state-dir "$work/state" --owner netlink-bench)
 
 start=$(date +%s%N)
-"$HOSTFORM" apply -f "$work/bridges.yaml" "${common[@]}" >"$work/apply.out"
+"$HOSTFORM" apply --auto-approve -f "$work/bridges.yaml" "${common[@]}" >"$work/apply.out"
 end=$(date +%s%N)
 create_ms=$(((end - start) / 1000000))
 tail -n 1 "$work/apply.out"

@@ -88,6 +88,10 @@ expect "sub" hostform --state-dir ""
 expect "sub" hostform watch --path s
 expect "" hostform plan --prune ""                # no positional arguments
 expect "" hostform apply -j ""                    # free values: nothing to offer
+expect "a.yaml b.yml notes.txt sub" hostform plan -f a.yaml --out ""   # a saved plan: any file
+expect "notes.txt" hostform plan -f a.yaml -out n
+expect "notes.txt" hostform apply n                 # apply FILE: the saved plan
+expect "--auto-approve" hostform apply --au
 expect "" hostform --owner ""
 
 # ---- in step with the binary

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -355,6 +356,126 @@ TEST(Cli, PruneWithoutLibvirtdWarnsAndPrunesNothingOfIt) {
   EXPECT_EQ(needed.code, 1);
   EXPECT_NE(needed.err.find("error: kvm: cannot read the host's state: cannot connect to libvirt at " + uri),
             std::string::npos) << needed.err;
+}
+
+}  // namespace
+}  // namespace hostform
+
+namespace hostform {
+namespace {
+
+/// A saved plan of one bridge no host has (planned read-only), for the tests
+/// of `apply FILE`'s refusals, which all come before the host is read.
+struct SavedPlanCase {
+  testing::TempDir dir;
+  const std::string file = dir.write(
+      "br.yaml", "apiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: hfsaved0}\nspec: {mtu: 9000}\n");
+  const std::string state = dir.path() + "/state";
+  std::vector<std::string> plan(const std::vector<std::string>& out) {
+    std::vector<std::string> args{"plan", "-f", file, "--owner", "e2e-saved", "--state-dir", state};
+    args.insert(args.end(), out.begin(), out.end());
+    return args;
+  }
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(SavedPlans, DashOutDashDashOutAndDashOutEqualsSaveTheSameFile) {
+  SavedPlanCase c;
+  std::vector<std::string> texts;
+  for (const auto& out : std::vector<std::vector<std::string>>{{"-out", c.dir.path() + "/a.plan"},
+                                                               {"--out", c.dir.path() + "/b.plan"},
+                                                               {"-out=" + c.dir.path() + "/c.plan"}}) {
+    Outcome r = hostform(c.plan(out));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const std::string saved = out.size() == 2 ? out[1] : out[0].substr(5);
+    EXPECT_TRUE(r.out.ends_with("Plan: 1 to create, 0 to change, 0 to delete.\nSaved the plan to " + saved +
+                                ": apply it with `hostform apply " + saved + "`.\n"))
+        << r.out;
+    texts.push_back(slurp(saved));
+  }
+  EXPECT_EQ(texts[0], texts[1]);
+  EXPECT_EQ(texts[0], texts[2]);
+  EXPECT_NE(texts[0].find("\"format\": \"hostform-plan\""), std::string::npos) << texts[0];
+  EXPECT_NE(texts[0].find("\"version\": 1"), std::string::npos) << texts[0];
+  EXPECT_FALSE(std::filesystem::exists(c.state)) << "a plan creates no state directory";
+
+  // With -o json, stdout is the plan alone; the saved line goes to stderr.
+  Outcome json = hostform(c.plan({"-o", "json", "-out", c.dir.path() + "/d.plan"}));
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_TRUE(json.out.starts_with("{") && json.out.ends_with("}\n")) << json.out;
+  EXPECT_EQ(json.err, "Saved the plan to " + c.dir.path() + "/d.plan: apply it with `hostform apply " +
+                          c.dir.path() + "/d.plan`.\n");
+}
+
+TEST(SavedPlans, ACorruptForeignOrNewerFileIsOneSentence) {
+  SavedPlanCase c;
+  const std::string good = c.dir.path() + "/good.plan";
+  ASSERT_EQ(hostform(c.plan({"-out", good})).code, 0);
+  const std::string text = slurp(good);
+  std::string newer = text;
+  newer.replace(newer.find("\"version\": 1"), 12, "\"version\": 7");
+  std::string damaged = text;
+  damaged.replace(damaged.find("\"options\""), 9, "\"opts\"");
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {c.dir.write("garbage.plan", "not a plan\n"), " is not a plan saved by `hostform plan -out`."},
+      {c.dir.write("truncated.plan", text.substr(0, text.size() / 2)), " is not a plan saved by `hostform plan -out`."},
+      {c.dir.write("other.plan", "{\"format\": \"terraform\", \"version\": 1}\n"),
+       " is not a plan saved by `hostform plan -out`."},
+      {c.dir.write("newer.plan", newer),
+       " is a saved plan of format version 7; this hostform reads version 1 only: make the plan again with "
+       "`hostform plan -out`."},
+      {c.dir.write("damaged.plan", damaged),
+       " is a damaged saved plan: make the plan again with `hostform plan -out`."},
+  };
+  for (const auto& [file, message] : cases) {
+    Outcome r = hostform({"apply", file});
+    EXPECT_EQ(r.code, 1) << file;
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "error: " + file + message + "\n");
+  }
+  Outcome missing = hostform({"apply", c.dir.path() + "/none.plan"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_EQ(missing.err, "error: cannot read the saved plan " + c.dir.path() + "/none.plan.\n");
+  EXPECT_FALSE(std::filesystem::exists(c.state)) << "nothing was locked or written";
+}
+
+TEST(SavedPlans, ASavedPlanKeepsItsOwnManifestsOptionsAndOwner) {
+  SavedPlanCase c;
+  const std::string saved = c.dir.path() + "/br.plan";
+  ASSERT_EQ(hostform(c.plan({"-out", saved})).code, 0);
+  for (const char* flag : {"--prune", "--allow-empty", "--allow-data-loss", "--no-snapshot", "--dry-run"}) {
+    Outcome r = hostform({"apply", saved, flag});
+    EXPECT_EQ(r.code, 1) << flag;
+    EXPECT_EQ(r.err, std::string("error: ") + flag +
+                         ": a saved plan is applied with the options it was made with; make a new plan to change "
+                         "them.\n");
+  }
+  Outcome both = hostform({"apply", saved, "-f", c.file});
+  EXPECT_EQ(both.code, 1);
+  EXPECT_EQ(both.err, "error: a saved plan carries its manifests: give -f PATH or a saved plan FILE, not both.\n");
+  Outcome owner = hostform({"apply", saved, "--owner", "someone-else"});
+  EXPECT_EQ(owner.code, 1);
+  EXPECT_EQ(owner.err, "error: --owner someone-else: the saved plan " + saved +
+                           " was made with --owner e2e-saved; apply it with that, or make a new plan.\n");
+  Outcome stateDir = hostform({"apply", saved, "--state-dir", c.dir.path() + "/other"});
+  EXPECT_EQ(stateDir.code, 1);
+  EXPECT_EQ(stateDir.err, "error: --state-dir " + c.dir.path() + "/other: the saved plan " + saved +
+                              " was made with --state-dir " + c.state + "; apply it with that, or make a new plan.\n");
+  Outcome nothing = hostform({"apply"});
+  EXPECT_EQ(nothing.code, 1);
+  EXPECT_EQ(nothing.err,
+            "error: no manifests given; pass -f FILE or -f DIRECTORY, or a plan saved by `hostform plan -out FILE`.\n");
+  Outcome directory = hostform({"apply", c.dir.path()});
+  EXPECT_EQ(directory.code, 1);
+  EXPECT_EQ(directory.err, "error: unexpected argument " + c.dir.path() +
+                               "; manifests are given with -f: hostform apply -f " + c.dir.path() + "\n");
+  EXPECT_FALSE(std::filesystem::exists(c.state));
 }
 
 }  // namespace

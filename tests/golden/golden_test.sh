@@ -117,7 +117,7 @@ step() {
   local name=$1; shift
   local o=$tmp/o e=$tmp/e code=0
   (cd "$tmp/cases" && nsrun "$hf" "$@" --owner golden --state-dir "$tmp/state" \
-    --libvirt-uri "test://$tmp/host.xml" >"$o" 2>"$e") || code=$?
+    --libvirt-uri "test://$tmp/host.xml" </dev/null >"$o" 2>"$e") || code=$?  # no terminal: apply never asks
   { printf '$ hostform %s\nexit %s\n--- stdout\n' "$*" "$code"; cat "$o"; printf '\n--- stderr\n'; cat "$e"; } |
     normalise > "$out/$name"
 }

@@ -27,7 +27,10 @@ pid_t spawn(const std::string& program, const std::vector<std::string>& args, co
             const std::string& errFile) {
   const pid_t pid = fork();
   if (pid == 0) {
-    if (!freopen(outFile.c_str(), "w", stdout) || !freopen(errFile.c_str(), "w", stderr)) _exit(127);
+    // stdin is never the terminal the tests run from: apply would ask there.
+    if (!freopen("/dev/null", "r", stdin) || !freopen(outFile.c_str(), "w", stdout) ||
+        !freopen(errFile.c_str(), "w", stderr))
+      _exit(127);
     std::vector<char*> argv{const_cast<char*>(program.c_str())};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -94,6 +97,11 @@ std::string BackgroundProcess::err() const { return slurp(dir_->path() + "/err")
 
 ProcessResult runOnTerminal(const std::string& program, const std::vector<std::string>& args,
                             const EnvChanges& env) {
+  return runOnTerminal(program, args, env, {}, {});
+}
+
+ProcessResult runOnTerminal(const std::string& program, const std::vector<std::string>& args,
+                            const EnvChanges& env, const std::string& prompt, const std::string& answer) {
   winsize size{};
   size.ws_row = 40;
   size.ws_col = 120;
@@ -112,12 +120,18 @@ ProcessResult runOnTerminal(const std::string& program, const std::vector<std::s
     _exit(127);
   }
   // Read until the child's side is closed: EIO once it exited (Linux), or EOF.
-  std::string shown;
+  std::string shown, waitingFor = prompt;
   char buffer[4096];
   for (;;) {
     const ssize_t n = read(master, buffer, sizeof buffer);
-    if (n > 0) shown.append(buffer, static_cast<std::size_t>(n));
-    else if (n < 0 && errno == EINTR) continue;
+    if (n > 0) {
+      shown.append(buffer, static_cast<std::size_t>(n));
+      if (!waitingFor.empty() && shown.find(waitingFor) != std::string::npos) {
+        const std::string typed = answer + "\n";
+        (void)!write(master, typed.data(), typed.size());
+        waitingFor.clear();
+      }
+    } else if (n < 0 && errno == EINTR) continue;
     else break;
   }
   close(master);

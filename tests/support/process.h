@@ -58,4 +58,9 @@ using EnvChanges = std::vector<std::pair<std::string, std::optional<std::string>
 ProcessResult runOnTerminal(const std::string& program, const std::vector<std::string>& args,
                             const EnvChanges& env = {});
 
+/// runOnTerminal() that types `answer` and Enter once the terminal has shown
+/// `prompt`, as a person answering a question; if it never shows, nothing is typed.
+ProcessResult runOnTerminal(const std::string& program, const std::vector<std::string>& args,
+                            const EnvChanges& env, const std::string& prompt, const std::string& answer);
+
 }  // namespace hostform::testing

@@ -282,9 +282,9 @@ TEST_F(VmMedia, KernelVolumesSeedNicAndConsoleStartTogether) {
   // asked first; no agent answers in a guest without an OS, so ACPI, then
   // forced off after shutdownTimeout.
   Outcome stop = testing::runOnTerminal(HOSTFORM_BINARY,
-                                        {"apply", "-f", box.manifest(volumes + vmSpec("stopped")), "--state-dir",
-                                         box.dir().path() + "/state", "--owner", box.owner(), "--libvirt-uri",
-                                         "qemu:///system"},
+                                        {"apply", "--auto-approve", "-f", box.manifest(volumes + vmSpec("stopped")),
+                                         "--state-dir", box.dir().path() + "/state", "--owner", box.owner(),
+                                         "--libvirt-uri", "qemu:///system"},
                                         {{"TERM", "xterm"}, {"NO_COLOR", std::nullopt}});
   ASSERT_EQ(stop.code, 0) << stop.out;
   EXPECT_TRUE(contains(stop.out, "VirtualMachine/" + vm + ": domain " + vm + ": no guest agent answered (")) << stop.out;

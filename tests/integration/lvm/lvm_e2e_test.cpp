@@ -99,7 +99,7 @@ TEST_F(LvmE2E, EachLvmCommandIsReportedAsProgress) {
   // On a terminal: the line is rewritten in place, then erased before the outcome line.
   const std::string again = box.manifest(vgDoc(vg, {box.devices()[0]}) + lvDoc(vg, "data", "24MiB"));
   Outcome shown = testing::runOnTerminal(
-      HOSTFORM_BINARY, {"apply", "-f", again, "--state-dir", box.stateDir(), "--owner", box.owner()},
+      HOSTFORM_BINARY, {"apply", "--auto-approve", "-f", again, "--state-dir", box.stateDir(), "--owner", box.owner()},
       {{"TERM", "xterm"}, {"NO_COLOR", std::nullopt}});
   ASSERT_EQ(shown.code, 0) << shown.out;
   EXPECT_TRUE(contains(shown.out, "\r\033[KLogicalVolume/" + vg + "/data: lvm lvextend ")) << shown.out;
