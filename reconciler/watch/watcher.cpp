@@ -7,7 +7,9 @@
 #include <memory>
 #include <mutex>
 #include <ostream>
+#include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -17,6 +19,7 @@
 #include "reconciler/lock.h"
 #include "reconciler/log.h"
 #include "reconciler/units.h"
+#include "reconciler/watch/events.h"
 #include "reconciler/watch/metrics.h"
 #include "reconciler/watch/signals.h"
 #include "reconciler/watch/watch_state.h"
@@ -27,7 +30,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
-enum class Trigger { Startup, Interval, Webhook, Signal };
+/// Event: a provider saw a change on the host (drift); such a cycle does not fetch.
+enum class Trigger { Startup, Interval, Webhook, Signal, Event };
 
 std::string_view triggerName(Trigger t) {
   switch (t) {
@@ -35,6 +39,7 @@ std::string_view triggerName(Trigger t) {
     case Trigger::Interval: return "interval";
     case Trigger::Webhook: return "webhook";
     case Trigger::Signal: return "signal";
+    case Trigger::Event: return "event";
   }
   return "interval";
 }
@@ -88,13 +93,23 @@ class Watcher {
         random_(std::random_device{}()) {
     if (!state_.lastAppliedAt.empty()) metrics_.restoreLastApply(unixTimeOf(state_.lastAppliedAt));
     metrics_.commits(state_.targetCommit, state_.lastAppliedCommit);
+    if (watch_.events && !watch_.once)
+      events_ = std::make_unique<EventLoop>(
+          [this](std::string_view source, std::size_t n) { metrics_.events(source, n); },
+          [this](const std::string& what) {
+            spdlog::debug("changes on the host ({}): running a cycle", what);
+            request(Trigger::Event);
+          });
   }
+
+  ~Watcher() { events_.reset(); }  // the event thread calls request(): stopped first
 
   Metrics& metrics() { return metrics_; }
 
   void request(Trigger trigger) {
     std::lock_guard lock(mutex_);
-    if (!pending_) pending_ = trigger;
+    // A pending event cycle does not fetch: a trigger that does replaces it (and corrects drift too).
+    if (!pending_ || (*pending_ == Trigger::Event && trigger != Trigger::Event)) pending_ = trigger;
     wake_.notify_all();
   }
 
@@ -109,10 +124,14 @@ class Watcher {
   /// The loop; returns the process exit code.
   int run() {
     Trigger trigger = Trigger::Startup;
+    Clock::time_point nextInterval;
     for (;;) {
       const int code = cycle(trigger);
       if (watch_.once) return code;
-      const auto next = waitForTrigger(Clock::now() + jittered(watch_.interval));
+      // Event cycles leave the interval's clock alone: a host that changes
+      // often must still fetch every interval.
+      if (trigger != Trigger::Event) nextInterval = Clock::now() + jittered(watch_.interval);
+      const auto next = waitForTrigger(nextInterval);
       if (!next) break;
       trigger = *next;
     }
@@ -212,7 +231,8 @@ class Watcher {
     record.trigger = std::string(triggerName(trigger));
     record.dryRun = run_.dryRun == DryRun::Yes;
 
-    const std::string fetchError = fetch(trigger);
+    // An event cycle is about the host, not the branch: it plans the commit in force.
+    const std::string fetchError = trigger == Trigger::Event ? std::string() : fetch(trigger);
     if (!fetchError.empty()) err << "error: " << fetchError << "\n";
 
     // The tip: just fetched, or the last one fetched when the remote is unreachable.
@@ -292,6 +312,8 @@ class Watcher {
       exitCode = kExitError;
     } else {
       record.commit = target;
+      // Subscribed before observing: a change made while this cycle plans is seen.
+      openEventSources(desired->resources);
       exitCode = planAndApply(target, std::move(desired->resources), loadSeconds, record, err, planSeconds, ranActions);
     }
     if (exitCode == kExitOk && (!fetchError.empty() || rejected)) exitCode = kExitError;
@@ -314,6 +336,42 @@ class Watcher {
     metrics_.cycleFinished(record.result, exitCode, planSeconds, ranActions, unixNow());
     metrics_.commits(state_.targetCommit, state_.lastAppliedCommit);
     return exitCode;
+  }
+
+  /// Opens the event sources of the providers that serve what `desired`
+  /// declares, and closes those no longer needed: a host without VMs never
+  /// connects to libvirt for events.
+  void openEventSources(const std::vector<Resource>& desired) {
+    if (!events_) return;
+    std::set<std::string> needed;
+    std::vector<Provider*> providers;
+    for (const Resource& r : desired) {
+      Provider* p = eventProviders_.forResource(r);
+      if (p && needed.insert(std::string(p->name())).second) providers.push_back(p);
+    }
+    events_->retain(needed);
+    for (Provider* p : providers) {
+      const std::string name(p->name());
+      if (events_->has(name) || withoutEvents_.contains(name)) continue;
+      auto source = p->events(EventOptions{watch_.lvmPoll});
+      if (!source) {
+        // Logged once per message: libvirtd being down is said once, not every cycle.
+        if (eventErrors_[name] != source.error().message)
+          logWith(spdlog::level::warn,
+                  "events: " + source.error().message + " Drift of " + name +
+                      "'s resources is corrected at the interval until this works.",
+                  {{"provider", name}});
+        eventErrors_[name] = source.error().message;
+        continue;
+      }
+      eventErrors_.erase(name);
+      if (!*source) {
+        withoutEvents_.insert(name);
+        continue;
+      }
+      spdlog::debug("events: listening to {} for {}", (*source)->name(), name);
+      events_->add(name, std::move(*source));
+    }
   }
 
   /// `loadSeconds`: how long reading and validating the manifests took.
@@ -402,6 +460,13 @@ class Watcher {
   std::condition_variable wake_;
   std::optional<Trigger> pending_;
   std::atomic<bool> stopping_{false};
+
+  /// Providers of the event sources only (the cycles make their own): kept
+  /// for the watcher's lifetime, each connects only when asked for events.
+  ProviderSet eventProviders_{providerOptions_};
+  std::unique_ptr<EventLoop> events_;
+  std::set<std::string> withoutEvents_;              ///< providers with no event source
+  std::map<std::string, std::string> eventErrors_;   ///< the last failure to open each provider's source
 
   int fetchFailures_ = 0;
   Clock::time_point nextFetch_{};
@@ -510,7 +575,8 @@ int runWatch(const WatchOptions& watch, const RunOptions& run, const ProviderOpt
   }
   logWith(spdlog::level::info, "watching " + fresh.repo,
           {{"branch", watch.branch}, {"path", fresh.path},
-           {"interval", formatDuration(watch.interval)}, {"dryRun", run.dryRun == DryRun::Yes}});
+           {"interval", formatDuration(watch.interval)}, {"dryRun", run.dryRun == DryRun::Yes},
+           {"events", watch.events}});
   const int code = watcher.run();
   server.reset();  // stop serving before the watcher it reads goes away
   return code;

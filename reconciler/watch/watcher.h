@@ -6,8 +6,9 @@
 ///        │ (fails: backoff,         │ (invalid: rejected,
 ///        │  keep the last tip)      │  the last valid commit stays in force)
 ///
-/// A cycle runs at start, every --interval (with jitter), on POST /hooks/git
-/// and on SIGHUP. Planning reuses applyResources(), so a cycle prints and
+/// A cycle runs at start, every --interval (with jitter), on POST /hooks/git,
+/// on SIGHUP, and when a provider's event source reports a change on the
+/// host (events.h; such a cycle does not fetch). Planning reuses applyResources(), so a cycle prints and
 /// exits exactly as `apply` does. docs/watch.md is the user's side of this.
 
 #include <chrono>
@@ -32,6 +33,9 @@ struct WatchOptions {
   std::optional<ListenAddress> listen;
   GitCredentials credentials;
   std::string webhookSecret;    ///< empty: POST /hooks/git is not authenticated
+  /// Event-driven drift (docs/watch.md Events): false with --no-events.
+  bool events = true;
+  std::chrono::milliseconds lvmPoll{2000};  ///< --lvm-poll
 };
 
 /// `pattern` (--path) with {hostname} replaced, as a clean repository path:
