@@ -776,6 +776,25 @@ TEST_F(Watch, WithoutEventsDriftWaitsForTheInterval) {
   EXPECT_EQ(m.value("hostform_watch_events_total", {{"source", "netlink"}}), 0);
 }
 
+TEST_F(Watch, LibvirtIsListenedToOnlyOnceTheCommitDeclaresItsKinds) {
+  // libvirt's test:///default driver lives in the watcher's process, so the
+  // only lifecycle events it can see are those of its own applies.
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  start({"--interval", "1h", "--listen", "127.0.0.1:0", "--libvirt-uri", "test:///default"});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << watcher_->err();
+  const int p = port();
+  const std::string pool = "apiVersion: hostform/v1\nkind: StoragePool\nmetadata: {name: hfwpool}\n"
+                           "spec: {type: dir, target: /hfwpool}\n";
+  const std::string b = repo_.commit("a pool", {{"hosts/h1/pool.yaml", pool}});
+  EXPECT_EQ(metricsOf(p).value("hostform_watch_events_total", {{"source", "libvirt"}}), 0)
+      << "no kvm kind declared: no libvirt connection for events";
+  watcher_->signal(SIGHUP);
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == b; })) << watcher_->err();
+  // Subscribed before that cycle applied: its own pool's definition and start were heard.
+  ASSERT_TRUE(waitFor([&] { return metricsOf(p).value("hostform_watch_events_total", {{"source", "libvirt"}}) >= 1; }))
+      << watcher_->err();
+}
+
 TEST_F(Watch, EventFlagsAreChecked) {
   repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
   Outcome r = nltest::hostform(args({"--no-events", "--lvm-poll", "1s", "--once"}));
