@@ -85,6 +85,9 @@ struct WatchFlags {
   std::string allowedSigners, openpgpKeys;
   std::vector<std::string> notify;  // issue 17: outgoing webhooks
   std::string notifySecretFile;
+  // Events (docs/watch.md Events).
+  bool noEvents = false;
+  std::string lvmPoll;  ///< empty: 2s
 };
 
 /// A secret from a file, without the trailing newline editors add. Never
@@ -185,6 +188,16 @@ Result<watch::WatchOptions> watchOptions(const WatchFlags& f) {
       w.signatures.openpgpKeysFile = f.openpgpKeys;
       w.signatures.openpgpKeys = *text;
     }
+  }
+  // Events (docs/watch.md Events).
+  w.events = !f.noEvents && !f.once;
+  if (!f.lvmPoll.empty()) {
+    if (f.noEvents) return fail("--lvm-poll is how events are read from lvm; it has no use with --no-events.");
+    auto poll = parseDuration(f.lvmPoll);
+    if (!poll) return fail("--lvm-poll " + f.lvmPoll + ": " + poll.error().message);
+    if (*poll < std::chrono::milliseconds(100))
+      return fail("--lvm-poll " + f.lvmPoll + ": the shortest poll is 100ms.");
+    w.lvmPoll = *poll;
   }
   return w;
 }
@@ -345,6 +358,12 @@ int runCli(int argc, const char* const* argv) {
       ->check(CLI::Range(1, 256));
   watchCmd->add_option("--lock-timeout", lockTimeout,
                        "wait this long for a running apply before skipping a cycle (default: skip at once)")
+      ->check(durationValidator());
+  // Events (docs/watch.md Events).
+  watchCmd->add_flag("--no-events", wf.noEvents,
+                     "correct drift at the interval only; do not listen to netlink, libvirt and lvm for changes");
+  watchCmd->add_option("--lvm-poll", wf.lvmPoll,
+                       "how often to poll lvm for changes when LVM kinds are declared (default: 2s)")
       ->check(durationValidator());
 
   // Issue 17: suspend and resume a watcher (the flag file <state-dir>/suspended).

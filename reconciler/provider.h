@@ -5,6 +5,7 @@
 /// The verbs are the same everywhere: observe, plan, apply, export.
 
 #include <any>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -188,6 +189,36 @@ struct Gauge {
   double value = 0;
 };
 
+/// What a provider tells `watch` when its objects may have changed behind
+/// hostform's back (docs/watch.md Events): a file descriptor to poll for
+/// input, and drain() to read what arrived. Level-based like every cycle: a
+/// change carries nothing but "run a cycle", so a lost event costs only
+/// latency (the interval stays the safety net). Used from one thread.
+class EventSource {
+ public:
+  virtual ~EventSource() = default;
+  EventSource() = default;
+  EventSource(const EventSource&) = delete;
+  EventSource& operator=(const EventSource&) = delete;
+
+  /// The label of hostform_watch_events_total: "netlink", "libvirt", "lvm".
+  virtual std::string_view name() const = 0;
+  /// Readable (POLLIN) when something arrived or a poll is due; owned by the source.
+  virtual int fd() const = 0;
+  /// Reads what is pending without blocking: how many changes that matter to
+  /// this provider's kinds arrived (0: only noise, such as learnt FDB entries).
+  /// An error means the source is broken (a closed connection, lost events):
+  /// the watcher runs a cycle, drops the source and opens a new one at the
+  /// next cycle.
+  virtual Result<std::size_t> drain() = 0;
+};
+
+/// Settings of event sources.
+struct EventOptions {
+  /// For a backend without notifications (lvm): how often to poll it (--lvm-poll).
+  std::chrono::milliseconds pollInterval{2000};
+};
+
 class Provider {
  public:
   virtual ~Provider() = default;
@@ -248,6 +279,16 @@ class Provider {
   /// Something that cannot be read is a fact saying so, never an error of the
   /// command. Default: state present or absent.
   virtual std::vector<StatusFact> status(const Resource& desired, const Observed* live, const Snapshot& host);
+
+  /// `watch`'s notifications of changes to this provider's objects (the
+  /// Events section of docs/watch.md), opened when the manifests in force
+  /// declare one of its kinds. The source owns its own connection, so it may
+  /// outlive the cycle's providers. nullptr (the default): no events; drift is
+  /// corrected at the interval. An error: it could not be opened (logged; the
+  /// watcher tries again at the next cycle).
+  virtual Result<std::unique_ptr<EventSource>> events(const EventOptions& /*options*/) {
+    return std::unique_ptr<EventSource>();
+  }
 
   /// Gauges of what `host` (this provider's snapshot) shows, for /metrics:
   /// of every object observed, declared or not. Default: none.

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "providers/kvm/apply.h"
+#include "providers/kvm/events.h"
 #include "providers/kvm/image.h"
 #include "providers/kvm/observe.h"
 #include "providers/kvm/plan.h"
@@ -153,6 +154,10 @@ Result<void> KvmProvider::apply(const Action& action, const ApplyContext& ctx) {
   if (action.id.kind == kinds::VirtualMachine) return applyDomain(action, ctx, in);
   if (action.id.kind == kinds::Snapshot) return applySnapshot(action, ctx, *conn, in.state, stateDir_);
   return fail("the kvm provider does not handle " + std::string(kindName(action.id.kind)));
+}
+
+Result<std::unique_ptr<EventSource>> KvmProvider::events(const EventOptions& /*options*/) {
+  return openLibvirtEvents(connection_.uri());
 }
 
 HOSTFORM_REGISTER_PROVIDER(ProviderFactory{

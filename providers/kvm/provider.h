@@ -52,6 +52,10 @@ class KvmProvider final : public Provider {
   Result<void> restore(const Observed& snapshot, const RestorePlan& plan, const Snapshot& host,
                        const ApplyContext& ctx) override;
 
+  /// libvirt's domain and storage pool lifecycle events, on a connection of
+  /// their own (events.h).
+  Result<std::unique_ptr<EventSource>> events(const EventOptions& options) override;
+
   const std::string& uri() const { return connection_.uri(); }
 
  private:

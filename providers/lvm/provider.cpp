@@ -1,6 +1,7 @@
 #include "providers/lvm/provider.h"
 
 #include "providers/lvm/apply.h"
+#include "providers/lvm/events.h"
 #include "providers/lvm/plan.h"
 #include "providers/lvm/status.h"
 #include "reconciler/kinds/snapshot.h"
@@ -77,6 +78,12 @@ std::string LvmProvider::serialKey(const Action& action) const {
     return r.as<SnapshotSpec>().source.logicalVolume->volumeGroup;
   }
   return action.id.kind == kinds::LogicalVolume ? action.id.scope : action.id.name;
+}
+
+Result<std::unique_ptr<EventSource>> LvmProvider::events(const EventOptions& options) {
+  // Its own runner: the source runs on the watcher's event thread, not the
+  // provider's, and outlives the cycle's provider.
+  return openSeqnoPoll(std::make_unique<HostCommands>(), options.pollInterval, std::chrono::seconds(30));
 }
 
 HOSTFORM_REGISTER_PROVIDER(ProviderFactory{

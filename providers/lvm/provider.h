@@ -42,6 +42,9 @@ class LvmProvider final : public Provider {
   std::optional<RestorePlan> planRestore(const Observed& snapshot, const PlanContext& ctx, const Snapshot& host) override;
   Result<void> restore(const Observed& snapshot, const RestorePlan& plan, const Snapshot& host,
                        const ApplyContext& ctx) override;
+  /// A poll of the VGs' metadata sequence numbers every options.pollInterval
+  /// (events.h), through the host's lvm: lvm has no notifications.
+  Result<std::unique_ptr<EventSource>> events(const EventOptions& options) override;
 
  private:
   std::unique_ptr<DeviceProbe> devices_;

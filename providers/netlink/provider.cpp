@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "providers/netlink/apply.h"
+#include "providers/netlink/events.h"
 #include "providers/netlink/links.h"
 #include "providers/netlink/links_apply.h"
 #include "providers/netlink/observe.h"
@@ -244,6 +245,10 @@ std::vector<StatusFact> NetlinkProvider::status(const Resource& desired, const O
       break;
     }
   return facts;
+}
+
+Result<std::unique_ptr<EventSource>> NetlinkProvider::events(const EventOptions& /*options*/) {
+  return openRouteEvents();
 }
 
 HOSTFORM_REGISTER_PROVIDER(ProviderFactory{

@@ -41,6 +41,8 @@ class NetlinkProvider : public Provider {
   std::string serialKey(const Action&) const override { return "netlink"; }
   /// Operational state, carrier and ports with their carrier (status.h), read now.
   std::vector<StatusFact> status(const Resource& desired, const Observed* live, const Snapshot& host) override;
+  /// Link, address and static FDB notifications (events.h).
+  Result<std::unique_ptr<EventSource>> events(const EventOptions& options) override;
 
  private:
   Result<void> applyLink(nl_sock* sock, const Action& action, const ApplyContext& ctx);

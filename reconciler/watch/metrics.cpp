@@ -10,7 +10,8 @@ namespace {
 
 constexpr Op kOps[] = {Op::Create, Op::Update, Op::Replace, Op::Delete};
 constexpr Outcome kOutcomes[] = {Outcome::Done, Outcome::Failed, Outcome::Skipped};
-constexpr std::string_view kTriggers[] = {"startup", "interval", "webhook", "signal", "suspend", "resume"};
+constexpr std::string_view kTriggers[] = {"startup", "interval", "webhook", "signal", "suspend", "resume", "event"};
+constexpr std::string_view kEventSources[] = {"netlink", "libvirt", "lvm"};
 
 /// A label value with the escapes the text format requires.
 std::string label(std::string_view value) {
@@ -60,6 +61,11 @@ class Writer {
 
 Metrics::Metrics(std::string repo, std::string branch, std::string path)
     : repo_(std::move(repo)), branch_(std::move(branch)), path_(std::move(path)) {}
+
+void Metrics::events(std::string_view source, std::size_t n) {
+  std::lock_guard lock(mutex_);
+  events_[std::string(source)] += static_cast<double>(n);
+}
 
 void Metrics::cycleStarted(std::string_view trigger) {
   std::lock_guard lock(mutex_);
@@ -143,6 +149,14 @@ std::string Metrics::render() const {
     auto it = cycles_.find(t);
     w.sample("hostform_watch_cycles_total", it == cycles_.end() ? 0 : it->second,
              "trigger=\"" + std::string(t) + "\"");
+  }
+
+  w.family("hostform_watch_events_total", "counter",
+           "Changes on the host reported by the providers' event sources (each burst runs one cycle).");
+  for (std::string_view source : kEventSources) {
+    auto it = events_.find(source);
+    w.sample("hostform_watch_events_total", it == events_.end() ? 0 : it->second,
+             "source=\"" + std::string(source) + "\"");
   }
 
   w.single("hostform_watch_last_cycle_timestamp_seconds", "gauge", "When the last cycle ended, in Unix time.",

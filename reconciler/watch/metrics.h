@@ -21,6 +21,8 @@ class Metrics {
   Metrics(std::string repo, std::string branch, std::string path);
 
   void cycleStarted(std::string_view trigger);
+  /// `n` changes reported by an event source ("netlink", "libvirt", "lvm").
+  void events(std::string_view source, std::size_t n);
   /// `unixTime` of the attempt.
   void fetched(bool ok, double unixTime);
   void rejectedCommit();
@@ -51,6 +53,7 @@ class Metrics {
   mutable std::mutex mutex_;
   std::string repo_, branch_, path_;
   std::map<std::string, double, std::less<>> cycles_;
+  std::map<std::string, double, std::less<>> events_;
   double fetches_ = 0, fetchErrors_ = 0, lastFetchSuccess_ = 0;
   double rejected_ = 0;
   std::map<std::pair<Op, Outcome>, double> actions_;

@@ -10,7 +10,9 @@
 #include <memory>
 #include <mutex>
 #include <ostream>
+#include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -20,6 +22,7 @@
 #include "reconciler/lock.h"
 #include "reconciler/log.h"
 #include "reconciler/units.h"
+#include "reconciler/watch/events.h"
 #include "reconciler/watch/metrics.h"
 #include "reconciler/watch/signatures.h"
 #include "reconciler/watch/notifier.h"
@@ -34,7 +37,8 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 /// Suspend and Resume: the suspend flag was created or deleted (suspend.h).
-enum class Trigger { Startup, Interval, Webhook, Signal, Suspend, Resume };
+/// Event: a provider saw a change on the host (drift); such a cycle does not fetch.
+enum class Trigger { Startup, Interval, Webhook, Signal, Suspend, Resume, Event };
 
 std::string_view triggerName(Trigger t) {
   switch (t) {
@@ -44,6 +48,7 @@ std::string_view triggerName(Trigger t) {
     case Trigger::Signal: return "signal";
     case Trigger::Suspend: return "suspend";
     case Trigger::Resume: return "resume";
+    case Trigger::Event: return "event";
   }
   return "interval";
 }
@@ -111,7 +116,16 @@ class Watcher {
     if (!watch_.notify.empty())
       notifier_ = std::make_unique<Notifier>(watch_.notify, watch_.notifySecret,
                                              [this](bool delivered) { metrics_.notification(delivered); });
+    if (watch_.events && !watch_.once)
+      events_ = std::make_unique<EventLoop>(
+          [this](std::string_view source, std::size_t n) { metrics_.events(source, n); },
+          [this](const std::string& what) {
+            spdlog::debug("changes on the host ({}): running a cycle", what);
+            request(Trigger::Event);
+          });
   }
+
+  ~Watcher() { events_.reset(); }  // the event thread calls request(): stopped first
 
   Metrics& metrics() { return metrics_; }
 
@@ -139,7 +153,8 @@ class Watcher {
 
   void request(Trigger trigger) {
     std::lock_guard lock(mutex_);
-    if (!pending_) pending_ = trigger;
+    // A pending event cycle does not fetch: a trigger that does replaces it (and corrects drift too).
+    if (!pending_ || (*pending_ == Trigger::Event && trigger != Trigger::Event)) pending_ = trigger;
     wake_.notify_all();
   }
 
@@ -154,10 +169,14 @@ class Watcher {
   /// The loop; returns the process exit code.
   int run() {
     Trigger trigger = Trigger::Startup;
+    Clock::time_point nextInterval;
     for (;;) {
       const int code = cycle(trigger);
       if (watch_.once) return code;
-      const auto next = waitForTrigger(Clock::now() + jittered(watch_.interval));
+      // Event cycles leave the interval's clock alone: a host that changes
+      // often must still fetch every interval.
+      if (trigger != Trigger::Event) nextInterval = Clock::now() + jittered(watch_.interval);
+      const auto next = waitForTrigger(nextInterval);
       if (!next) break;
       trigger = *next;
     }
@@ -265,7 +284,8 @@ class Watcher {
     record.trigger = std::string(triggerName(trigger));
     record.dryRun = run_.dryRun == DryRun::Yes;
 
-    const std::string fetchError = fetch(trigger);
+    // An event cycle is about the host, not the branch: it plans the commit in force.
+    const std::string fetchError = trigger == Trigger::Event ? std::string() : fetch(trigger);
     if (!fetchError.empty()) err << "error: " << fetchError << "\n";
 
     // The tip: just fetched, or the last one fetched when the remote is unreachable.
@@ -377,6 +397,8 @@ class Watcher {
       exitCode = kExitError;
     } else {
       record.commit = target;
+      // Subscribed before observing: a change made while this cycle plans is seen.
+      openEventSources(desired->resources);
       exitCode = planAndApply(target, std::move(desired->resources), loadSeconds, suspension.has_value(), record, err,
                               planSeconds, ranActions, driftCorrected);
     }
@@ -477,6 +499,42 @@ class Watcher {
     notifier_->post(event, body.dump());
   }
 
+  /// Opens the event sources of the providers that serve what `desired`
+  /// declares, and closes those no longer needed: a host without VMs never
+  /// connects to libvirt for events.
+  void openEventSources(const std::vector<Resource>& desired) {
+    if (!events_) return;
+    std::set<std::string> needed;
+    std::vector<Provider*> providers;
+    for (const Resource& r : desired) {
+      Provider* p = eventProviders_.forResource(r);
+      if (p && needed.insert(std::string(p->name())).second) providers.push_back(p);
+    }
+    events_->retain(needed);
+    for (Provider* p : providers) {
+      const std::string name(p->name());
+      if (events_->has(name) || withoutEvents_.contains(name)) continue;
+      auto source = p->events(EventOptions{watch_.lvmPoll});
+      if (!source) {
+        // Logged once per message: libvirtd being down is said once, not every cycle.
+        if (eventErrors_[name] != source.error().message)
+          logWith(spdlog::level::warn,
+                  "events: " + source.error().message + " Drift of " + name +
+                      "'s resources is corrected at the interval until this works.",
+                  {{"provider", name}});
+        eventErrors_[name] = source.error().message;
+        continue;
+      }
+      eventErrors_.erase(name);
+      if (!*source) {
+        withoutEvents_.insert(name);
+        continue;
+      }
+      spdlog::debug("events: listening to {} for {}", (*source)->name(), name);
+      events_->add(name, std::move(*source));
+    }
+  }
+
   /// `loadSeconds`: how long reading and validating the manifests took.
   /// `suspended`: plan and report as --dry-run does.
   int planAndApply(const CommitId& target, std::vector<Resource> desired, double loadSeconds, bool suspended,
@@ -575,6 +633,13 @@ class Watcher {
   std::condition_variable wake_;
   std::optional<Trigger> pending_;
   std::atomic<bool> stopping_{false};
+
+  /// Providers of the event sources only (the cycles make their own): kept
+  /// for the watcher's lifetime, each connects only when asked for events.
+  ProviderSet eventProviders_{providerOptions_};
+  std::unique_ptr<EventLoop> events_;
+  std::set<std::string> withoutEvents_;              ///< providers with no event source
+  std::map<std::string, std::string> eventErrors_;   ///< the last failure to open each provider's source
 
   int fetchFailures_ = 0;
   Clock::time_point nextFetch_{};
@@ -710,7 +775,8 @@ int runWatch(const WatchOptions& watch, const RunOptions& run, const ProviderOpt
   }
   logWith(spdlog::level::info, "watching " + fresh.repo,
           {{"branch", watch.branch}, {"path", fresh.path},
-           {"interval", formatDuration(watch.interval)}, {"dryRun", run.dryRun == DryRun::Yes}});
+           {"interval", formatDuration(watch.interval)}, {"dryRun", run.dryRun == DryRun::Yes},
+           {"events", watch.events}});
   // `hostform suspend` and `resume` (or an operator's hand) change the flag:
   // a cycle at once, rather than at the next interval.
   std::unique_ptr<FlagWatcher> flag;

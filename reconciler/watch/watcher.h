@@ -7,8 +7,10 @@
 ///        │  keep the last tip)      │  untrusted: rejected)  │  the last valid commit stays in force)
 ///
 /// A cycle runs at start, every --interval (with jitter), on POST /hooks/git,
-/// on SIGHUP and when the suspend flag comes or goes (suspend.h: a suspended
-/// cycle plans as --dry-run does). Planning reuses applyResources(), so a cycle prints and
+/// on SIGHUP, when the suspend flag comes or goes (suspend.h: a suspended
+/// cycle plans as --dry-run does), and when a provider's event source reports
+/// a change on the host (events.h; such a cycle does not fetch). Planning
+/// reuses applyResources(), so a cycle prints and
 /// exits exactly as `apply` does. docs/watch.md is the user's side of this.
 
 #include <chrono>
@@ -38,6 +40,9 @@ struct WatchOptions {
   SignatureKeys signatures;     ///< --verify-signatures: the trusted keys; none: every commit is trusted
   std::vector<std::string> notify;  ///< --notify URLs (outgoing webhooks); empty: none
   std::string notifySecret;         ///< signs their bodies (required with notify)
+  /// Event-driven drift (docs/watch.md Events): false with --no-events.
+  bool events = true;
+  std::chrono::milliseconds lvmPoll{2000};  ///< --lvm-poll
 };
 
 /// `pattern` (--path) with {hostname} replaced, as a clean repository path:

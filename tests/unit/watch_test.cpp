@@ -4,10 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
+#include "reconciler/watch/events.h"
 #include "reconciler/watch/git_source.h"
 #include "reconciler/watch/http_server.h"
 #include "reconciler/watch/watch_state.h"
@@ -132,6 +138,98 @@ TEST(WatchStateFile, ACorruptFileIsAnErrorNamingIt) {
   ASSERT_FALSE(loaded);
   EXPECT_TRUE(loaded.error().message.starts_with("the watch state " + file + " is corrupt: "))
       << loaded.error().message;
+}
+
+/// An event source whose changes the test posts: an eventfd's counter; a
+/// negative post breaks it.
+class PostedEvents final : public EventSource {
+ public:
+  PostedEvents() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+  ~PostedEvents() override { ::close(fd_); }
+  std::string_view name() const override { return "netlink"; }
+  int fd() const override { return fd_; }
+  Result<std::size_t> drain() override {
+    std::uint64_t n = 0;
+    if (::read(fd_, &n, sizeof n) < 0) return std::size_t{0};
+    if (broken_) return fail("the source broke.");
+    return static_cast<std::size_t>(n);
+  }
+  void post(std::uint64_t n) { [[maybe_unused]] auto w = ::write(fd_, &n, sizeof n); }
+  void breakIt() {
+    broken_ = true;
+    post(1);
+  }
+
+ private:
+  int fd_;
+  std::atomic<bool> broken_{false};
+};
+
+/// What an EventLoop reported, waited for under a lock.
+struct Reports {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::size_t events = 0;
+  std::vector<std::string> bursts;
+  bool waitForBursts(std::size_t n) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, std::chrono::seconds(30), [&] { return bursts.size() >= n; });
+  }
+};
+
+TEST(EventLoop, ChangesAlreadyWaitingAreOneBurstAndCounted) {
+  Reports r;
+  EventLoop loop(
+      [&](std::string_view source, std::size_t n) {
+        std::lock_guard lock(r.mutex);
+        EXPECT_EQ(source, "netlink");
+        r.events += n;
+      },
+      [&](const std::string& what) {
+        std::lock_guard lock(r.mutex);
+        r.bursts.push_back(what);
+        r.changed.notify_all();
+      });
+  auto source = std::make_unique<PostedEvents>();
+  PostedEvents& posted = *source;
+  posted.post(7);  // seven changes before the loop first looks: one drain, one burst
+  loop.add("netlink", std::move(source));
+  ASSERT_TRUE(r.waitForBursts(1));
+  {
+    std::lock_guard lock(r.mutex);
+    EXPECT_EQ(r.events, 7u);
+    EXPECT_EQ(r.bursts, std::vector<std::string>{"netlink: 7"});
+  }
+  posted.post(2);
+  ASSERT_TRUE(r.waitForBursts(2));
+  std::lock_guard lock(r.mutex);
+  EXPECT_EQ(r.events, 9u);
+  EXPECT_TRUE(loop.has("netlink"));
+}
+
+TEST(EventLoop, ABrokenSourceRunsACycleAndIsClosed) {
+  Reports r;
+  EventLoop loop([](std::string_view, std::size_t) {},
+                 [&](const std::string& what) {
+                   std::lock_guard lock(r.mutex);
+                   r.bursts.push_back(what);
+                   r.changed.notify_all();
+                 });
+  auto source = std::make_unique<PostedEvents>();
+  source->breakIt();
+  loop.add("netlink", std::move(source));
+  ASSERT_TRUE(r.waitForBursts(1));
+  EXPECT_EQ(r.bursts[0], "netlink: 0");
+  EXPECT_FALSE(loop.has("netlink"));  // the next cycle opens a new one
+}
+
+TEST(EventLoop, SourcesOfKindsNoLongerDeclaredAreClosed) {
+  EventLoop loop([](std::string_view, std::size_t) {}, [](const std::string&) {});
+  loop.add("netlink", std::make_unique<PostedEvents>());
+  loop.add("kvm", std::make_unique<PostedEvents>());
+  loop.retain({"netlink"});
+  EXPECT_TRUE(loop.has("netlink"));
+  EXPECT_FALSE(loop.has("kvm"));
 }
 
 }  // namespace

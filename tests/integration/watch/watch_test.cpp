@@ -223,7 +223,9 @@ TEST_F(Watch, FirstSyncAppliesTheTipAndRecordsItInTheStateFile) {
 
 TEST_F(Watch, ANewCommitIsAppliedByTheRunningWatcher) {
   const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
-  start();
+  // --no-events: the apply's own netlink notifications would run one more
+  // (converged) cycle, which may become lastRun before it is read.
+  start({"--no-events"});
   ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << watcher_->err();
   EXPECT_EQ(mtuOf("hfw0"), 1400);
 
@@ -394,7 +396,8 @@ TEST_F(Watch, TheWebhookTriggersACycleWhenSignedWithTheSecret) {
   const std::string secret = "s3cret-for-the-hook";
   const std::string secretFile = dir_.write("hook-secret", secret + "\n");
   const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
-  start({"--interval", "1h", "--listen", "127.0.0.1:0", "--webhook-secret-file", secretFile});
+  // --no-events: lastRun must be the webhook's cycle, not the event cycle its apply may cause.
+  start({"--interval", "1h", "--listen", "127.0.0.1:0", "--webhook-secret-file", secretFile, "--no-events"});
   ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << watcher_->err();
   httplib::Client client("127.0.0.1", port());
 
@@ -562,7 +565,8 @@ TEST_F(Watch, HealthzAndMetricsAnswerAndMetricsParseAsPrometheusText) {
 
 TEST_F(Watch, SighupRunsACycleAndSigtermStopsCleanly) {
   const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
-  testing::BackgroundProcess& w = start({"--interval", "1h"});
+  // --no-events: lastRun must be SIGHUP's cycle, not the event cycle its apply may cause.
+  testing::BackgroundProcess& w = start({"--interval", "1h", "--no-events"});
   ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << w.err();
 
   const std::string b = repo_.commit("jumbo frames", {{kFile, bridgeDoc("hfw0", {{"mtu", "9000"}})}});
@@ -1089,6 +1093,120 @@ TEST_F(Watch, TheStateFileKeepsTheLastTenRunsNewestFirst) {
   EXPECT_EQ(s["history"][0]["result"], "converged");
   EXPECT_EQ(s["history"][1], oldRun);
   EXPECT_EQ(s["suspended"], nullptr);
+}
+
+// Events (docs/watch.md Events): with an interval of an hour, only the
+// netlink notifications can make the watcher notice a change in time.
+
+/// The watcher's metrics, parsed; empty while it does not answer.
+Exposition metricsOf(int port) {
+  httplib::Client client("127.0.0.1", port);
+  auto res = client.Get("/metrics");
+  return res && res->status == 200 ? parsePrometheusText(res->body) : Exposition{};
+}
+
+TEST_F(Watch, EventsCorrectDriftLongBeforeTheInterval) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  start({"--interval", "1h", "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << watcher_->err();
+  const int p = port();
+
+  // Changed behind hostform's back: corrected by an event cycle.
+  nltest::ip({"link", "set", "dev", "hfw0", "mtu", "1300"});
+  ASSERT_TRUE(waitFor([&] { return mtuOf("hfw0") == 1400; })) << watcher_->err();
+
+  // Deleted behind its back: created again, with its settings.
+  const std::optional<int> before = ifindexOf("hfw0");
+  nltest::ip({"link", "del", "hfw0"});
+  ASSERT_TRUE(waitFor([&] { return ifindexOf("hfw0") && ifindexOf("hfw0") != before && mtuOf("hfw0") == 1400; }))
+      << watcher_->err();
+  EXPECT_EQ((*link("hfw0"))["ifalias"], "hostform:owner=" + owner_);
+
+  Exposition m;
+  ASSERT_TRUE(waitFor([&] {
+    m = metricsOf(p);
+    return m.value("hostform_watch_drift_total") == 2 &&
+           m.value("hostform_watch_actions_total", {{"op", "create"}, {"outcome", "done"}}) == 2;
+  })) << watcher_->err();
+  EXPECT_GE(m.value("hostform_watch_events_total", {{"source", "netlink"}}), 2);
+  EXPECT_GE(m.value("hostform_watch_cycles_total", {{"trigger", "event"}}), 2);
+  EXPECT_EQ(m.value("hostform_watch_cycles_total", {{"trigger", "interval"}}), 0);
+  EXPECT_EQ(m.value("hostform_watch_events_total", {{"source", "libvirt"}}), 0) << "no VM declared: no libvirt";
+  // Event cycles plan the commit in force: they never fetch.
+  EXPECT_EQ(m.value("hostform_watch_fetches_total"), 1);
+  // The watcher's own changes cause at most a converged cycle, never another action.
+  EXPECT_EQ(m.value("hostform_watch_actions_total", {{"op", "update"}, {"outcome", "done"}}), 1);
+  EXPECT_EQ(lastApplied(), a);
+}
+
+TEST_F(Watch, WithDryRunEventsOnlyReportDrift) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  ASSERT_EQ(once().code, 0);
+  start({"--interval", "1h", "--dry-run", "--listen", "127.0.0.1:0"});
+  const int p = port();
+  // The first cycle has subscribed (and found nothing to do).
+  ASSERT_TRUE(waitFor([&] { return metricsOf(p).value("hostform_watch_last_cycle_timestamp_seconds") > 0; }))
+      << watcher_->err();
+
+  nltest::ip({"link", "set", "dev", "hfw0", "mtu", "1300"});
+  ASSERT_TRUE(waitFor([&] {
+    const json s = state();
+    return s["lastRun"]["trigger"] == "event" && s["lastRun"]["result"] == "planned";
+  })) << watcher_->err();
+  EXPECT_EQ(mtuOf("hfw0"), 1300);
+  EXPECT_EQ(state()["lastRun"]["plan"]["update"], 1);
+  EXPECT_NE(watcher_->out().find("~ Bridge/hfw0                   mtu 1300 -> 1400\n"), std::string::npos)
+      << watcher_->out();
+  EXPECT_EQ(lastApplied(), a);
+}
+
+TEST_F(Watch, WithoutEventsDriftWaitsForTheInterval) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  start({"--interval", "2s", "--listen", "127.0.0.1:0", "--no-events"});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << watcher_->err();
+  const int p = port();
+
+  nltest::ip({"link", "set", "dev", "hfw0", "mtu", "1300"});
+  ASSERT_TRUE(waitFor([&] { return mtuOf("hfw0") == 1400; })) << watcher_->err();
+  Exposition m;
+  ASSERT_TRUE(waitFor([&] {
+    m = metricsOf(p);
+    return m.value("hostform_watch_drift_total") == 1;
+  })) << watcher_->err();
+  // Corrected by an interval cycle: nothing listened.
+  EXPECT_GE(m.value("hostform_watch_cycles_total", {{"trigger", "interval"}}), 1);
+  EXPECT_EQ(m.value("hostform_watch_cycles_total", {{"trigger", "event"}}), 0);
+  EXPECT_EQ(m.value("hostform_watch_events_total", {{"source", "netlink"}}), 0);
+}
+
+TEST_F(Watch, LibvirtIsListenedToOnlyOnceTheCommitDeclaresItsKinds) {
+  // libvirt's test:///default driver lives in the watcher's process, so the
+  // only lifecycle events it can see are those of its own applies.
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  start({"--interval", "1h", "--listen", "127.0.0.1:0", "--libvirt-uri", "test:///default"});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << watcher_->err();
+  const int p = port();
+  const std::string pool = "apiVersion: hostform/v1\nkind: StoragePool\nmetadata: {name: hfwpool}\n"
+                           "spec: {type: dir, target: /hfwpool}\n";
+  const std::string b = repo_.commit("a pool", {{"hosts/h1/pool.yaml", pool}});
+  EXPECT_EQ(metricsOf(p).value("hostform_watch_events_total", {{"source", "libvirt"}}), 0)
+      << "no kvm kind declared: no libvirt connection for events";
+  watcher_->signal(SIGHUP);
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == b; })) << watcher_->err();
+  // Subscribed before that cycle applied: its own pool's definition and start were heard.
+  ASSERT_TRUE(waitFor([&] { return metricsOf(p).value("hostform_watch_events_total", {{"source", "libvirt"}}) >= 1; }))
+      << watcher_->err();
+}
+
+TEST_F(Watch, EventFlagsAreChecked) {
+  repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {})}});
+  Outcome r = nltest::hostform(args({"--no-events", "--lvm-poll", "1s", "--once"}));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "error: --lvm-poll is how events are read from lvm; it has no use with --no-events.\n");
+  r = nltest::hostform(args({"--lvm-poll", "10ms", "--once"}));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "error: --lvm-poll 10ms: the shortest poll is 100ms.\n");
+  EXPECT_FALSE(link("hfw0"));
 }
 
 TEST(WatchMetrics, ProviderGaugesAreFamiliesOfTheirOwnWithLabelsEscaped) {
