@@ -717,8 +717,10 @@ double metric(httplib::Client& client, const std::string& name, const std::map<s
 
 TEST_F(Watch, ASuspendedWatcherPlansButAppliesNothingUntilResumed) {
   const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
-  // An hour's interval: only the flag's inotify wake-up (and SIGHUP) runs a cycle.
-  testing::BackgroundProcess& w = start({"--interval", "1h", "--listen", "127.0.0.1:0"});
+  // An hour's interval and no events: only the flag's inotify wake-up (and
+  // SIGHUP) runs a cycle, so each cycle's trigger is known. Events while
+  // suspended: WhileSuspendedEventsOnlyReportDrift.
+  testing::BackgroundProcess& w = start({"--interval", "1h", "--no-events", "--listen", "127.0.0.1:0"});
   ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << w.err();
   httplib::Client client("127.0.0.1", port());
   EXPECT_EQ(metric(client, "hostform_watch_suspended"), 0);
@@ -1158,6 +1160,29 @@ TEST_F(Watch, WithDryRunEventsOnlyReportDrift) {
   EXPECT_NE(watcher_->out().find("~ Bridge/hfw0                   mtu 1300 -> 1400\n"), std::string::npos)
       << watcher_->out();
   EXPECT_EQ(lastApplied(), a);
+}
+
+TEST_F(Watch, WhileSuspendedEventsOnlyReportDrift) {
+  const std::string a = repo_.commit("first bridge", {{kFile, bridgeDoc("hfw0", {{"mtu", "1400"}})}});
+  start({"--interval", "1h"});
+  ASSERT_TRUE(waitFor([&] { return lastApplied() == a; })) << watcher_->err();
+  ASSERT_EQ(suspendCmd(state_).code, 0);
+  ASSERT_TRUE(waitFor([&] { return state()["suspended"].is_object(); })) << watcher_->err();
+
+  nltest::ip({"link", "set", "dev", "hfw0", "mtu", "1300"});
+  ASSERT_TRUE(waitFor([&] {
+    const json s = state();
+    return s["lastRun"]["trigger"] == "event" && s["lastRun"]["result"] == "planned";
+  })) << watcher_->err();
+  EXPECT_EQ(state()["lastRun"]["dryRun"], true);
+  EXPECT_EQ(mtuOf("hfw0"), 1300);
+
+  ASSERT_EQ(resumeCmd(state_).code, 0);
+  // The host is corrected before the cycle records it: wait for both.
+  ASSERT_TRUE(waitFor([&] { return state()["lastRun"]["trigger"] == "resume"; })) << watcher_->err();
+  EXPECT_EQ(mtuOf("hfw0"), 1400);
+  EXPECT_EQ(state()["suspended"], nullptr);
+  EXPECT_EQ(state()["lastRun"]["result"], "applied");
 }
 
 TEST_F(Watch, WithoutEventsDriftWaitsForTheInterval) {
