@@ -29,6 +29,8 @@ std::string text(const json& object, const char* key) {
 
 std::size_t count(const json& object, const char* key) { return object.at(key).get<std::size_t>(); }
 
+}  // namespace
+
 ordered runJson(const RunRecord& r) {
   return {{"at", r.at},
           {"trigger", r.trigger},
@@ -42,6 +44,8 @@ ordered runJson(const RunRecord& r) {
           {"actions", {{"done", r.done}, {"failed", r.failed}, {"skipped", r.skipped}}},
           {"errors", r.errors}};
 }
+
+namespace {
 
 RunRecord runFromJson(const json& j) {
   RunRecord r;

@@ -31,6 +31,10 @@ struct RunRecord {
   std::vector<std::string> errors;  ///< what the cycle reported as errors, one line each
 };
 
+/// A run as the state file's `lastRun` and `history` show it (docs/watch.md);
+/// notifications carry the same fields.
+nlohmann::ordered_json runJson(const RunRecord& r);
+
 struct WatchState {
   std::string repo, branch, path;  ///< what this state is about (the URL without secrets)
   std::string lastFetchAt;         ///< last fetch attempt; empty: never

@@ -478,7 +478,7 @@ class Watcher {
 
   void send(const std::string& event, const RunRecord& r, const std::string& commit,
             const std::vector<std::string>& errors) {
-    const nlohmann::ordered_json body = {
+    nlohmann::ordered_json body = {
         {"event", event},
         {"host", host_},
         {"repo", state_.repo},
@@ -486,16 +486,11 @@ class Watcher {
         {"path", state_.path},
         {"commit", commit.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(commit)},
         {"targetCommit",
-         state_.targetCommit.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(state_.targetCommit)},
-        {"result", r.result},
-        {"exitCode", r.exitCode},
-        {"dryRun", r.dryRun},
-        {"plan",
-         {{"create", r.create}, {"update", r.update}, {"replace", r.replace}, {"delete", r.remove},
-          {"orphan", r.orphan}}},
-        {"actions", {{"done", r.done}, {"failed", r.failed}, {"skipped", r.skipped}}},
-        {"errors", errors},
-        {"at", r.at}};
+         state_.targetCommit.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(state_.targetCommit)}};
+    const nlohmann::ordered_json run = runJson(r);  // the state file's fields, as the state file writes them
+    for (const char* key : {"result", "exitCode", "dryRun", "plan", "actions"}) body[key] = run[key];
+    body["errors"] = errors;
+    body["at"] = r.at;
     notifier_->post(event, body.dump());
   }
 
