@@ -22,34 +22,11 @@ RUNS=${2:-20}
 INTERVAL=${3:-5s}
 PORT=18091
 
-if [[ -z "${HF_BENCH_INNER:-}" ]]; then
-  HOSTFORM=$(readlink -f "$HOSTFORM")
-  exec env HF_BENCH_INNER=1 unshare --net --mount -- "$0" "$HOSTFORM" "$RUNS" "$INTERVAL"
-fi
-
-if [[ $(ip -o link show | wc -l) -ne 1 ]]; then
-  echo "events_bench: not in an empty network namespace; refusing to run." >&2
-  exit 1
-fi
-ip link set lo up
-mount -t sysfs sysfs /sys  # private to this mount namespace: /sys/class/net is this namespace's
-
-work=$(mktemp -d)
-watcher=""
-stop_watcher() {
-  if [[ -n "$watcher" ]]; then
-    kill -TERM "$watcher" 2>/dev/null || true
-    wait "$watcher" 2>/dev/null || true
-    watcher=""
-  fi
-}
-trap 'stop_watcher; rm -rf "$work"' EXIT
-
-git_() { git -C "$work/work" -c user.name=bench -c user.email=bench@hostform.invalid -c commit.gpgsign=false "$@"; }
-git init -q --bare -b main "$work/origin.git"
-git init -q -b main "$work/work"
-git_ remote add origin "$work/origin.git"
-mkdir -p "$work/work/hosts/bench"
+[[ -n "${HF_BENCH_INNER:-}" ]] || HOSTFORM=$(readlink -f "$HOSTFORM")
+# shellcheck source=tests/bench/watch_common.sh
+source "$(dirname "$0")/watch_common.sh"
+bench_private_namespace "$HOSTFORM" "$RUNS" "$INTERVAL"
+bench_repository
 for ((i = 0; i < 20; i++)); do
   printf -- '---\napiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: hfwe%s}\nspec: {mtu: 1400}\n' "$i"
 done >"$work/work/hosts/bench/bridges.yaml"

@@ -18,36 +18,11 @@ HOSTFORM=${1:-$(dirname "$0")/../../build/hostform}
 RUNS=${2:-20}
 PORT=18090
 
-if [[ -z "${HF_BENCH_INNER:-}" ]]; then
-  HOSTFORM=$(readlink -f "$HOSTFORM")
-  # A mount namespace too, to mount a sysfs that shows this network namespace.
-  exec env HF_BENCH_INNER=1 unshare --net --mount -- "$0" "$HOSTFORM" "$RUNS"
-fi
-
-# Refuse to run anywhere but an empty, private namespace.
-if [[ $(ip -o link show | wc -l) -ne 1 ]]; then
-  echo "watch_bench: not in an empty network namespace; refusing to run." >&2
-  exit 1
-fi
-ip link set lo up
-mount -t sysfs sysfs /sys  # private to this mount namespace: /sys/class/net is this namespace's
-
-work=$(mktemp -d)
-watcher=""
-stop_watcher() {
-  if [[ -n "$watcher" ]]; then
-    kill -TERM "$watcher" 2>/dev/null || true
-    wait "$watcher" 2>/dev/null || true
-    watcher=""
-  fi
-}
-trap 'stop_watcher; rm -rf "$work"' EXIT
-
-git_() { git -C "$work/work" -c user.name=bench -c user.email=bench@hostform.invalid -c commit.gpgsign=false "$@"; }
-git init -q --bare -b main "$work/origin.git"
-git init -q -b main "$work/work"
-git_ remote add origin "$work/origin.git"
-mkdir -p "$work/work/hosts/bench"
+[[ -n "${HF_BENCH_INNER:-}" ]] || HOSTFORM=$(readlink -f "$HOSTFORM")
+# shellcheck source=tests/bench/watch_common.sh
+source "$(dirname "$0")/watch_common.sh"
+bench_private_namespace "$HOSTFORM" "$RUNS"
+bench_repository
 
 bridge() {  # name mtu
   printf -- '---\napiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: %s}\nspec: {mtu: %s}\n' "$1" "$2"
@@ -109,12 +84,16 @@ measure() {  # base-mtu output-file
 echo "commit-to-converged, --interval 1s: $(measure 1400 "$work/interval.ms")"
 
 stop_watcher
-start_watcher "$work/state" --interval 1h --listen "127.0.0.1:$PORT"
+# POST /hooks/git is served only when signed with a shared secret; --no-events,
+# so that only the webhook can be the trigger.
+echo bench-secret >"$work/secret"
+start_watcher "$work/state" --interval 1h --no-events --listen "127.0.0.1:$PORT" --webhook-secret-file "$work/secret"
 for ((i = 0; i < 500; i++)); do
   curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break
   sleep 0.01
 done
-trigger=(curl -s -o /dev/null -X POST -d '{}' "http://127.0.0.1:$PORT/hooks/git")
+signature=$(printf '{}' | openssl dgst -sha256 -hmac bench-secret | sed 's/^.*= //')
+trigger=(curl -s -o /dev/null -X POST -H "X-Hub-Signature-256: sha256=$signature" -d '{}' "http://127.0.0.1:$PORT/hooks/git")
 echo "commit-to-converged, webhook:      $(measure 1500 "$work/webhook.ms")"
 stop_watcher
 
