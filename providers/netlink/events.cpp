@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <netlink/msg.h>
 #include <netlink/socket.h>
 
 #include "providers/netlink/session.h"
@@ -39,7 +40,8 @@ class RouteEvents final : public EventSource {
       }
       if (n == 0) return relevant;
       int left = static_cast<int>(n);
-      for (auto* h = reinterpret_cast<nlmsghdr*>(buffer_.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left))
+      // libnl's nlmsg_ok/nlmsg_next: the kernel's NLMSG_OK macro compares signed with unsigned (clang -Wsign-compare).
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buffer_.data()); nlmsg_ok(h, left); h = nlmsg_next(h, &left))
         if (relevantRouteMessage(h)) ++relevant;
     }
   }
