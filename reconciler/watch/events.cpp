@@ -98,6 +98,9 @@ void EventLoop::run() {
       std::uint64_t count = 0;
       [[maybe_unused]] ssize_t n = ::read(wake_, &count, sizeof count);
     }
+    // Reported after the lock is released: the callbacks take locks of their
+    // own (the metrics'), and no lock of ours may be held around them.
+    std::vector<std::pair<std::string, std::size_t>> counted;
     if (ready > 0) {
       std::lock_guard lock(mutex_);
       for (std::size_t i = 1; i < fds.size(); ++i) {
@@ -114,7 +117,7 @@ void EventLoop::run() {
           burst[std::string(it->second->name())] += 0;
           sources_.erase(it);
         } else if (*changes > 0) {
-          onEvents_(it->second->name(), *changes);
+          counted.emplace_back(it->second->name(), *changes);
           burst[std::string(it->second->name())] += *changes;
         } else {
           continue;
@@ -125,6 +128,7 @@ void EventLoop::run() {
         last = now;
       }
     }
+    for (const auto& [source, n] : counted) onEvents_(source, n);
     if (inBurst && Clock::now() >= std::min(last + coalescing_.quiet, first + coalescing_.longest)) {
       std::string what;
       for (const auto& [source, n] : burst) what += (what.empty() ? "" : ", ") + source + ": " + std::to_string(n);
