@@ -34,19 +34,6 @@ git_ add -A
 git_ commit -q -m "20 bridges"
 git_ push -q origin main
 
-now_ns() { date +%s%N; }
-wait_mtu() {  # device mtu
-  local m=""
-  for ((i = 0; i < 60000; i++)); do
-    if [[ -r /sys/class/net/$1/mtu ]]; then
-      read -r m <"/sys/class/net/$1/mtu"
-      [[ "$m" == "$2" ]] && return 0
-    fi
-    sleep 0.002
-  done
-  echo "events_bench: $1 never reached MTU $2" >&2
-  exit 1
-}
 stats() {  # numbers on stdin -> "median M ms, p90 P ms, max X ms (N drifts)"
   python3 -c '
 import statistics, sys

@@ -32,19 +32,6 @@ commit() {  # message
   git_ commit -q -m "$1"
   git_ push -q origin main
 }
-now_ns() { date +%s%N; }
-wait_mtu() {  # device mtu
-  local m=""
-  for ((i = 0; i < 60000; i++)); do
-    if [[ -r /sys/class/net/$1/mtu ]]; then
-      read -r m <"/sys/class/net/$1/mtu"
-      [[ "$m" == "$2" ]] && return 0
-    fi
-    sleep 0.002
-  done
-  echo "watch_bench: $1 never reached MTU $2" >&2
-  exit 1
-}
 stats() {  # numbers on stdin -> "median M ms, mean A ms, max X ms"
   python3 -c '
 import statistics, sys

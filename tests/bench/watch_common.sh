@@ -5,7 +5,8 @@
 #   - refuses any namespace but an empty one, mounts a sysfs that shows it;
 #   - $work, a temporary directory removed on exit, with a bare repository
 #     origin.git and a clone work/ (git_ runs git there);
-#   - stop_watcher ends the watcher whose pid is in $watcher.
+#   - stop_watcher ends the watcher whose pid is in $watcher;
+#   - now_ns, and wait_mtu DEVICE MTU (sysfs, read in a 2 ms loop).
 
 bench_private_namespace() {  # ARGS...: the script's arguments, re-passed
   if [[ -z "${HF_BENCH_INNER:-}" ]]; then
@@ -40,3 +41,17 @@ stop_watcher() {
 }
 
 git_() { git -C "$work/work" -c user.name=bench -c user.email=bench@hostform.invalid -c commit.gpgsign=false "$@"; }
+
+now_ns() { date +%s%N; }
+wait_mtu() {  # device mtu
+  local m=""
+  for ((i = 0; i < 60000; i++)); do
+    if [[ -r /sys/class/net/$1/mtu ]]; then
+      read -r m <"/sys/class/net/$1/mtu"
+      [[ "$m" == "$2" ]] && return 0
+    fi
+    sleep 0.002
+  done
+  echo "$(basename "$0" .sh): $1 never reached MTU $2" >&2
+  exit 1
+}
