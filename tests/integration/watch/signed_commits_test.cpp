@@ -26,6 +26,7 @@
 
 #include "tests/integration/netlink/fixture.h"
 #include "tests/integration/watch/git_repo.h"
+#include "tests/integration/watch/helpers.h"
 #include "tests/integration/watch/prometheus.h"
 #include "tests/support/process.h"
 
@@ -39,12 +40,6 @@ using nltest::Outcome;
 using namespace std::chrono_literals;
 
 const std::string kFile = "hosts/h1/bridges.yaml";
-
-std::optional<int> mtuOf(const std::string& name) {
-  auto l = link(name);
-  if (!l) return std::nullopt;
-  return (*l)["mtu"].get<int>();
-}
 
 std::string readFile(const std::string& path) {
   std::ifstream in(path);
@@ -196,14 +191,10 @@ TEST_F(SignedCommits, AnotherKeyOrATamperedCommitIsRejectedAndCountedByARunningW
   watcher_ = std::make_unique<testing::BackgroundProcess>(
       HOSTFORM_BINARY, args({"--verify-signatures", "--allowed-signers", signers, "--interval", "1s", "--listen",
                              "127.0.0.1:0", "--log-format", "json"}));
+  // eventually(), giving up at once when the watcher has exited.
   const auto waitFor = [&](const std::function<bool()>& condition) {
-    const auto until = std::chrono::steady_clock::now() + 60s;
-    while (std::chrono::steady_clock::now() < until) {
-      if (condition()) return true;
-      if (!watcher_->running()) return false;
-      std::this_thread::sleep_for(50ms);
-    }
-    return condition();
+    bool exited = false;
+    return eventually([&] { return condition() || (exited = !watcher_->running()); }) && !exited;
   };
   ASSERT_TRUE(waitFor([&] { return state().is_object() && state()["lastApplied"].is_object(); })) << watcher_->err();
   int port = 0;

@@ -38,6 +38,7 @@
 #include "reconciler/watch/webhook.h"
 #include "tests/integration/netlink/fixture.h"
 #include "tests/integration/watch/git_repo.h"
+#include "tests/integration/watch/helpers.h"
 #include "tests/integration/watch/prometheus.h"
 
 namespace hostform::watchtest {
@@ -49,24 +50,7 @@ using nltest::link;
 using nltest::Outcome;
 using namespace std::chrono_literals;
 
-constexpr auto kDeadline = 60s;
 const std::string kFile = "hosts/h1/bridges.yaml";
-
-/// Polls `condition` until it holds or `limit` passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::seconds limit = kDeadline) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return condition();
-}
-
-std::optional<int> mtuOf(const std::string& name) {
-  auto l = link(name);
-  if (!l) return std::nullopt;
-  return (*l)["mtu"].get<int>();
-}
 
 std::optional<int> ifindexOf(const std::string& name) {
   auto l = link(name);
