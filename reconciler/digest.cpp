@@ -1,8 +1,6 @@
 #include "reconciler/digest.h"
 
-#include <openssl/evp.h>
-
-#include <stdexcept>
+#include <nettle/sha2.h>
 
 namespace hostform {
 
@@ -24,29 +22,21 @@ std::string sha256Hex(std::string_view data) {
 }
 
 struct Sha256::State {
-  EVP_MD_CTX* ctx = nullptr;
+  sha256_ctx ctx;
 };
 
-Sha256::Sha256() : state_(new State{EVP_MD_CTX_new()}) {
-  if (!state_->ctx || EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) {
-    EVP_MD_CTX_free(state_->ctx);
-    delete state_;
-    throw std::runtime_error("libcrypto cannot start a SHA-256");
-  }
-}
+Sha256::Sha256() : state_(new State) { sha256_init(&state_->ctx); }
 
-Sha256::~Sha256() {
-  EVP_MD_CTX_free(state_->ctx);
-  delete state_;
-}
+Sha256::~Sha256() { delete state_; }
 
-void Sha256::update(const void* data, std::size_t size) { EVP_DigestUpdate(state_->ctx, data, size); }
+void Sha256::update(const void* data, std::size_t size) {
+  sha256_update(&state_->ctx, size, static_cast<const std::uint8_t*>(data));
+}
 
 std::string Sha256::hex() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(state_->ctx, digest, &length);
-  return hexOf({digest, length});
+  std::uint8_t digest[SHA256_DIGEST_SIZE];
+  sha256_digest(&state_->ctx, sizeof digest, digest);  // also starts the context again
+  return hexOf({digest, sizeof digest});
 }
 
 }  // namespace hostform

@@ -1,5 +1,5 @@
 #pragma once
-/// SHA-256 digests (libcrypto) as lower-case hex, the way sha256sum prints them.
+/// SHA-256 digests (nettle: a small library, cheap to load on every run) as lower-case hex, the way sha256sum prints them.
 
 #include <span>
 #include <string>

@@ -5,6 +5,9 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <iostream>
+
+#include "reconciler/module.h"
 
 
 namespace hostform {
@@ -140,6 +143,56 @@ std::vector<ProviderFactory>& providerFactories() {
 bool registerProvider(ProviderFactory factory) {
   providerFactories().push_back(std::move(factory));
   return true;
+}
+
+namespace {
+
+/// The stand-in for a provider whose module could not be loaded: every call
+/// that would read or change the host fails with the loader's sentence.
+class UnloadedProvider final : public Provider {
+ public:
+  UnloadedProvider(std::string name, std::vector<Kind> kinds, std::string why)
+      : name_(std::move(name)), kinds_(std::move(kinds)), why_(std::move(why)) {}
+  std::string_view name() const override { return name_; }
+  std::vector<Kind> kinds() const override { return kinds_; }
+  Result<Observation> observe() override { return fail(why_); }
+  Diff plan(const Resource&, const Observed*, const PlanContext&, const Snapshot&) override {
+    Diff d;
+    d.problems.push_back({"kind", why_});
+    return d;
+  }
+  Result<void> apply(const Action&, const ApplyContext&) override { return fail(why_); }
+
+ private:
+  std::string name_;
+  std::vector<Kind> kinds_;
+  std::string why_;
+};
+
+}  // namespace
+
+std::function<std::unique_ptr<Provider>(const ProviderOptions&)> moduleProvider(std::string module,
+                                                                               std::string name,
+                                                                               std::vector<Kind> kinds) {
+  return [module = std::move(module), name = std::move(name),
+          kinds = std::move(kinds)](const ProviderOptions& options) -> std::unique_ptr<Provider> {
+    auto make = moduleFunction<ProviderMaker>(module, "provider");
+    if (!make) return std::make_unique<UnloadedProvider>(name, kinds, make.error().message);
+    return (*make)(options);
+  };
+}
+
+std::function<int(const ProviderOptions&, const std::string&)> moduleCommand(std::string module,
+                                                                             std::string command) {
+  return [module = std::move(module), command = std::move(command)](const ProviderOptions& options,
+                                                                    const std::string& argument) {
+    auto run = moduleFunction<ProviderCommandRun>(module, command);
+    if (!run) {
+      std::cerr << "error: " << run.error().message << "\n";
+      return 1;
+    }
+    return (*run)(options, argument);
+  };
 }
 
 ProviderSet::ProviderSet(ProviderOptions options) : options_(std::move(options)), factories_(providerFactories()) {

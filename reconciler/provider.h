@@ -318,6 +318,18 @@ struct ProviderFactory {
 std::vector<ProviderFactory>& providerFactories();
 bool registerProvider(ProviderFactory factory);
 
+/// How a module (reconciler/module.h) makes its provider: its entry "provider".
+using ProviderMaker = std::unique_ptr<Provider>(const ProviderOptions&);
+
+/// A ProviderFactory's `make` for a provider whose code is `module`: the
+/// module is loaded when the provider is first made, that is, by the first run
+/// that declares or observes one of its kinds. When it cannot be loaded, the
+/// provider made fails its observe, plan and apply with the loader's sentence,
+/// so the run stops before it changes anything.
+std::function<std::unique_ptr<Provider>(const ProviderOptions&)> moduleProvider(std::string module,
+                                                                               std::string name,
+                                                                               std::vector<Kind> kinds);
+
 #define HOSTFORM_CONCAT_INNER(a, b) a##b
 #define HOSTFORM_CONCAT(a, b) HOSTFORM_CONCAT_INNER(a, b)
 #define HOSTFORM_REGISTER_PROVIDER(...) \
@@ -338,6 +350,14 @@ struct ProviderCommand {
 /// The process-wide list of provider commands, in registration order.
 std::vector<ProviderCommand>& providerCommands();
 bool registerProviderCommand(ProviderCommand command);
+
+/// How a module runs a provider command: its entry named as the command.
+using ProviderCommandRun = int(const ProviderOptions&, const std::string& argument);
+
+/// A ProviderCommand's `run` that is `module`'s entry `command`; when the
+/// module cannot be loaded it says why on stderr and returns 1.
+std::function<int(const ProviderOptions&, const std::string&)> moduleCommand(std::string module,
+                                                                             std::string command);
 
 #define HOSTFORM_REGISTER_PROVIDER_COMMAND(...)                               \
   static const bool HOSTFORM_CONCAT(hostform_registered_command_, __LINE__) = \

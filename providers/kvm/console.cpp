@@ -14,6 +14,7 @@
 #include <pugixml.hpp>
 
 #include "providers/kvm/session.h"
+#include "reconciler/module.h"
 #include "reconciler/provider.h"
 
 namespace hostform::kvm {
@@ -283,10 +284,10 @@ int attachConsole(const std::string& uriFlag, const std::string& name, int in, i
   return session.exitCode;
 }
 
-HOSTFORM_REGISTER_PROVIDER_COMMAND(ProviderCommand{
-    "console", "attach to a VM's serial console (escape: Ctrl+])", "NAME", "the VM's name",
-    [](const ProviderOptions& options, const std::string& name) {
-      return attachConsole(options.libvirtUri, name, STDIN_FILENO, STDOUT_FILENO, std::cerr);
-    }});
+// The kvm module's `hostform console` (registered by registration.cpp).
+int consoleCommand(const ProviderOptions& options, const std::string& name) {
+  return attachConsole(options.libvirtUri, name, STDIN_FILENO, STDOUT_FILENO, std::cerr);
+}
+HOSTFORM_MODULE_ENTRY("kvm", "console", static_cast<ProviderCommandRun*>(&consoleCommand));
 
 }  // namespace hostform::kvm

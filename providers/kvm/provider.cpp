@@ -11,6 +11,7 @@
 #include "providers/kvm/plan.h"
 #include "providers/kvm/snapshot_kind.h"
 #include "providers/kvm/status.h"
+#include "reconciler/module.h"
 
 namespace hostform::kvm {
 
@@ -160,11 +161,11 @@ Result<std::unique_ptr<EventSource>> KvmProvider::events(const EventOptions& /*o
   return openLibvirtEvents(connection_.uri());
 }
 
-HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
-    "kvm", {kinds::StoragePool, kinds::Volume, kinds::VirtualMachine, kinds::Snapshot},
-    [](const ProviderOptions& options) -> std::unique_ptr<Provider> {
-      return std::make_unique<KvmProvider>(options.libvirtUri, options.stateDir);
-    }});
+// The kvm module's provider (its name and kinds are registered by registration.cpp).
+std::unique_ptr<Provider> makeKvmProvider(const ProviderOptions& options) {
+  return std::make_unique<KvmProvider>(options.libvirtUri, options.stateDir);
+}
+HOSTFORM_MODULE_ENTRY("kvm", "provider", static_cast<ProviderMaker*>(&makeKvmProvider));
 
 std::vector<StatusFact> KvmProvider::status(const Resource& desired, const Observed* live, const Snapshot& host) {
   if (!live) return Provider::status(desired, live, host);

@@ -54,6 +54,8 @@ arch=$(dpkg --print-architecture)
 expected_files() {
   {
     echo bin/hostform
+    # The modules (reconciler/module.h) under the configured libdir: lib, or lib/<multiarch> with prefix /usr.
+    for module in "$build"/modules/*.so; do echo "$libdir/hostform/$(basename "$module")"; done
     echo share/bash-completion/completions/hostform
     echo share/doc/hostform/README.md
     (cd "$src" && find docs -type f -name '*.md') | sed 's|^|share/doc/hostform/|'
@@ -64,6 +66,9 @@ expected_files() {
     fi
   } | LC_ALL=C sort
 }
+libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$build/CMakeCache.txt")
+[ -n "$libdir" ] || fail "cannot read CMAKE_INSTALL_LIBDIR from $build/CMakeCache.txt"
+ls "$build"/modules/kvm.so "$build"/modules/watch.so >/dev/null || fail "the build has no modules"
 expected_files > "$work/expected"
 
 step "cmake --install lays out exactly the promised files"
@@ -88,9 +93,9 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Section)" = admin ] || fail "Section is $(field Section)"
 [ "$(field Recommends)" = "lvm2, libvirt-daemon-system, qemu-utils, bash-completion" ] || fail "Recommends is $(field Recommends)"
 
-step "Depends names a package for every shared library the binary needs"
+step "Depends names a package for every shared library the binary and its modules need"
 depends=" $(field Depends | tr ',|' '\n\n' | sed -E 's/^ *([^ ]+).*/\1/' | tr '\n' ' ') "
-for soname in $(objdump -p "$build/hostform" | awk '/NEEDED/ {print $2}'); do
+for soname in $(objdump -p "$build/hostform" "$build"/modules/*.so | awk '/NEEDED/ {print $2}' | sort -u); do
   owners=$(dpkg -S "*/$soname" 2>/dev/null | cut -d: -f1 | tr ',' '\n' | sed 's/ //g' | sort -u)
   [ -n "$owners" ] || fail "no installed package ships $soname"
   found=0
@@ -124,6 +129,16 @@ step "the installed binary runs"
 out=$(/usr/bin/hostform version) || fail "/usr/bin/hostform version exited $?"
 [ "$out" = "$("$build/hostform" version)" ] || fail "/usr/bin/hostform version printed: $out"
 
+step "the installed binary opens its installed modules"
+pool="$work/pool.yaml"
+printf 'apiVersion: hostform/v1\nkind: StoragePool\nmetadata: {name: hfpkgpool}\nspec: {type: dir, target: /tmp/hfpkgpool}\n' >"$pool"
+out=$(/usr/bin/hostform --state-dir "$work/state" --libvirt-uri test:///default plan -f "$pool" 2>&1) ||
+  fail "the installed kvm module: plan exited $?: $out"
+[[ $out == *"Plan: 1 to create, 0 to change, 0 to delete."* ]] || fail "the installed kvm module: plan printed: $out"
+out=$(/usr/bin/hostform --state-dir "$work/state" suspend 2>&1) || fail "the installed watch module: suspend: $out"
+[ -f "$work/state/suspended" ] || fail "the installed watch module: suspend wrote no flag"
+/usr/bin/hostform --state-dir "$work/state" resume >/dev/null || fail "the installed watch module: resume failed"
+
 step "the installed examples validate, and their \$schema lines resolve"
 examples=/usr/share/hostform/examples
 # One host's manifests per directory (a fleet repository: one per hosts/<name>).
@@ -153,6 +168,7 @@ dpkg -r hostform >"$work/dpkg.log" 2>&1 || {
 }
 [ ! -e /usr/bin/hostform ] || fail "/usr/bin/hostform is still there after dpkg -r"
 [ ! -e /usr/share/hostform ] || fail "/usr/share/hostform is still there after dpkg -r"
+[ ! -e "/usr/$libdir/hostform" ] || fail "/usr/$libdir/hostform is still there after dpkg -r"
 [ ! -e /usr/share/bash-completion/completions/hostform ] || fail "the completion is still there after dpkg -r"
 [ "$(status)" = "rc " ] || fail "after dpkg -r, dpkg says $(status)"
 dpkg --purge hostform >"$work/dpkg.log" 2>&1 || {

@@ -288,6 +288,27 @@ TEST_F(Images, VmdkByFileUrlIntoARawVolumeTakesTheImagesSize) {
   box.expectConverged(file);
 }
 
+TEST_F(Images, VhdxOverHttpIntoAQcow2VolumeHoldsTheImagesContent) {
+  // Hyper-V's format, as VMware's above: qemu-img reads it, hostform converts it.
+  const std::string vhdx = image("h", 6, "vhdx");
+  ASSERT_EQ(imageInfo(vhdx).first, "vhdx");
+  http.serve("h.vhdx", readFile(vhdx));
+  const std::string file = box.manifest(
+      box.poolDoc(pool) + volume("h.qcow2", "source: {url: " + http.url("h.vhdx") + ", sha256: " + sha256(vhdx) + "}"));
+  Outcome plan = box.hostform({"plan", "-f", file});
+  ASSERT_EQ(plan.code, 0) << plan.out << plan.err;
+  EXPECT_TRUE(contains(plan.out, "source (none) -> " + http.url("h.vhdx") + " sha256:" + sha256(vhdx).substr(0, 12) +
+                                     ", source.size (none) -> (downloaded at apply)"))
+      << plan.out;
+
+  Outcome r = apply(file);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(imageInfo(volumePath("h.qcow2")), std::pair(std::string("qcow2"), kImageSize));
+  Outcome same = qemuImg({"compare", "-f", "raw", "-F", "qcow2", images + "/h.raw", volumePath("h.qcow2")});
+  EXPECT_EQ(same.code, 0) << same.out << same.err;
+  box.expectConverged(file);
+}
+
 TEST_F(Images, PlainPathIntoALargerRawVolumeIsGrownWithZeros) {
   const std::string raw = image("p", 4);
   const std::string file = box.manifest(box.poolDoc(pool) +
