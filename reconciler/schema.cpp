@@ -7,9 +7,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <tuple>
 #include <utility>
 
@@ -50,6 +53,45 @@ const std::set<std::string, std::less<>> kAnnotations{"$schema",     "$id",     
 const std::set<std::string, std::less<>> kFormats{"size", "duration", "mac", "cidr"};
 const std::set<std::string, std::less<>> kTypes{"null", "boolean", "integer", "number", "string", "object", "array"};
 
+/// A `pattern`, compiled by RE2 (linear in the input, never a backtracking
+/// matcher: libstdc++'s regex recurses once per character) on first use, so a
+/// run compiles only the patterns of the values it validates, not all of
+/// them at start-up. The loader validates documents on several threads: the
+/// first user compiles, under std::call_once, and the others wait for it.
+class Pattern {
+ public:
+  Pattern(std::string text, std::string at) : text_(std::move(text)), at_(std::move(at)) {}
+
+  /// The compiled pattern, or nullptr if it does not compile (then problem()
+  /// says why, as loading would have: "<where>: pattern does not compile: ...").
+  const RE2* get() const {
+    std::call_once(once_, [this] {
+      RE2::Options options;
+      options.set_log_errors(false);
+      auto re = std::make_unique<const RE2>(text_, options);
+      if (re->ok())
+        re_ = std::move(re);
+      else
+        problem_ = at_ + ": pattern does not compile: " + re->error();
+    });
+    return re_.get();
+  }
+  const std::string& problem() const { return problem_; }  ///< after get()
+
+ private:
+  std::string text_;
+  std::string at_;  ///< where the schemas first name it
+  mutable std::once_flag once_;
+  mutable std::unique_ptr<const RE2> re_;
+  mutable std::string problem_;
+};
+
+/// A schema that names a pattern RE2 cannot compile, found when a value first
+/// needs that pattern: the schemas are unusable, as if loading had found it.
+struct UnusablePattern : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 /// A schema and the file its own "#/..." references are relative to.
 struct Target {
   const Json* schema = nullptr;
@@ -59,9 +101,8 @@ struct Target {
 struct SchemaSet {
   std::map<std::string, Json, std::less<>> files;
   std::map<std::pair<std::string, std::string>, Target> refs;  ///< (file holding the $ref, $ref) → target
-  /// Every `pattern`, compiled by RE2: linear in the input, never a
-  /// backtracking matcher (libstdc++'s regex recurses once per character).
-  std::map<std::string, std::unique_ptr<const RE2>, std::less<>> patterns;
+  /// Every `pattern`, by its text, each compiled on first use.
+  std::map<std::string, Pattern, std::less<>> patterns;
   std::vector<std::pair<std::string, Target>> kinds;           ///< the registered kinds, in rank order
   std::vector<std::string> problems;
 };
@@ -75,8 +116,14 @@ const Json* member(const Json& schema, std::string_view key) {
   return nullptr;
 }
 
+/// Whether loading compiles every pattern (and reports those that do not
+/// compile as problems) or leaves each to its first use.
+enum class Patterns { Lazy, Compile };
+
 class SchemaLoader {
  public:
+  explicit SchemaLoader(Patterns patterns = Patterns::Lazy) : compile_(patterns == Patterns::Compile) {}
+
   /// The embedded schemas, plus `extra` if given (validateValue's schema).
   SchemaSet load(const EmbeddedSchema* extra = nullptr) {
     for (const EmbeddedSchema& e : embeddedSchemas()) add(e);
@@ -145,11 +192,12 @@ class SchemaLoader {
 
   void addPattern(const Json& pattern, const std::string& at) {
     if (!pattern.is_string()) return problem(at + ": a pattern must be a string");
-    RE2::Options options;
-    options.set_log_errors(false);
-    auto re = std::make_unique<const RE2>(pattern.get<std::string>(), options);
-    if (!re->ok()) return problem(at + ": pattern does not compile: " + re->error());
-    set_.patterns.emplace(pattern.get<std::string>(), std::move(re));
+    const std::string& text = pattern.get_ref<const std::string&>();
+    if (compile_) {  // as Pattern::get() would say it, once per place naming a bad pattern
+      const Pattern here(text, at);
+      if (!here.get()) return problem(here.problem());
+    }
+    set_.patterns.try_emplace(text, text, at);
   }
 
   void addRef(const Json& ref, const std::string& file, const std::string& at) {
@@ -191,6 +239,7 @@ class SchemaLoader {
   }
 
   SchemaSet set_;
+  bool compile_;
 };
 
 const SchemaSet& schemaSet() {
@@ -462,6 +511,13 @@ class Validator {
   bool checkValue(const Instance& v, const Json& s, const Where& at);
   bool checkFormat(const Instance& v, const Json& s, const Where& at);
   void checkString(const Instance& v, const Json& s, const Where& at);
+  /// Whether `text` matches the schemas' pattern `pattern` (RE2's partial match).
+  bool matches(const std::string& text, const std::string& pattern) const {
+    const Pattern& p = set_.patterns.find(pattern)->second;
+    const RE2* re = p.get();
+    if (!re) throw UnusablePattern(p.problem());
+    return RE2::PartialMatch(text, *re);
+  }
   void checkNumber(const Instance& v, const Json& s, const Where& at);
   void checkMapping(const Instance& v, const Json& s, const Where& at);
   void checkField(const yaml::Node& key, const yaml::Node& value, const Json& s, const Where& at);
@@ -685,8 +741,7 @@ void Validator::checkString(const Instance& v, const Json& s, const Where& at) {
            "control character " + *control + " in " + quoteValue(text) + "; values must not contain control characters");
     return;
   }
-  if (const Json* pattern = member(s, "pattern");
-      pattern && !RE2::PartialMatch(text, *set_.patterns.find(pattern->get<std::string>())->second)) {
+  if (const Json* pattern = member(s, "pattern"); pattern && !matches(text, pattern->get_ref<const std::string&>())) {
     const Json* expected = member(s, "x-expected");
     fail(v, at,
          "expected " + (expected ? expected->get<std::string>() : "a string matching " + pattern->get<std::string>()) +
@@ -913,7 +968,12 @@ std::string Validator::describeCondition(const Instance& v, const Json& conditio
 
 }  // namespace
 
-const std::vector<std::string>& embeddedSchemaProblems() { return schemaSet().problems; }
+// Compiles every pattern, which a run does not need (it compiles the patterns
+// it uses): a load of its own, for the tests that keep the schemas usable.
+const std::vector<std::string>& embeddedSchemaProblems() {
+  static const SchemaSet checked = SchemaLoader(Patterns::Compile).load();
+  return checked.problems;
+}
 
 namespace {
 
@@ -933,6 +993,9 @@ void run(const SchemaSet& set, const yaml::Node& subject, const Locator& where, 
     Validator validator(set, where);
     validate(validator);
     issues = validator.take();
+  } catch (const UnusablePattern& e) {
+    out.error(where.at(subject), "", std::string("internal error: the schemas are unusable: ") + e.what());
+    return;
   } catch (const std::exception& e) {
     out.error(where.at(subject), "", std::string("internal error while validating: ") + e.what());
     return;
@@ -959,7 +1022,7 @@ void validateDocument(const yaml::Node& doc, const Locator& where, Diagnostics& 
 void validateValue(const yaml::Node& value, std::string_view schemaJson, const Locator& where, Diagnostics& out) {
   try {
     const EmbeddedSchema extra{kInlineFile, schemaJson};
-    const SchemaSet set = SchemaLoader().load(&extra);
+    const SchemaSet set = SchemaLoader(Patterns::Compile).load(&extra);
     run(set, value, where, out, [&](Validator& v) { v.value(value, kInlineFile); });
   } catch (const std::exception& e) {
     out.error(where.at(value), "", std::string("internal error loading the schema: ") + e.what());

@@ -373,18 +373,23 @@ Diff planLogicalVolume(const Resource& desired, const Observed* live, const Plan
     return diff;
   }
   if (want.type == LvType::ThinPool) warnOverCommit(desired, size, ctx, in, diff);
-  const Activation activation = in.devices.activation();
-  const bool canActivate = activation.state == Activation::State::On;
+  // Asked only when this plan needs it: the probe runs lvm (config, then
+  // version), processes that a no-op plan of existing volumes does without.
+  std::optional<Activation> asked;
+  const auto activation = [&]() -> const Activation& {
+    if (!asked) asked = in.devices.activation();
+    return *asked;
+  };
   if (want.filesystem)
-    if (auto why = filesystemImpossible(activation)) diff.problems.push_back({"spec.filesystem", *why});
+    if (auto why = filesystemImpossible(activation())) diff.problems.push_back({"spec.filesystem", *why});
 
   if (!live) {
     if (const LogicalVolumeInfo* other = in.state.findLogicalVolume(want.volumeGroup, desired.id.name))
       diff.problems.push_back({"metadata.name", "logical volume " + name + " exists with layout \"" + other->layout +
                                                     "\", which hostform does not manage (only linear, thin-pool "
                                                     "and thin volumes)."});
-    if (activation.state == Activation::State::NoDriver)
-      diff.problems.push_back({"metadata.name", "lvm2 cannot create a logical volume on this host: " + activation.why +
+    if (activation().state == Activation::State::NoDriver)
+      diff.problems.push_back({"metadata.name", "lvm2 cannot create a logical volume on this host: " + activation().why +
                                                     ", and lvcreate activates a new volume to clear its start."});
     else if (want.type != LvType::Linear)
       if (auto why = in.devices.thinUnsupported())
@@ -398,8 +403,8 @@ Diff planLogicalVolume(const Resource& desired, const Observed* live, const Plan
                                                       std::string(toString(pool->resource.as<LogicalVolumeSpec>().type)) +
                                                       " volume on the host, not a thin pool."});
     }
-    if (want.active && activation.state == Activation::State::Off)
-      diff.warnings.push_back({"spec.active", name + " is created inactive: " + activation.why +
+    if (want.active && activation().state == Activation::State::Off)
+      diff.warnings.push_back({"spec.active", name + " is created inactive: " + activation().why +
                                                   "; lvm keeps it marked for activation (autoactivation), and it "
                                                   "gets its device node once activation is on."});
     if (auto p = checkFreeSpace(desired, live, ctx, in)) diff.problems.push_back(*p);
@@ -435,12 +440,12 @@ Diff planLogicalVolume(const Resource& desired, const Observed* live, const Plan
 
   // Activation first: a resize or a filesystem below may need the LV active.
   if (have.active != want.active) {
-    if (activation.state == Activation::State::NoDriver)
+    if (activation().state == Activation::State::NoDriver)
       diff.problems.push_back({"spec.active", "lvm2 cannot " + std::string(want.active ? "activate " : "deactivate ") +
-                                                  name + " on this host: " + activation.why + "."});
-    else if (want.active && activation.state == Activation::State::Off)
+                                                  name + " on this host: " + activation().why + "."});
+    else if (want.active && activation().state == Activation::State::Off)
       diff.warnings.push_back({"spec.active", name + " is marked for activation (autoactivation) but not activated: " +
-                                                  activation.why + "."});
+                                                  activation().why + "."});
     diff.changes.push_back({"active", have.active ? "true" : "false", want.active ? "true" : "false",
                             ChangeClass::Live});
     delta.activate = want.active;
@@ -450,7 +455,7 @@ Diff planLogicalVolume(const Resource& desired, const Observed* live, const Plan
 
   // What the LV holds, when a filesystem is declared and lvm could activate it.
   std::optional<Content> content;
-  if (want.filesystem && canActivate && info) {
+  if (want.filesystem && activation().state == Activation::State::On && info) {
     if (!info->active().value_or(false))
       diff.problems.push_back({"spec.filesystem", name + " is not active, so hostform cannot see whether it holds " +
                                                       std::string(toString(want.filesystem->type)) +

@@ -99,6 +99,14 @@ TEST(EmbeddedSchemas, DanglingRefAndCheckBesideRefAreInternalErrors) {
                           "only annotations may stand beside $ref"));
 }
 
+TEST(EmbeddedSchemas, PatternThatDoesNotCompileIsAnInternalError) {
+  // Patterns are compiled on first use in a run; a schema given whole (and
+  // embeddedSchemaProblems()) still has every pattern compiled when it loads.
+  EXPECT_THAT(checkValue("a", R"({"type": "string", "pattern": "(a"})"),
+              ElementsAre("x.yaml:1:1: error: internal error: the schemas are unusable: inline.schema.json#/pattern: "
+                          "pattern does not compile: missing ): (a"));
+}
+
 TEST(EmbeddedSchemas, RefsIntoCommonDefinitionsResolve) {
   EXPECT_THAT(checkValue("20GiB", R"({"$ref": "common.schema.json#/definitions/size"})"), IsEmpty());
   EXPECT_THAT(checkValue("{-x: y}", R"({"$ref": "common.schema.json#/definitions/labels"})"),
@@ -464,6 +472,33 @@ TEST(Reporting, SafeFromSeveralThreads) {
   for (auto& r : results) threads.emplace_back([&r, &doc] { r = check(doc); });
   for (auto& t : threads) t.join();
   for (const auto& r : results) EXPECT_EQ(r, expected);
+}
+
+TEST(Reporting, PatternsFirstUsedFromSeveralThreadsAtOnce) {
+  // Each pattern is compiled by the first value that needs it, which may be on
+  // any of the loader's threads: these threads start together, and the VXLAN
+  // and VLAN-range patterns are used by no other test of this file.
+  const std::string doc = "apiVersion: hostform/v1\nkind: VxlanInterface\nmetadata: {name: vx0}\n"
+                          "spec: {vni: 10, remote: 10.0.0.x, local: 10.0.0.1}\n---\n" +
+                          bridge("  vlanFiltering: true\n  ports: [{name: p0, vlans: [{range: 20to30}]}]\n");
+  std::vector<std::vector<std::string>> results(8);
+  {
+    std::vector<std::jthread> threads;
+    for (auto& r : results)
+      threads.emplace_back([&r, &doc] {
+        yaml::StreamParser parser(doc);
+        while (auto d = parser.next()) {
+          Diagnostics out;
+          validateDocument(d->root(), Locator{"x.yaml"}, out);
+          for (const std::string& line : printed(out)) r.push_back(line);
+        }
+      });
+  }
+  for (const auto& r : results)
+    EXPECT_THAT(r, ElementsAre("x.yaml:4:25: error: spec.remote: expected an IPv4 or IPv6 address without prefix length, "
+                               "like 10.0.0.1 or fd00::1, found \"10.0.0.x\"",
+                               "x.yaml:11:38: error: spec.ports[0].vlans[0].range: expected a range of VLAN ids such as "
+                               "20-30, found \"20to30\""));
 }
 
 }  // namespace

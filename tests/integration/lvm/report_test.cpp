@@ -38,9 +38,13 @@ class FakeDevices final : public DeviceProbe {
     return thin;
   }
   Activation activated;                        ///< the fixture's host: device-mapper, activation on
+  int activationAsked = 0;
   std::map<std::string, std::string> mounts;   ///< device -> mount point
   std::map<std::string, std::string> missing;  ///< tool -> why it cannot run
-  Activation activation() override { return activated; }
+  Activation activation() override {
+    ++activationAsked;
+    return activated;
+  }
   std::optional<std::string> mountPoint(const std::string& path) override {
     auto it = mounts.find(path);
     return it == mounts.end() ? std::nullopt : std::optional(it->second);
@@ -235,6 +239,9 @@ TEST_F(ThinHost, ConvergedThinHostPlansNothing) {
     EXPECT_TRUE(d.problems.empty()) << id;
     EXPECT_FALSE(d.dataLoss) << id;
   }
+  // Nothing to create, activate or format: lvm's activation probe (lvm config,
+  // then lvm version: two processes on a real host) is never run.
+  EXPECT_EQ(devices_->activationAsked, 0);
 }
 
 TEST_F(ThinHost, SizesAreRoundedUpToExtentsBeforeComparing) {
