@@ -20,6 +20,8 @@ struct ModuleInfo {
 constexpr ModuleInfo kModules[] = {
     {"kvm", "the KVM provider: StoragePool, Volume, VirtualMachine, Snapshot and `hostform console`",
      "libvirt0, libcurl4, libisofs6, libpugixml1v5 and libssl3"},
+    {"netlink", "the netlink provider: Bridge, Bond, VlanInterface, VxlanInterface",
+     "libnl-3-200 and libnl-route-3-200"},
     {"watch", "`hostform watch`, `suspend` and `resume`",
      "libgit2-1.5, libmicrohttpd12, libgpgme11, libcurl4 and libssl3"},
 };

@@ -15,6 +15,7 @@
 #include "providers/netlink/plan.h"
 #include "providers/netlink/session.h"
 #include "providers/netlink/status.h"
+#include "reconciler/module.h"
 
 namespace hostform::netlink {
 
@@ -251,8 +252,8 @@ Result<std::unique_ptr<EventSource>> NetlinkProvider::events(const EventOptions&
   return openRouteEvents();
 }
 
-HOSTFORM_REGISTER_PROVIDER(ProviderFactory{
-    "netlink", {kinds::Bond, kinds::VlanInterface, kinds::VxlanInterface, kinds::Bridge},
-    [](const ProviderOptions&) { return std::make_unique<NetlinkProvider>(); }});
+// The netlink module's provider (its name and kinds are registered by registration.cpp).
+std::unique_ptr<Provider> makeNetlinkProvider(const ProviderOptions&) { return std::make_unique<NetlinkProvider>(); }
+HOSTFORM_MODULE_ENTRY("netlink", "provider", static_cast<ProviderMaker*>(&makeNetlinkProvider));
 
 }  // namespace hostform::netlink

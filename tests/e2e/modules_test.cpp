@@ -40,8 +40,9 @@ std::vector<std::string> needed(const std::string& binary) {
 }
 
 /// The libraries of the backends a run loads only when it uses them.
-const std::vector<std::string> kBackendLibraries = {"libvirt", "libgit2", "libcurl", "libcrypto", "libssl",
-                                                    "libgpgme", "libmicrohttpd", "libisofs", "libpugixml"};
+const std::vector<std::string> kBackendLibraries = {"libvirt",   "libgit2",       "libcurl",  "libcrypto",
+                                                    "libssl",    "libgpgme",      "libnl-3",  "libnl-route-3",
+                                                    "libmicrohttpd", "libisofs",  "libpugixml"};
 
 TEST(Modules, TheBinaryLinksNoBackendLibrary) {
   const auto libraries = needed(HOSTFORM_BINARY);
@@ -55,6 +56,7 @@ TEST(Modules, EachModuleLinksItsBackend) {
   const fs::path modules = fs::path(HOSTFORM_BINARY).parent_path() / "modules";
   const auto kvm = needed((modules / "kvm.so").string());
   const auto watch = needed((modules / "watch.so").string());
+  const auto netlink = needed((modules / "netlink.so").string());
   const auto has = [](const std::vector<std::string>& libs, const std::string& prefix) {
     for (const auto& l : libs)
       if (l.starts_with(prefix + ".")) return true;
@@ -66,6 +68,8 @@ TEST(Modules, EachModuleLinksItsBackend) {
   EXPECT_TRUE(has(watch, "libgpgme"));
   EXPECT_FALSE(has(watch, "libvirt"));
   EXPECT_FALSE(has(kvm, "libgit2"));
+  EXPECT_TRUE(has(netlink, "libnl-route-3"));
+  EXPECT_FALSE(has(netlink, "libvirt"));
 }
 
 /// The binary copied alone into a directory of its own: no module beside it.
@@ -120,11 +124,27 @@ TEST_F(WithoutModules, RunsThatNeedNoModuleWork) {
   const std::string pool = dir_.write("pool.yaml", kPool);
   Outcome validate = hostform({"validate", "-f", pool});
   EXPECT_EQ(validate.code, 0) << validate.err;
-  // A bridges-only plan, in a network namespace of its own (unshare -n: read-only, no link of the host's).
+}
+
+TEST_F(WithoutModules, ABridgePlanSaysWhichModuleIsMissing) {
+  // In a network namespace of its own (unshare -n): read-only, no link of the host's.
   const std::string bridge =
       dir_.write("bridge.yaml", "apiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: hfmodbr0}\nspec: {}\n");
   Outcome plan = testing::runProgram("/usr/bin/unshare",
                                      {"-n", binary_, "--state-dir", dir_.path() + "/state", "plan", "-f", bridge});
+  EXPECT_EQ(plan.code, 1);
+  EXPECT_EQ(plan.out, "");
+  EXPECT_EQ(plan.err, "error: netlink: cannot read the host's state: " +
+                          missing("netlink", "the netlink provider: Bridge, Bond, VlanInterface, VxlanInterface")
+                              .substr(7));
+}
+
+TEST(Modules, ABridgePlanLoadsTheModuleBesideTheBinary) {
+  testing::TempDir dir;
+  const std::string bridge =
+      dir.write("bridge.yaml", "apiVersion: hostform/v1\nkind: Bridge\nmetadata: {name: hfmodbr0}\nspec: {}\n");
+  Outcome plan = testing::runProgram("/usr/bin/unshare",
+                                     {"-n", HOSTFORM_BINARY, "--state-dir", dir.path() + "/state", "plan", "-f", bridge});
   EXPECT_EQ(plan.code, 0) << plan.err;
   EXPECT_TRUE(plan.out.starts_with("+ Bridge/hfmodbr0")) << plan.out;
   EXPECT_TRUE(plan.out.ends_with("Plan: 1 to create, 0 to change, 0 to delete.\n")) << plan.out;
