@@ -281,6 +281,8 @@ Result<std::string> LvmShell::exchange(const std::string& line, const std::strin
     discard.clear();
     if (ended) {
       kill();
+      // A document that arrived with the end of the shell still counts.
+      if (const std::size_t end = documentEnd(pending_); end != std::string::npos) return pending_.substr(0, end);
       std::string why = failureText(stderr_);
       return fail(shown + " could not finish: its lvm shell ended" + (why.empty() ? "" : " (" + why + ")") + ".");
     }
