@@ -2,15 +2,16 @@
 # Creates in batches (issue 18): the first apply of N LVs in 2 VGs against the
 # same lvcreate commands fed to ONE `lvm` shell (`printf 'lvcreate …\n' | lvm`),
 # and, for comparison, a shell loop of one `lvcreate` process each (what every
-# apply did before the lvm shell sessions). N = 10, 50, 100; RUNS interleaved
-# rounds of the three, medians, ratios. Target at 100: hostform / lvm shell <= 1.0.
+# apply did before the lvm shell sessions). hostform runs with its default -j
+# (the number of cores: the two VGs' shells side by side) and with -j 1 (one
+# action at a time). N = 10, 50, 100; RUNS interleaved rounds of the four,
+# medians, ratios. Target at 100: hostform / lvm shell <= 1.0.
 # Loop devices with a private LVM_SYSTEM_DIR (activation = 0: metadata only).
 # Usage: tests/bench/lvm_batch_bench.sh [path/to/hostform]   (root; needs lvm2, losetup)
 set -euo pipefail
 HOSTFORM=${1:-$(dirname "$0")/../../build/hostform}
 RUNS=${RUNS:-5}
 SIZES=${SIZES:-"10 50 100"}
-JOBS=${JOBS:-}   # e.g. JOBS=1: hostform apply -j 1 (default: hostform's, the number of cores)
 work=$(mktemp -d /tmp/hostform-lvm-batch.XXXXXX)
 loops=()
 cleanup() {
@@ -74,10 +75,10 @@ created() {  # created N: fails unless both VGs hold N/2 LVs
   [ "$c" -eq "$1" ] || { echo "expected $1 LVs, found $c" >&2; exit 1; }
 }
 
-run_hostform() {
+run_hostform() {  # run_hostform N [-j J]
   reset; manifest "$1"
   local s e; s=$(now_ms)
-  "$HOSTFORM" apply --auto-approve -f "$work/m" --state-dir "$work/state" --owner "$owner" ${JOBS:+-j "$JOBS"} \
+  "$HOSTFORM" apply --auto-approve -f "$work/m" --state-dir "$work/state" --owner "$owner" "${@:2}" \
     >/dev/null 2>"$work/err" \
     || { cat "$work/err" >&2; exit 1; }
   e=$(now_ms); created "$1"; echo $(( e - s ))
@@ -98,15 +99,16 @@ run_loop() {
   e=$(now_ms); created "$1"; echo $(( e - s ))
 }
 
-echo "first apply of N LVs in 2 VGs (4 MiB each), hostform apply ${JOBS:+-j $JOBS}, medians of $RUNS interleaved runs:"
+echo "first apply of N LVs in 2 VGs (4 MiB each), medians of $RUNS interleaved runs:"
 for size in $SIZES; do
-  : > "$work/h"; : > "$work/s"; : > "$work/l"
+  : > "$work/h"; : > "$work/h1"; : > "$work/s"; : > "$work/l"
   for _ in $(seq "$RUNS"); do
     run_hostform "$size" >> "$work/h"
+    run_hostform "$size" -j 1 >> "$work/h1"
     run_shell "$size" >> "$work/s"
     run_loop "$size" >> "$work/l"
   done
-  h=$(median < "$work/h"); s=$(median < "$work/s"); l=$(median < "$work/l")
-  echo "  N=$size: hostform apply ${h} ms; one lvm shell ${s} ms; lvcreate processes ${l} ms;" \
-       "hostform/shell $(ratio "$h" "$s"); processes/shell $(ratio "$l" "$s")"
+  h=$(median < "$work/h"); h1=$(median < "$work/h1"); s=$(median < "$work/s"); l=$(median < "$work/l")
+  echo "  N=$size: hostform apply ${h} ms, -j 1 ${h1} ms; one lvm shell ${s} ms; lvcreate processes ${l} ms;" \
+       "hostform/shell $(ratio "$h" "$s") (-j 1: $(ratio "$h1" "$s")); processes/shell $(ratio "$l" "$s")"
 done
