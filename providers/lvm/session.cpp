@@ -198,6 +198,11 @@ Result<std::unique_ptr<LvmShell>> LvmShell::start(const std::string& profile, st
     shell->pid_ = -1;
     return fail("Cannot run " + program + ": " + std::string(std::strerror(rc)) + ".");
   }
+  // Only the shell holds the other ends now: its end is seen as end of file.
+  inChild.reset();
+  outChild.reset();
+  errChild.reset();
+  reportChild.reset();
   for (const UniqueFd* fd : {&shell->out_, &shell->err_, &shell->report_})
     ::fcntl(fd->get(), F_SETFL, ::fcntl(fd->get(), F_GETFL) | O_NONBLOCK);
   // The shell must answer a harmless command with its JSON log: otherwise
@@ -244,10 +249,7 @@ Result<std::string> LvmShell::exchange(const std::string& line, const std::strin
   while (sent < input.size()) {
     const ssize_t n = ::send(in_.get(), input.data() + sent, input.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      kill();
-      return fail(shown + " could not be sent to its lvm shell: " + errnoText() + ".");
-    }
+    if (n < 0) return ended(shown);  // EPIPE: the shell is gone
     sent += static_cast<std::size_t>(n);
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -271,22 +273,37 @@ Result<std::string> LvmShell::exchange(const std::string& line, const std::strin
       if (errno == EINTR) continue;
       return fail("Cannot wait for the lvm shell: " + errnoText() + ".");
     }
-    bool ended = false;
+    bool closed = false;
     for (int i = 0; i < 3; ++i) {
       if (fds[i].revents == 0) continue;
       const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
       if (n > 0) sinks[i]->append(buffer, static_cast<std::size_t>(n));
-      else if (n == 0 || (errno != EINTR && errno != EAGAIN)) ended = true;
+      else if (n == 0 || (errno != EINTR && errno != EAGAIN)) closed = true;
     }
     discard.clear();
-    if (ended) {
-      kill();
+    if (closed) {
       // A document that arrived with the end of the shell still counts.
-      if (const std::size_t end = documentEnd(pending_); end != std::string::npos) return pending_.substr(0, end);
-      std::string why = failureText(stderr_);
-      return fail(shown + " could not finish: its lvm shell ended" + (why.empty() ? "" : " (" + why + ")") + ".");
+      if (const std::size_t end = documentEnd(pending_); end != std::string::npos) {
+        kill();
+        return pending_.substr(0, end);
+      }
+      return ended(shown);
     }
   }
+}
+
+Result<std::string> LvmShell::ended(const std::string& shown) {
+  kill();
+  // Reaped: what it left on stderr is all there is, up to end of file.
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(err_.get(), buffer, sizeof buffer);
+    if (n > 0) stderr_.append(buffer, static_cast<std::size_t>(n));
+    else if (n < 0 && errno == EINTR) continue;
+    else break;
+  }
+  const std::string why = failureText(stderr_);
+  return fail(shown + " could not finish: its lvm shell ended" + (why.empty() ? "" : " (" + why + ")") + ".");
 }
 
 Result<CommandOutput> LvmShell::run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {

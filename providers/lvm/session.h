@@ -107,6 +107,8 @@ class LvmShell {
   /// Sends `line` and reads the next JSON document from the report fd.
   Result<std::string> exchange(const std::string& line, const std::string& shown, std::chrono::milliseconds timeout);
   void kill();
+  /// Kills and reaps the shell, and fails `shown` with what it said on stderr.
+  Result<std::string> ended(const std::string& shown);
 
   pid_t pid_ = -1;
   UniqueFd in_, out_, err_, report_;  ///< stdin (a socket: no SIGPIPE), stdout, stderr, LVM_REPORT_FD

@@ -149,6 +149,17 @@ TEST_F(HangingLvm, AHungShellIsKilledAndItsCommandFails) {
   EXPECT_NE(::kill(pid, 0), 0);  // gone, and reaped
 }
 
+TEST_F(HangingLvm, AShellThatEndsAtOnceIsSeenToEnd) {
+  // An lvm that cannot be a shell (here: it prints why and exits): seen at
+  // its end of file, not at the deadline.
+  std::ofstream(dir_ / "lvm") << "#!/bin/sh\necho '  Failed to add command profile hostform-shell.' >&2\nexit 5\n";
+  auto shell = LvmShell::start("hostform-shell", std::chrono::minutes(10));
+  ASSERT_FALSE(shell);
+  EXPECT_EQ(shell.error().message,
+            "the lvm shell did not start: lvm version could not finish: its lvm shell ended (Failed to add command "
+            "profile hostform-shell.).");
+}
+
 /// Records what reaches it: the fallback of a ShellCommands.
 class Recorder final : public Commands {
  public:
