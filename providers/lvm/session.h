@@ -1,8 +1,9 @@
 #pragma once
 /// The LVM provider's session with its backend, the lvm2 tools: the Commands
 /// seam every lvm command of observe and apply goes through, over
-/// reconciler/process.h's runner (an argument vector, never a shell; only fds
-/// 0–2 inherited, which lvm insists on; a deadline).
+/// reconciler/process.h's runner (an argument vector, never a system shell;
+/// only fds 0–2 inherited, which lvm insists on; a deadline), and for apply
+/// one long-lived `lvm` shell per volume group (LvmShell, ShellCommands).
 
 #include <chrono>
 #include <memory>
@@ -70,7 +71,7 @@ inline constexpr const char* kShellProfileText =
 /// `argv` (without the leading "lvm") as one line of lvm's shell, which splits
 /// on whitespace and takes a word that starts with a quote up to the same
 /// quote, with no escapes. Null when an argument cannot be written so that it
-/// stays one argument (a line break, or both kinds of quote with a space):
+/// stays one argument (a line break, or both kinds of quote):
 /// such a command must run as its own process, never as shell input.
 std::optional<std::string> shellLine(const std::vector<std::string>& argv);
 
