@@ -1,18 +1,25 @@
 #include "providers/lvm/provider.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include "providers/lvm/apply.h"
 #include "providers/lvm/events.h"
 #include "providers/lvm/plan.h"
 #include "providers/lvm/status.h"
+#include "reconciler/atomic_file.h"
 #include "reconciler/kinds/snapshot.h"
 
 namespace hostform::lvm {
 
 LvmProvider::LvmProvider(std::unique_ptr<DeviceProbe> devices, std::unique_ptr<Commands> commands,
                          std::chrono::milliseconds timeout)
-    : devices_(devices ? std::move(devices) : std::make_unique<HostDeviceProbe>()),
+    : shells_(commands == nullptr),
+      devices_(devices ? std::move(devices) : std::make_unique<HostDeviceProbe>()),
       commands_(commands ? std::move(commands) : std::make_unique<HostCommands>()),
       timeout_(timeout) {}
+
+LvmProvider::~LvmProvider() = default;
 
 namespace {
 
@@ -68,8 +75,35 @@ Result<void> LvmProvider::restore(const Observed&, const RestorePlan& plan, cons
   return restoreSnapshot(plan, ctx, ApplyInputs{*commands_, timeout_});
 }
 
+const std::string& LvmProvider::shellProfile() {
+  if (shellProfile_) return *shellProfile_;
+  shellProfile_ = std::string();
+  auto dir = devices_->profileDir();
+  if (!dir) return *shellProfile_;
+  const std::filesystem::path path = std::filesystem::path(*dir) / (std::string(kShellProfileName) + ".profile");
+  std::ifstream in(path);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (text != kShellProfileText) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec || !writeFileAtomically(path, kShellProfileText, "the lvm shell's command profile")) return *shellProfile_;
+  }
+  shellProfile_ = kShellProfileName;
+  return *shellProfile_;
+}
+
+Commands& LvmProvider::commandsFor(const std::string& key) {
+  if (!shells_) return *commands_;
+  std::lock_guard lock(sessionsMutex_);
+  auto& session = sessions_[key];
+  if (!session) session = std::make_unique<ShellCommands>(*commands_, shellProfile());
+  return *session;
+}
+
 Result<void> LvmProvider::apply(const Action& action, const ApplyContext& ctx) {
-  return applyAction(action, ctx, ApplyInputs{*commands_, timeout_});
+  // The engine runs the actions of one serial key (one VG) one at a time, so
+  // each session has one user at a time; different VGs' shells run side by side.
+  return applyAction(action, ctx, ApplyInputs{commandsFor(serialKey(action)), timeout_});
 }
 
 std::string LvmProvider::serialKey(const Action& action) const {

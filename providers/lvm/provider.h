@@ -8,7 +8,10 @@
 /// the plans made from it asked of the devices, lives in its LvmSnapshot.
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 
 #include "providers/lvm/device.h"
 #include "providers/lvm/observe.h"
@@ -19,9 +22,14 @@ namespace hostform::lvm {
 
 class LvmProvider final : public Provider {
  public:
-  /// `devices` null: the host's (stat + blkid); `commands` null: the host's lvm.
+  /// `devices` null: the host's (stat + blkid); `commands` null: the host's
+  /// lvm, and then apply runs the lvm commands of each volume group through one
+  /// lvm shell (ShellCommands, session.h). Given `commands` (a recorder in
+  /// tests) take every command, one call each.
   explicit LvmProvider(std::unique_ptr<DeviceProbe> devices = nullptr, std::unique_ptr<Commands> commands = nullptr,
                        std::chrono::milliseconds timeout = std::chrono::minutes(2));
+  /// Ends the lvm shells of apply.
+  ~LvmProvider() override;
 
   std::string_view name() const override { return "lvm"; }
   std::vector<Kind> kinds() const override { return {kinds::VolumeGroup, kinds::LogicalVolume, kinds::Snapshot}; }
@@ -47,9 +55,20 @@ class LvmProvider final : public Provider {
   Result<std::unique_ptr<EventSource>> events(const EventOptions& options) override;
 
  private:
+  /// Where the actions of serial key `key` (a VG) send their commands: its
+  /// ShellCommands when shells are on, else commands_.
+  Commands& commandsFor(const std::string& key);
+  /// The command profile's name once it is in lvm's profile directory, ""
+  /// when it could not be written there (then every command is a process).
+  const std::string& shellProfile();
+
+  bool shells_ = false;  ///< commands_ is the host's: batch through lvm shells (before commands_: set first)
   std::unique_ptr<DeviceProbe> devices_;
   std::unique_ptr<Commands> commands_;
   std::chrono::milliseconds timeout_;
+  std::mutex sessionsMutex_;
+  std::optional<std::string> shellProfile_;
+  std::map<std::string, std::unique_ptr<ShellCommands>> sessions_;
 };
 
 }  // namespace hostform::lvm
