@@ -21,15 +21,6 @@ extern char** environ;
 namespace hostform {
 namespace {
 
-/// posix_spawn_file_actions_t with its destroy call on every path.
-struct FileActions {
-  posix_spawn_file_actions_t fa;
-  FileActions() { posix_spawn_file_actions_init(&fa); }
-  ~FileActions() { posix_spawn_file_actions_destroy(&fa); }
-  FileActions(const FileActions&) = delete;
-  FileActions& operator=(const FileActions&) = delete;
-};
-
 /// A started child that is killed and reaped if the caller returns early.
 class Child {
  public:
@@ -100,7 +91,7 @@ Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chro
   if (::pipe2(errPipe.data(), O_CLOEXEC) != 0) return fail("Cannot create a pipe: " + std::string(std::strerror(errno)) + ".");
   UniqueFd errRead(errPipe[0]), errWrite(errPipe[1]);
 
-  FileActions actions;
+  SpawnFileActions actions;
   posix_spawn_file_actions_addopen(&actions.fa, 0, input.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions.fa, outWrite.get(), 1);
   posix_spawn_file_actions_adddup2(&actions.fa, errWrite.get(), 2);

@@ -3,6 +3,8 @@
 /// vector — never a shell — with stdin /dev/null (or a file), only fds 0–2 inherited, a deadline
 /// after which the child is killed, and both output streams captured.
 
+#include <spawn.h>
+
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -11,6 +13,16 @@
 #include "reconciler/result.h"
 
 namespace hostform {
+
+/// posix_spawn_file_actions_t with its destroy call on every path (runCommand's
+/// children, and the lvm provider's long-lived shells).
+struct SpawnFileActions {
+  posix_spawn_file_actions_t fa;
+  SpawnFileActions() { posix_spawn_file_actions_init(&fa); }
+  ~SpawnFileActions() { posix_spawn_file_actions_destroy(&fa); }
+  SpawnFileActions(const SpawnFileActions&) = delete;
+  SpawnFileActions& operator=(const SpawnFileActions&) = delete;
+};
 
 struct CommandOutput {
   int exitCode = -1;  ///< the child's exit status; 128+N when killed by signal N

@@ -109,15 +109,6 @@ std::vector<std::string> shellEnvironment(const std::string& profile, int report
   return env;
 }
 
-/// posix_spawn_file_actions_t with its destroy call on every path.
-struct SpawnActions {
-  posix_spawn_file_actions_t fa;
-  SpawnActions() { posix_spawn_file_actions_init(&fa); }
-  ~SpawnActions() { posix_spawn_file_actions_destroy(&fa); }
-  SpawnActions(const SpawnActions&) = delete;
-  SpawnActions& operator=(const SpawnActions&) = delete;
-};
-
 }  // namespace
 
 std::optional<std::string> shellLine(const std::vector<std::string>& argv) {
@@ -182,7 +173,7 @@ Result<std::unique_ptr<LvmShell>> LvmShell::start(const std::string& profile, st
   ::close(report[1]);
   if (!reportChild) return fail("Cannot duplicate a pipe: " + errnoText() + ".");
 
-  SpawnActions actions;
+  SpawnFileActions actions;
   posix_spawn_file_actions_adddup2(&actions.fa, inChild.get(), 0);
   posix_spawn_file_actions_adddup2(&actions.fa, outChild.get(), 1);
   posix_spawn_file_actions_adddup2(&actions.fa, errChild.get(), 2);

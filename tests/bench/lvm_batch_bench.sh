@@ -25,14 +25,9 @@ for i in 0 1; do
   truncate -s 1G "$work/disk$i.img"
   loops+=("$(losetup --find --show "$work/disk$i.img")")
 done
-filter=""
-for l in "${loops[@]}"; do filter+="\"a|^$l\$|\", "; done
-cat > "$work/lvm.conf" <<CONF
-devices { filter = [ $filter"r|.*|" ] global_filter = [ $filter"r|.*|" ] obtain_device_list_from_udev = 0 use_devicesfile = 0 }
-global { activation = 0 }
-activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }
-backup { backup = 0 archive = 0 }
-CONF
+# shellcheck source=tests/bench/lvm_common.sh
+source "$(dirname "$0")/lvm_common.sh"
+lvmconf "$work" "${loops[@]}"
 export LVM_SYSTEM_DIR=$work LVM_SUPPRESS_FD_WARNINGS=1
 p=hfbb$$
 owner=batch-$p

@@ -72,17 +72,8 @@ for i in 0 1 2 3; do
   truncate -s 2G "$work/disk$i.img"
   loops+=("$(losetup --find --show "$work/disk$i.img")")
 done
-lvmconf() {  # lvmconf DIR LOOP...
-  local filter="" l
-  for l in "${@:2}"; do filter+="\"a|^$l\$|\", "; done
-  mkdir -p "$1"
-  cat >"$1/lvm.conf" <<CONF
-devices { filter = [ $filter"r|.*|" ] global_filter = [ $filter"r|.*|" ] obtain_device_list_from_udev = 0 use_devicesfile = 0 }
-global { activation = 0 }
-activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }
-backup { backup = 0 archive = 0 }
-CONF
-}
+# shellcheck source=tests/bench/lvm_common.sh
+source "$here/lvm_common.sh"
 lvmconf "$work/lvm300" "${loops[0]}" "${loops[1]}"
 lvmconf "$work/lvm100" "${loops[2]}" "${loops[3]}"
 
