@@ -141,4 +141,9 @@ std::map<std::string, std::string> Sandbox::vgs() const {
   return out;
 }
 
+std::string vgDoc(const std::string& name, const std::string& pv) {
+  return "apiVersion: hostform/v1\nkind: VolumeGroup\nmetadata: {name: " + name + "}\nspec: {physicalVolumes: [" + pv +
+         "]}\n---\n";
+}
+
 }  // namespace hostform::lvmtest

@@ -73,4 +73,7 @@ class Sandbox {
   std::vector<std::string> devices_;
 };
 
+/// A VolumeGroup document on one physical volume, ending with `---`.
+std::string vgDoc(const std::string& name, const std::string& pv);
+
 }  // namespace hostform::lvmtest

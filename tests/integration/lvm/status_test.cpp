@@ -13,11 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string vgDoc(const std::string& name, const std::string& pv) {
-  return "apiVersion: hostform/v1\nkind: VolumeGroup\nmetadata: {name: " + name + "}\nspec: {physicalVolumes: [" + pv +
-         "]}\n---\n";
-}
-
 std::string lvDoc(const std::string& vg, const std::string& name, const std::string& size) {
   return "apiVersion: hostform/v1\nkind: LogicalVolume\nmetadata: {name: " + name + "}\nspec: {volumeGroup: " + vg +
          ", size: " + size + "}\n---\n";

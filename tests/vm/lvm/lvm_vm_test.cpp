@@ -17,11 +17,6 @@ namespace {
 
 constexpr std::uint64_t MiB = 1024 * 1024;
 
-std::string vgDoc(const std::string& name, const std::string& pv) {
-  return "apiVersion: hostform/v1\nkind: VolumeGroup\nmetadata: {name: " + name + "}\nspec: {physicalVolumes: [" + pv +
-         "]}\n---\n";
-}
-
 std::string lvDoc(const std::string& vg, const std::string& name, const std::string& size, const std::string& extra = "") {
   return "apiVersion: hostform/v1\nkind: LogicalVolume\nmetadata: {name: " + name + "}\nspec: {volumeGroup: " + vg +
          ", size: " + size + extra + "}\n---\n";
