@@ -21,12 +21,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for i in 0 1; do
-  truncate -s 1G "$work/disk$i.img"
-  loops+=("$(losetup --find --show "$work/disk$i.img")")
-done
 # shellcheck source=tests/bench/lvm_common.sh
 source "$(dirname "$0")/lvm_common.sh"
+loopdevs 2 1G
 lvmconf "$work" "${loops[@]}"
 export LVM_SYSTEM_DIR=$work LVM_SUPPRESS_FD_WARNINGS=1
 p=hfbb$$

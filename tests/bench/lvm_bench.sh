@@ -16,12 +16,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for i in 0 1 2 3; do
-  truncate -s 2G "$work/disk$i.img"
-  loops+=("$(losetup --find --show "$work/disk$i.img")")
-done
 # shellcheck source=tests/bench/lvm_common.sh
 source "$(dirname "$0")/lvm_common.sh"
+loopdevs 4 2G
 lvmconf "$work" "${loops[@]}"
 export LVM_SYSTEM_DIR=$work LVM_SUPPRESS_FD_WARNINGS=1
 p=hfb$$

@@ -3,6 +3,8 @@
 #   lvmconf DIR LOOP...  writes DIR/lvm.conf, a private LVM_SYSTEM_DIR that sees
 #                        only the given loop devices, with activation off (this
 #                        host has no device-mapper), no udev and no backups.
+#   loopdevs COUNT SIZE  COUNT sparse files of SIZE in $work on loop devices,
+#                        appended to the array loops (the script detaches them).
 
 lvmconf() {  # lvmconf DIR LOOP...
   local filter="" l
@@ -14,4 +16,12 @@ global { activation = 0 }
 activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }
 backup { backup = 0 archive = 0 }
 CONF
+}
+
+loopdevs() {  # loopdevs COUNT SIZE
+  local i
+  for ((i = 0; i < $1; i++)); do
+    truncate -s "$2" "$work/disk$i.img"
+    loops+=("$(losetup --find --show "$work/disk$i.img")")
+  done
 }

@@ -68,12 +68,9 @@ nsrun ip link set lo up
 for ((i = 0; i < BRIDGES; i++)); do echo "link add v${i}a type veth peer name v${i}b"; done >"$work/veths.batch"
 nsrun ip -batch "$work/veths.batch"
 
-for i in 0 1 2 3; do
-  truncate -s 2G "$work/disk$i.img"
-  loops+=("$(losetup --find --show "$work/disk$i.img")")
-done
 # shellcheck source=tests/bench/lvm_common.sh
 source "$here/lvm_common.sh"
+loopdevs 4 2G
 lvmconf "$work/lvm300" "${loops[0]}" "${loops[1]}"
 lvmconf "$work/lvm100" "${loops[2]}" "${loops[3]}"
 
