@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "reconciler/result.h"
@@ -30,14 +32,23 @@ struct CommandOutput {
   std::string err;
 };
 
+/// Shown the standard output written so far while the tool still runs, at
+/// most about once a millisecond; returns true once it has what it wanted,
+/// and is not called again. For a tool that prints its answer well before it
+/// ends: lvm prints a fullreport and then spends up to 30 ms closing its
+/// asynchronous I/O context, time in which the report can already be parsed.
+/// Whatever it makes of the text, the caller must still judge the exit code.
+using OutputWatch = std::function<bool(std::string_view out)>;
+
 /// Runs argv[0] (looked up in $PATH, then /usr/sbin, /sbin, /usr/bin and
 /// /bin) with the caller's environment, so settings such as LVM_SYSTEM_DIR
 /// reach the tool. Fails only when the tool cannot be started or overruns
 /// `timeout` (then it is killed with SIGKILL); a non-zero exit is a normal
 /// CommandOutput for the caller to judge. The child's stdin is the file
-/// `input` (/dev/null unless said otherwise).
+/// `input` (/dev/null unless said otherwise). `watch`, if given, sees the
+/// output as it grows (above).
 Result<CommandOutput> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                                 const std::filesystem::path& input = "/dev/null");
+                                 const std::filesystem::path& input = "/dev/null", const OutputWatch& watch = {});
 
 /// Where runCommand finds `tool`: its path, or empty when it is not installed.
 std::string findTool(const std::string& tool);
