@@ -47,8 +47,8 @@ std::string failureText(const std::string& stderrText) {
 }
 
 Result<std::string> runChecked(Commands& commands, const std::vector<std::string>& argv,
-                               std::chrono::milliseconds timeout) {
-  auto run = commands.run(argv, timeout);
+                               std::chrono::milliseconds timeout, const OutputWatch& watch) {
+  auto run = watch ? commands.runWatched(argv, timeout, watch) : commands.run(argv, timeout);
   if (!run) return hostform::unexpected(run.error());
   if (run->exitCode != 0) {
     std::string why = failureText(run->err);

@@ -32,6 +32,14 @@ class Commands {
   virtual ~Commands() = default;
   /// As runCommand.
   virtual Result<CommandOutput> run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) = 0;
+  /// As runCommand with an OutputWatch; by default `watch` sees the whole
+  /// output once the command has ended (and succeeded).
+  virtual Result<CommandOutput> runWatched(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                                           const OutputWatch& watch) {
+    auto out = run(argv, timeout);
+    if (out && out->exitCode == 0) watch(out->out);
+    return out;
+  }
 };
 
 /// The host's tools, through runCommand.
@@ -40,12 +48,16 @@ class HostCommands final : public Commands {
   Result<CommandOutput> run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) override {
     return runCommand(argv, timeout);
   }
+  Result<CommandOutput> runWatched(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                                   const OutputWatch& watch) override {
+    return runCommand(argv, timeout, "/dev/null", watch);
+  }
 };
 
 /// A command that must succeed, run through `commands`: its stdout, or an error
 /// that names the command, its exit code and what the tool said on stderr.
 Result<std::string> runChecked(Commands& commands, const std::vector<std::string>& argv,
-                               std::chrono::milliseconds timeout);
+                               std::chrono::milliseconds timeout, const OutputWatch& watch = {});
 
 /// The tool's stderr without lvm's routine noise ("WARNING: Activation
 /// disabled…", "This metadata update is NOT backed up"), trimmed, lines joined

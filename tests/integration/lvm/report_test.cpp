@@ -211,6 +211,62 @@ TEST(LvmReport, RefusesWhatIsNotAReport) {
   EXPECT_TRUE(empty->volumeGroups.empty());
 }
 
+/// lvm as observeHost sees it: what it has written while still running, in
+/// turn, then its whole output and exit code.
+class GrowingReport final : public Commands {
+ public:
+  std::vector<std::string> whileRunning;
+  CommandOutput end;
+  std::vector<bool> answers;  ///< what the watch said to each of whileRunning
+  Result<CommandOutput> run(const std::vector<std::string>&, std::chrono::milliseconds) override { return end; }
+  Result<CommandOutput> runWatched(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                                   const OutputWatch& watch) override {
+    for (const std::string& text : whileRunning) {
+      answers.push_back(watch(text));
+      if (answers.back()) break;
+    }
+    return run(argv, timeout);
+  }
+};
+
+// lvm spends up to 30 ms closing its I/O context after printing the report:
+// the report is taken as soon as it is whole, a part of it is not.
+TEST(LvmObserve, TakesTheReportOnceItIsWholeBeforeLvmEnds) {
+  const std::string report = fixture("fullreport-linear.json");
+  const std::string part = report.substr(0, report.find('}', report.find("\"lv_name\"")) + 1);
+  ASSERT_EQ(part.back(), '}');
+  GrowingReport lvm;
+  lvm.whileRunning = {part, report};
+  lvm.end = {0, report, ""};
+  auto seen = observeHost(lvm, std::chrono::seconds(10));
+  ASSERT_TRUE(seen) << seen.error().message;
+  EXPECT_EQ(lvm.answers, (std::vector<bool>{false, true}));
+  ASSERT_EQ(seen->objects.size(), 5u);
+  EXPECT_EQ(seen->objects[2].resource.id.str(), "LogicalVolume/hfvg/data");
+}
+
+TEST(LvmObserve, AFailedExitIsAnErrorThoughTheReportWasWhole) {
+  const std::string report = fixture("fullreport-linear.json");
+  GrowingReport lvm;
+  lvm.whileRunning = {report};
+  lvm.end = {5, report, "  Volume group \"gone\" not found\n"};
+  auto seen = observeHost(lvm, std::chrono::seconds(10));
+  EXPECT_EQ(lvm.answers, std::vector<bool>{true});
+  ASSERT_FALSE(seen);
+  EXPECT_EQ(seen.error().message,
+            showCommand(fullReportCommand()) + " failed with exit code 5: Volume group \"gone\" not found.");
+}
+
+TEST(LvmObserve, OutputAfterAWholeReportIsReadAgainAtTheEnd) {
+  GrowingReport lvm;
+  lvm.whileRunning = {R"({"report":[]})"};
+  lvm.end = {0, fixture("fullreport-linear.json"), ""};
+  auto seen = observeHost(lvm, std::chrono::seconds(10));
+  ASSERT_TRUE(seen) << seen.error().message;
+  EXPECT_EQ(lvm.answers, std::vector<bool>{true});
+  EXPECT_EQ(seen->objects.size(), 5u);
+}
+
 TEST_F(ThinHost, ObservesThinPoolsThinVolumesAndOwners) {
   std::vector<std::string> ids;
   for (const Observed& o : observed_) ids.push_back(o.resource.id.str() + " owner=" + o.owner);
