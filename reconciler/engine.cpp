@@ -6,6 +6,7 @@
 #include <fstream>
 #include <mutex>
 #include <ostream>
+#include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -25,14 +26,15 @@ void printDiagnostics(const Diagnostics& diags, std::ostream& err, Severity atLe
 /// Loads manifests (apply FILE: the saved plan's texts; `read`: gets the
 /// texts read); on errors prints them all and returns nullopt.
 std::optional<std::vector<Resource>> loadOrReport(const RunOptions& options, const Console& console,
-                                                  std::vector<ManifestText>* read = nullptr) {
+                                                  std::vector<ManifestText>* read = nullptr,
+                                                  const KindSeen& onKind = {}) {
   if (options.files.empty() && !options.savedPlan) {
     console.err << "error: no manifests given; pass -f FILE or -f DIRECTORY\n";
     return std::nullopt;
   }
   std::vector<ManifestText> texts;
   LoadResult loaded = options.savedPlan ? loadManifestTexts(options.savedPlan->manifests)
-                                        : loadManifests(options.files, read ? *read : texts);
+                                        : loadManifests(options.files, read ? *read : texts, onKind);
   if (loaded.diagnostics.hasErrors()) {
     printDiagnostics(loaded.diagnostics, console.err, Severity::Error);
     console.err << loaded.diagnostics.errorCount() << " error(s); nothing was changed.\n";
@@ -75,7 +77,8 @@ struct Planned {
 /// observe → plan, printing the plan. Returns an exit code when the command
 /// ends here (errors, refusals), or nullopt with the plan to go on with.
 std::optional<int> makePlan(std::vector<Resource> desired, const RunOptions& options, ProviderSet& providers,
-                            const Console& console, DryRun mode, Planned& planned, const ApplyHooks& hooks = {}) {
+                            const Console& console, DryRun mode, Planned& planned, const ApplyHooks& hooks = {},
+                            EarlyReads* early = nullptr) {
   std::string ledgerError;
   planned.ledger = readLedger(options, mode, ledgerError);
   if (!ledgerError.empty()) {
@@ -86,7 +89,7 @@ std::optional<int> makePlan(std::vector<Resource> desired, const RunOptions& opt
   std::vector<std::string> observeWarnings;
   const std::vector<Provider*> needed = providersToObserve(desired, Prune::No, providers);
   auto observed = observe(providers, providersToObserve(desired, options.prune, providers),
-                          planned.ledger ? &*planned.ledger : nullptr, &needed, &observeWarnings);
+                          planned.ledger ? &*planned.ledger : nullptr, &needed, &observeWarnings, early);
   if (!observed) {
     console.err << "error: " << observed.error().message << "\n";
     return kExitError;
@@ -153,7 +156,17 @@ int runValidate(const RunOptions& options, const Console& console) {
 
 int runPlan(const RunOptions& options, ProviderSet& providers, const Console& console) {
   std::vector<ManifestText> read;
-  auto desired = loadOrReport(options, console, &read);
+  // The backend of each kind read as the loader meets it, while the rest of
+  // the manifests are validated: a no-op plan of 300 LVs then costs about
+  // the lvm fullreport alone. A kind served by several providers (Snapshot)
+  // waits for its resources: only they say which provider serves them.
+  EarlyReads early;
+  std::set<Kind> kinds;
+  auto onKind = [&](Kind kind) {
+    if (!kinds.insert(kind).second) return;
+    if (auto serving = providers.allForKind(kind); serving.size() == 1) early.start(serving.front());
+  };
+  auto desired = loadOrReport(options, console, &read, onKind);
   if (!desired) return kExitError;
   // A pending checkpoint is reported, never acted on: plan changes nothing.
   if (auto pending = readCheckpoint(options.stateDir); pending && *pending)
@@ -162,7 +175,7 @@ int runPlan(const RunOptions& options, ProviderSet& providers, const Console& co
                 << ": unless `hostform confirm` keeps it, the next apply, watch cycle or boot rolls it back first; "
                    "this plan is of the host as it is now.\n";
   Planned planned;
-  if (auto code = makePlan(std::move(*desired), options, providers, console, DryRun::Yes, planned)) {
+  if (auto code = makePlan(std::move(*desired), options, providers, console, DryRun::Yes, planned, {}, &early)) {
     if (!options.planOut.empty()) console.err << "The plan was not saved.\n";
     return *code;
   }

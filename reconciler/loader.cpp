@@ -158,7 +158,7 @@ class BatchQueue {
 
 }  // namespace
 
-void loadText(std::string_view text, const std::string& fileName, LoadResult& into) {
+void loadText(std::string_view text, const std::string& fileName, LoadResult& into, const KindSeen& onKind) {
   // Documents are independent: while this thread parses (libyaml is
   // sequential), workers on the other cores validate and decode batches of
   // them; when parsing is done this thread helps. Batches are merged in file
@@ -175,6 +175,8 @@ void loadText(std::string_view text, const std::string& fileName, LoadResult& in
   while (std::optional<yaml::Document> doc = parser.next()) {
     if (doc->empty()) continue;  // e.g. a trailing "---"
     ++into.documents;
+    if (onKind)
+      if (auto kind = parseKind(doc->root()["kind"].scalar())) onKind(*kind);
     batch->documents.push_back(std::move(*doc));
     if (batch->documents.size() < kBatch) continue;
     // A small file (the common case) never starts a thread.
@@ -267,6 +269,11 @@ LoadResult loadManifests(const std::vector<std::string>& paths) {
 }
 
 LoadResult loadManifests(const std::vector<std::string>& paths, std::vector<ManifestText>& read) {
+  return loadManifests(paths, read, {});
+}
+
+LoadResult loadManifests(const std::vector<std::string>& paths, std::vector<ManifestText>& read,
+                         const KindSeen& onKind) {
   LoadResult result;
   std::size_t budget = limits::kManifestBytes;  // for all files together, as for one commit
   for (const fs::path& file : expandPaths(paths, result.diagnostics)) {
@@ -288,7 +295,7 @@ LoadResult loadManifests(const std::vector<std::string>& paths, std::vector<Mani
       break;
     }
     budget -= text.size();
-    loadText(text, file.string(), result);
+    loadText(text, file.string(), result, onKind);
     read.push_back({file.string(), std::move(text)});
   }
   checkCrossReferences(result);

@@ -5,6 +5,7 @@
 /// (duplicate identities, references, cycles). Never touches the host.
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,14 @@ LoadResult loadManifests(const std::vector<std::string>& paths);
 /// the order read (`plan -out` saves them, so `apply FILE` reads no file again).
 LoadResult loadManifests(const std::vector<std::string>& paths, std::vector<ManifestText>& read);
 
+/// Told, on the loading thread, the kind each document names as soon as it
+/// is parsed, before it is validated: `plan` starts reading a kind's backend
+/// while the rest is still being checked (planner.h, EarlyReads). A document
+/// may still turn out invalid; nothing may be changed on this word.
+using KindSeen = std::function<void(Kind)>;
+LoadResult loadManifests(const std::vector<std::string>& paths, std::vector<ManifestText>& read,
+                         const KindSeen& onKind);
+
 /// loadManifests() for files already read, in the order given (callers sort
 /// them as loadManifests() sorts a directory): every check, the same
 /// FILE:LINE:COL diagnostics with `name` as FILE.
@@ -44,7 +53,7 @@ LoadResult loadManifestTexts(const std::vector<ManifestText>& files);
 
 /// Loads one file's text (e.g. read from a git object) into `into`. `fileName`
 /// is what diagnostics print. Cross-document checks are not run.
-void loadText(std::string_view text, const std::string& fileName, LoadResult& into);
+void loadText(std::string_view text, const std::string& fileName, LoadResult& into, const KindSeen& onKind = {});
 
 /// Duplicate identities, references between the loaded resources (unresolved:
 /// warnings), dependency cycles (errors).

@@ -302,19 +302,46 @@ Result<Observations> observe(ProviderSet& providers, const std::vector<Kind>& ki
   return observe(providers, seen, ledger, &neededProviders, warnings);
 }
 
+namespace {
+
+std::future<Result<Observation>> read(Provider* p, std::launch how) {
+  return std::async(how, [p] {
+    try {
+      return p->observe();
+    } catch (const std::exception& e) {
+      return Result<Observation>(fail(e.what()));
+    }
+  });
+}
+
+}  // namespace
+
+EarlyReads::~EarlyReads() {
+  for (auto& [p, r] : reads_)
+    if (r.valid()) r.wait();
+}
+
+void EarlyReads::start(Provider* p) {
+  if (std::ranges::find(reads_, p, &decltype(reads_)::value_type::first) != reads_.end()) return;
+  reads_.emplace_back(p, read(p, std::launch::async));
+}
+
+std::optional<std::future<Result<Observation>>> EarlyReads::take(Provider* p) {
+  auto it = std::ranges::find(reads_, p, &decltype(reads_)::value_type::first);
+  if (it == reads_.end() || !it->second.valid()) return std::nullopt;
+  return std::move(it->second);
+}
+
 Result<Observations> observe(ProviderSet&, const std::vector<Provider*>& seen, const Ledger* ledger,
-                             const std::vector<Provider*>* needed, std::vector<std::string>* warnings) {
+                             const std::vector<Provider*>* needed, std::vector<std::string>* warnings,
+                             EarlyReads* early) {
   // Providers read different backends (the kernel, lvm2, libvirtd): read them
   // all at once, so an observe costs the slowest, not the sum.
   std::vector<std::future<Result<Observation>>> reads;
-  for (Provider* p : seen)
-    reads.push_back(std::async(seen.size() > 1 ? std::launch::async : std::launch::deferred, [p] {
-      try {
-        return p->observe();
-      } catch (const std::exception& e) {
-        return Result<Observation>(fail(e.what()));
-      }
-    }));
+  for (Provider* p : seen) {
+    auto begun = early ? early->take(p) : std::nullopt;
+    reads.push_back(begun ? std::move(*begun) : read(p, seen.size() > 1 ? std::launch::async : std::launch::deferred));
+  }
   Observations all;
   for (std::size_t i = 0; i < seen.size(); ++i) {
     Provider* p = seen[i];

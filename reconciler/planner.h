@@ -2,7 +2,10 @@
 /// Desired + observed → plan. Observation talks to providers; computing the
 /// plan is pure given the providers' verdicts, so it is cheap and testable.
 
+#include <future>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "reconciler/plan.h"
@@ -33,9 +36,34 @@ std::vector<Kind> kindsToObserve(const std::vector<Resource>& desired, Prune pru
 /// libvirt, though kvm serves Snapshot too.
 std::vector<Provider*> providersToObserve(const std::vector<Resource>& desired, Prune prune, ProviderSet& providers);
 
+/// Provider reads begun before the plan knows everything it needs. `plan`
+/// starts a provider's observe as soon as the loader parses a document of a
+/// kind that provider alone serves, so the backend's read (an lvm
+/// fullreport: tens of milliseconds) runs while the remaining documents are
+/// still being validated; observe() then takes the read over instead of
+/// starting another. Only for plans: apply observes under its lock, after
+/// loading, so that no read of the host predates the lock.
+class EarlyReads {
+ public:
+  EarlyReads() = default;
+  EarlyReads(const EarlyReads&) = delete;
+  EarlyReads& operator=(const EarlyReads&) = delete;
+  ~EarlyReads();  ///< waits for reads nobody took (a load error): none outlives its provider
+
+  /// Starts reading `p` on its own thread, once; later calls for `p` do nothing.
+  void start(Provider* p);
+  /// The read of `p` begun by start(), handed over once; nullopt if none.
+  std::optional<std::future<Result<Observation>>> take(Provider* p);
+
+ private:
+  std::vector<std::pair<Provider*, std::future<Result<Observation>>>> reads_;
+};
+
 /// Observes each of `seen` once, as below; `needed` null: all are needed.
+/// A provider in `early` is not read again: its early read is awaited.
 Result<Observations> observe(ProviderSet& providers, const std::vector<Provider*>& seen, const Ledger* ledger,
-                             const std::vector<Provider*>* needed, std::vector<std::string>* warnings);
+                             const std::vector<Provider*>* needed, std::vector<std::string>* warnings,
+                             EarlyReads* early = nullptr);
 
 /// Observes each provider serving `kinds` once (every provider of a kind
 /// served by several). Owners of ledger-marked kinds

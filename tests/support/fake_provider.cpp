@@ -175,6 +175,7 @@ OwnershipMark FakeProvider::ownershipMark(Kind kind) const {
 }
 
 Result<Observation> FakeProvider::observe() {
+  if (onObserve) onObserve();
   {
     std::lock_guard lock(recordMutex_);
     ++observeCalls_;

@@ -62,6 +62,7 @@ class FakeProvider : public Provider {
   std::function<std::vector<Diff::Problem>(const Observed&, const PlanContext&)> deletionProblemsOf;
 
   std::string observeError;               ///< non-empty: observe() fails with this message
+  std::function<void()> onObserve;        ///< called first thing in each observe(), on its thread
   std::set<ResourceId> failOn;            ///< apply() fails with "injected failure", changing nothing
   std::set<std::string> ignoreFields;     ///< an update or replace silently keeps the live value
   std::chrono::milliseconds delay{0};     ///< apply() sleeps this long (to observe parallelism)

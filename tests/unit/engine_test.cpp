@@ -2,7 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -158,6 +167,65 @@ spec: {volumeGroup: vg0, size: 20GB}
                              "(KiB, MiB, GiB, TiB); did you mean 20GiB?\n1 error(s); nothing was changed.\n");
   EXPECT_EQ(f.world->size(), 0u);
   EXPECT_EQ(f.storage->observeCalls(), 0u);  // the host is not even read
+}
+
+const char* kMore = R"(apiVersion: hostform/v1
+kind: LogicalVolume
+metadata: {name: logs}
+spec: {volumeGroup: vg0, size: 1GiB}
+)";
+
+// plan starts reading a kind's provider as soon as the loader parses the
+// first document of that kind: here the second manifest is a FIFO that the
+// test writes only once the provider is observing (or after 10 s), so a plan
+// that read the host only after loading everything would find it late.
+TEST(Engine, PlanReadsTheHostWhileTheManifestsAreStillBeingLoaded) {
+  Fixture f;
+  RunOptions plain = f.options(kHost);
+  plain.files.push_back(f.dir.write("more.yaml", kMore));
+  ASSERT_EQ(f.plan(plain), kExitOk) << f.err.str();
+  const std::string expected = f.out.str();
+  ASSERT_EQ(f.storage->observeCalls(), 1u);
+
+  RunOptions o = f.options(kHost);
+  const std::string fifo = f.dir.path() + "/more.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  o.files.push_back(fifo);
+  std::promise<void> observing;
+  std::once_flag once;
+  f.storage->onObserve = [&] { std::call_once(once, [&] { observing.set_value(); }); };
+  bool early = false;
+  std::jthread writer([&, started = observing.get_future()] {
+    early = started.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    std::ofstream(fifo) << kMore;
+  });
+  EXPECT_EQ(f.plan(o), kExitOk) << f.err.str();
+  // Had the plan ended without opening the FIFO, this releases the writer.
+  if (int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK); fd >= 0) ::close(fd);
+  writer.join();
+  EXPECT_TRUE(early) << "the plan did not read the host before it had loaded every manifest";
+  EXPECT_EQ(f.out.str(), expected);
+  EXPECT_EQ(f.storage->observeCalls(), 2u);  // one read for the plan, taken over, not repeated
+  EXPECT_EQ(f.world->size(), 0u);
+}
+
+// An early read is only a read: a manifest error found after it has begun
+// still ends the plan with the error and nothing changed.
+TEST(Engine, PlanWithInvalidManifestsExitsOneEvenAfterAnEarlyRead) {
+  Fixture f;
+  RunOptions o = f.options(std::string(kHost) + R"(---
+apiVersion: hostform/v1
+kind: LogicalVolume
+metadata: {name: big}
+spec: {volumeGroup: vg0, size: 20GB}
+)");
+  EXPECT_EQ(f.plan(o), kExitError);
+  EXPECT_EQ(f.out.str(), "");
+  EXPECT_EQ(f.err.str(), o.files[0] +
+                             ":19:32: error: spec.size: unit \"GB\" in \"20GB\" is not accepted: sizes use binary units "
+                             "(KiB, MiB, GiB, TiB); did you mean 20GiB?\n1 error(s); nothing was changed.\n");
+  EXPECT_EQ(f.world->size(), 0u);
+  EXPECT_EQ(f.storage->applyCalls(), 0u);
 }
 
 TEST(Engine, ShrinkIsRefusedWithExitThreeUnlessAllowed) {
