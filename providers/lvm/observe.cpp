@@ -20,7 +20,7 @@ Result<Observation> observeHost(Commands& commands, std::chrono::milliseconds ti
   std::size_t earlySize = 0;
   auto out = runChecked(commands, fullReportCommand(), timeout, [&](std::string_view text) {
     const auto last = text.find_last_not_of(" \t\r\n");
-    if (last == std::string_view::npos || text[last] != '}') return false;
+    if (last == std::string_view::npos || text[last] != '}' || documentEnd(text) != last + 1) return false;
     auto state = parseFullReport(text);
     if (!state) return false;
     early = std::move(state);

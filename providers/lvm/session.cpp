@@ -69,27 +69,6 @@ namespace {
 /// lvm's shell splits with isspace (tools/lvm.c, lvm_split).
 bool isShellSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 
-/// The end (one past its closing brace) of the first complete JSON object in
-/// `text`, or npos while it is incomplete.
-std::size_t documentEnd(const std::string& text) {
-  int depth = 0;
-  bool inString = false, escaped = false, started = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (inString) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') inString = false;
-      continue;
-    }
-    if (c == '"') inString = true;
-    else if (c == '{' || c == '[') { ++depth; started = true; }
-    else if (c == '}' || c == ']') {
-      if (--depth == 0 && started) return i + 1;
-    }
-  }
-  return std::string::npos;
-}
 
 std::string errnoText() { return std::strerror(errno); }
 
@@ -110,6 +89,26 @@ std::vector<std::string> shellEnvironment(const std::string& profile, int report
 }
 
 }  // namespace
+
+std::size_t documentEnd(std::string_view text) {
+  int depth = 0;
+  bool inString = false, escaped = false, started = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') inString = false;
+      continue;
+    }
+    if (c == '"') inString = true;
+    else if (c == '{' || c == '[') { ++depth; started = true; }
+    else if (c == '}' || c == ']') {
+      if (--depth == 0 && started) return i + 1;
+    }
+  }
+  return std::string::npos;
+}
 
 std::optional<std::string> shellLine(const std::vector<std::string>& argv) {
   std::string line;

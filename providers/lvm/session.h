@@ -80,6 +80,11 @@ inline constexpr const char* kShellProfileText =
     "report {\n\toutput_format = \"json\"\n\tcompact_output = 0\n}\n"
     "log {\n\treport_command_log = 1\n\tcommand_log_selection = \"all\"\n}\n";
 
+/// The end (one past its closing brace) of the first complete JSON object or
+/// array in `text`, or npos while it is incomplete: where one document of the
+/// shell's report ends, and whether a fullreport still being written is whole.
+std::size_t documentEnd(std::string_view text);
+
 /// `argv` (without the leading "lvm") as one line of lvm's shell, which splits
 /// on whitespace and takes a word that starts with a quote up to the same
 /// quote, with no escapes. Null when an argument cannot be written so that it

@@ -233,7 +233,7 @@ class GrowingReport final : public Commands {
 // the report is taken as soon as it is whole, a part of it is not.
 TEST(LvmObserve, TakesTheReportOnceItIsWholeBeforeLvmEnds) {
   const std::string report = fixture("fullreport-linear.json");
-  const std::string part = report.substr(0, report.find('}', report.find("\"lv_name\"")) + 1);
+  const std::string part = report.substr(0, report.find('}', report.find(R"("lv_name")")) + 1);
   ASSERT_EQ(part.back(), '}');
   GrowingReport lvm;
   lvm.whileRunning = {part, report};
